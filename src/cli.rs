@@ -1,0 +1,208 @@
+//! Command-line interface of the binary: clap definitions and the glue from
+//! arguments to library calls, progress bars and printed reports.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use storyforge::fonts::FontBook;
+use storyforge::pipeline::{self, BatchObserver, RenderSettings, StoryOutcome};
+
+/// Make, check and publish Instagram Stories.
+#[derive(Debug, Parser)]
+#[command(name = "storyforge", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output (repeat for more).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render Story JPEGs from templates, once per feed row.
+    Render(RenderArgs),
+    /// Print the JSON Schema of the template format.
+    Schema,
+    /// Print what FFmpeg sees in a media file.
+    #[cfg(feature = "video")]
+    Probe {
+        /// Media files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct RenderArgs {
+    /// Template files, or directories of *.yaml templates.
+    #[arg(required = true)]
+    templates: Vec<PathBuf>,
+    /// Data feed: CSV with a header row, a JSON array or a YAML list of objects.
+    #[arg(short, long, value_name = "FEED")]
+    data: Option<PathBuf>,
+    /// Output directory.
+    #[arg(short, long, default_value = "out", value_name = "DIR")]
+    out: PathBuf,
+    /// Stories rendered at once [default: number of cores].
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Also write NAME.preview.png with the safe zone and layer boxes drawn.
+    #[arg(long)]
+    preview: bool,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    json: bool,
+    /// JPEG quality 1–100 for every Story [default: the template's, else 90].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
+    quality: Option<u8>,
+    /// The date used for `today` and `days_until`, YYYY-MM-DD [default: today].
+    #[arg(long, value_name = "DATE")]
+    today: Option<chrono::NaiveDate>,
+    /// Extra font directory (Family-Weight.ttf files); repeatable.
+    #[arg(long, value_name = "DIR")]
+    fonts: Vec<PathBuf>,
+}
+
+/// Logs go to stderr; `-v` adds detail, `-q` keeps errors only.
+pub fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("STORYFORGE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .without_time()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+/// Runs a parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Render(args) => render(args, cli.quiet),
+        Command::Schema => {
+            println!("{}", storyforge::template::json_schema());
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "video")]
+        Command::Probe { files } => {
+            let mut failed = false;
+            for f in files {
+                match storyforge::video::probe(&f) {
+                    Ok(facts) => println!("{}", serde_json::to_string(&facts)?),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        failed = true;
+                    }
+                }
+            }
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+struct Progress {
+    bar: ProgressBar,
+    quiet: bool,
+}
+
+impl BatchObserver for Progress {
+    fn started(&self, total: u64) {
+        self.bar.set_length(total);
+    }
+    fn finished(&self, o: &StoryOutcome) {
+        self.bar.inc(1);
+        self.bar.suspend(|| {
+            if let Some(e) = &o.error {
+                eprintln!("error: {e}");
+            }
+            if !self.quiet {
+                for w in &o.warnings {
+                    eprintln!("warning: {w}");
+                }
+            }
+        });
+        if let (None, Some(out)) = (&o.error, &o.output) {
+            tracing::info!("wrote {}", out.display());
+        }
+    }
+}
+
+fn render(args: RenderArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let mut fonts = FontBook::bundled();
+    for dir in &args.fonts {
+        fonts
+            .add_dir(dir)
+            .with_context(|| format!("{}: cannot load fonts", dir.display()))?;
+    }
+    let mut settings = RenderSettings {
+        out_dir: args.out.clone(),
+        jobs: args.jobs,
+        preview: args.preview,
+        quality: args.quality,
+        ..RenderSettings::default()
+    };
+    if let Some(d) = args.today {
+        settings.today = d;
+    }
+    let bar = if quiet || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::new(0);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} rendering [{bar:30}] {pos}/{len} stories  {per_sec}  eta {eta}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    };
+    let observer = Progress { bar, quiet };
+    let report = pipeline::render_batch(
+        &args.templates,
+        args.data.as_deref(),
+        &fonts,
+        &settings,
+        &observer,
+    )?;
+    observer.bar.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    if !quiet {
+        eprintln!(
+            "rendered {} Stor{} into {}{}",
+            report.rendered,
+            if report.rendered == 1 { "y" } else { "ies" },
+            args.out.display(),
+            if report.failed > 0 {
+                format!(", {} failed", report.failed)
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(if report.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

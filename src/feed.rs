@@ -1,0 +1,335 @@
+//! Data feeds → rows of variables. CSV (header row, streamed record by
+//! record), a JSON array of objects, or a YAML list of maps; the kind comes
+//! from the extension. Values become text; a bad row is an error for that
+//! row only.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::template::Variables;
+
+/// One feed row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedRow {
+    /// 1-based row number (the header is not a row).
+    pub index: usize,
+    /// Line in the file where the row starts, when known.
+    pub line: Option<u64>,
+    /// Column → value.
+    pub vars: Variables,
+}
+
+impl FeedRow {
+    /// "row 3 (line 4)".
+    pub fn describe(&self) -> String {
+        match self.line {
+            Some(l) => format!("row {} (line {l})", self.index),
+            None => format!("row {}", self.index),
+        }
+    }
+}
+
+/// What is wrong with a feed.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    /// The file cannot be opened.
+    #[error("{path}: cannot read feed: {source}")]
+    Open {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An extension storyforge does not read.
+    #[error("{path}: unknown feed type; use .csv, .json, .yaml or .yml")]
+    Kind {
+        /// The file.
+        path: String,
+    },
+    /// The whole file is malformed.
+    #[error("{path}{at}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// ":line:column" or "".
+        at: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// One row is malformed; the others are fine.
+    #[error("{path} {row}: {message}")]
+    Row {
+        /// The file.
+        path: String,
+        /// "row 3 (line 4)".
+        row: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Csv,
+    Json,
+    Yaml,
+}
+
+/// A feed file.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    path: PathBuf,
+    dir: PathBuf,
+    kind: Kind,
+}
+
+/// Rows of a feed, one at a time.
+pub type Rows = Box<dyn Iterator<Item = Result<FeedRow, FeedError>> + Send>;
+
+impl Feed {
+    /// Checks the file exists and its kind is known.
+    pub fn open(path: &Path) -> Result<Feed, FeedError> {
+        let shown = path.display().to_string();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let kind = match ext.as_deref() {
+            Some("csv") => Kind::Csv,
+            Some("json") => Kind::Json,
+            Some("yaml" | "yml") => Kind::Yaml,
+            _ => return Err(FeedError::Kind { path: shown }),
+        };
+        let real = path.canonicalize().map_err(|source| FeedError::Open {
+            path: shown.clone(),
+            source,
+        })?;
+        let dir = real.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(Feed {
+            path: path.to_path_buf(),
+            dir,
+            kind,
+        })
+    }
+
+    /// The feed file as given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The directory asset paths from feed values resolve in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn shown(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// The rows, streamed for CSV.
+    pub fn rows(&self) -> Result<Rows, FeedError> {
+        let path = self.shown();
+        let open_err = |source| FeedError::Open {
+            path: path.clone(),
+            source,
+        };
+        match self.kind {
+            Kind::Csv => {
+                let file = std::fs::File::open(&self.path).map_err(open_err)?;
+                let mut reader = csv::ReaderBuilder::new()
+                    .flexible(true)
+                    .trim(csv::Trim::Headers)
+                    .from_reader(std::io::BufReader::new(file));
+                let headers = reader
+                    .headers()
+                    .map_err(|e| FeedError::Parse {
+                        path: path.clone(),
+                        at: String::new(),
+                        message: format!("cannot read the header row: {e}"),
+                    })?
+                    .clone();
+                if headers.is_empty() || headers.iter().all(str::is_empty) {
+                    return Err(FeedError::Parse {
+                        path,
+                        at: String::new(),
+                        message: "the first line must name the columns".into(),
+                    });
+                }
+                let rows = reader
+                    .into_records()
+                    .enumerate()
+                    .map(move |(i, rec)| csv_row(&path, &headers, i + 1, rec));
+                Ok(Box::new(rows))
+            }
+            Kind::Json | Kind::Yaml => {
+                let text = std::fs::read_to_string(&self.path).map_err(open_err)?;
+                let items = self.parse_list(&text)?;
+                let rows = items
+                    .into_iter()
+                    .enumerate()
+                    .map(move |(i, v)| object_row(&path, i + 1, v));
+                Ok(Box::new(rows))
+            }
+        }
+    }
+
+    fn parse_list(&self, text: &str) -> Result<Vec<Value>, FeedError> {
+        let path = self.shown();
+        let value: Value = match self.kind {
+            Kind::Json => serde_json::from_str(text).map_err(|e| FeedError::Parse {
+                path: path.clone(),
+                at: format!(":{}:{}", e.line(), e.column()),
+                message: e.to_string(),
+            })?,
+            _ => serde_saphyr::from_str(text).map_err(|e| FeedError::Parse {
+                path: path.clone(),
+                at: e
+                    .location()
+                    .map(|l| format!(":{}:{}", l.line(), l.column()))
+                    .unwrap_or_default(),
+                message: e
+                    .without_snippet()
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid YAML")
+                    .to_string(),
+            })?,
+        };
+        match value {
+            Value::Array(items) => Ok(items),
+            _ => Err(FeedError::Parse {
+                path,
+                at: String::new(),
+                message: "a feed must be a list of objects (one per Story)".into(),
+            }),
+        }
+    }
+}
+
+fn csv_row(
+    path: &str,
+    headers: &csv::StringRecord,
+    index: usize,
+    rec: Result<csv::StringRecord, csv::Error>,
+) -> Result<FeedRow, FeedError> {
+    let rec = rec.map_err(|e| FeedError::Row {
+        path: path.to_string(),
+        row: format!(
+            "row {index}{}",
+            e.position()
+                .map(|p| format!(" (line {})", p.line()))
+                .unwrap_or_default()
+        ),
+        message: e.to_string(),
+    })?;
+    let line = rec.position().map(|p| p.line());
+    if rec.len() > headers.len() {
+        return Err(FeedError::Row {
+            path: path.to_string(),
+            row: format!(
+                "row {index}{}",
+                line.map(|l| format!(" (line {l})")).unwrap_or_default()
+            ),
+            message: format!(
+                "{} values for {} columns; quote values that contain commas",
+                rec.len(),
+                headers.len()
+            ),
+        });
+    }
+    let vars = headers
+        .iter()
+        .zip(rec.iter())
+        .filter(|(h, _)| !h.is_empty())
+        .map(|(h, v)| (h.to_string(), v.to_string()))
+        .collect();
+    Ok(FeedRow { index, line, vars })
+}
+
+fn object_row(path: &str, index: usize, v: Value) -> Result<FeedRow, FeedError> {
+    let Value::Object(map) = v else {
+        return Err(FeedError::Row {
+            path: path.to_string(),
+            row: format!("row {index}"),
+            message: "not an object: each row must map names to values".into(),
+        });
+    };
+    let vars = map
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let text = match v {
+                Value::Null => return None,
+                Value::String(s) => s,
+                Value::Bool(b) => b.to_string(),
+                Value::Number(n) => n.to_string(),
+                other => other.to_string(),
+            };
+            Some((k, text))
+        })
+        .collect();
+    Ok(FeedRow {
+        index,
+        line: None,
+        vars,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn csv_rows_stream_with_line_numbers() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(
+            d.path(),
+            "f.csv",
+            "title,price\n\"Latte, large\",3.5\nTea,2\nbad,1,extra\n",
+        );
+        let rows: Vec<_> = Feed::open(&p).unwrap().rows().unwrap().collect();
+        assert_eq!(rows.len(), 3);
+        let first = rows[0].as_ref().unwrap();
+        assert_eq!(first.vars["title"], "Latte, large");
+        assert_eq!(first.line, Some(2));
+        let err = rows[2].as_ref().unwrap_err().to_string();
+        assert!(err.contains("row 3 (line 4)"), "{err}");
+    }
+
+    #[test]
+    fn json_and_yaml_lists() {
+        let d = tempfile::tempdir().unwrap();
+        let j = write(d.path(), "f.json", r#"[{"a": 1, "b": "x", "c": null}, 5]"#);
+        let rows: Vec<_> = Feed::open(&j).unwrap().rows().unwrap().collect();
+        let r = rows[0].as_ref().unwrap();
+        assert_eq!(r.vars["a"], "1");
+        assert!(!r.vars.contains_key("c"));
+        assert!(rows[1].is_err());
+        let y = write(d.path(), "f.yaml", "- a: hello\n  n: 2.5\n- a: bye\n");
+        let rows: Vec<_> = Feed::open(&y).unwrap().rows().unwrap().collect();
+        assert_eq!(rows[1].as_ref().unwrap().vars["a"], "bye");
+        assert_eq!(rows[0].as_ref().unwrap().vars["n"], "2.5");
+    }
+
+    #[test]
+    fn malformed_files_name_the_place() {
+        let d = tempfile::tempdir().unwrap();
+        let j = write(d.path(), "f.json", "[{\"a\": }]");
+        let e = Feed::open(&j).unwrap().rows().err().unwrap().to_string();
+        assert!(e.contains("f.json:1:"), "{e}");
+        let o = write(d.path(), "f.json", "{\"a\": 1}");
+        assert!(Feed::open(&o).unwrap().rows().is_err());
+        assert!(matches!(
+            Feed::open(&d.path().join("x.txt")),
+            Err(FeedError::Kind { .. })
+        ));
+    }
+}

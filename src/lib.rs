@@ -1,0 +1,18 @@
+//! storyforge: render, transcode, validate, upload and publish Instagram
+//! Stories.
+//!
+//! The library is the whole tool; the `storyforge` binary is a thin CLI over
+//! it. Stages (see `DESIGN.md`): [`template`] parses and checks YAML
+//! templates, [`render`] draws them (pure), [`assets`] loads images from disk,
+//! [`feed`] turns data feeds into variables, and [`pipeline`] runs batches of
+//! Stories in parallel.
+
+pub mod assets;
+pub mod feed;
+pub mod fonts;
+pub mod pipeline;
+pub mod render;
+pub mod spec;
+pub mod template;
+#[cfg(feature = "video")]
+pub mod video;

@@ -1,0 +1,433 @@
+//! Jobs → stages. Today: templates × feed rows → rendered Story JPEGs,
+//! rendered in parallel on rayon, streamed (each Story is written as soon as
+//! it is done, so memory stays flat however long the feed), one bad template
+//! or row never stopping the rest.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::assets::AssetCache;
+use crate::feed::{Feed, FeedError, FeedRow};
+use crate::fonts::FontBook;
+use crate::render::{self, AssetOrigin};
+use crate::template::{self, vars, Template, Variables};
+
+/// How a render batch runs. `Default` gives: out dir `out`, all cores, no
+/// preview, each template's own quality, today's date.
+#[derive(Debug, Clone)]
+pub struct RenderSettings {
+    /// Where Stories are written. Default: `out`.
+    pub out_dir: PathBuf,
+    /// Stories rendered at once. Default: the number of cores.
+    pub jobs: Option<usize>,
+    /// Also write `NAME.preview.png` with the safe zone and boxes. Default: false.
+    pub preview: bool,
+    /// JPEG quality for every Story, overriding templates. Default: none.
+    pub quality: Option<u8>,
+    /// The `today` variable (`YYYY-MM-DD`). Default: the local date.
+    pub today: chrono::NaiveDate,
+}
+
+/// Hears about a batch as it runs (the CLI draws progress with it).
+pub trait BatchObserver: Sync {
+    /// The batch will produce about `total` Stories.
+    fn started(&self, _total: u64) {}
+    /// One Story (or failed template or row) is done.
+    fn finished(&self, _outcome: &StoryOutcome) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl BatchObserver for Quiet {}
+
+impl Default for RenderSettings {
+    fn default() -> Self {
+        RenderSettings {
+            out_dir: PathBuf::from("out"),
+            jobs: None,
+            preview: false,
+            quality: None,
+            today: chrono::Local::now().date_naive(),
+        }
+    }
+}
+
+/// What happened to one Story.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoryOutcome {
+    /// Template file.
+    pub template: String,
+    /// Feed row (1-based), if any.
+    pub row: Option<usize>,
+    /// The JPEG written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<PathBuf>,
+    /// The preview written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<PathBuf>,
+    /// JPEG size in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// JPEG quality used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quality: Option<u8>,
+    /// One-line error, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// One-line warnings (text shortened, output renamed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// Everything a batch did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchReport {
+    /// Stories written.
+    pub rendered: usize,
+    /// Stories (or templates, or rows) that failed.
+    pub failed: usize,
+    /// Each Story, in template-then-row order.
+    pub stories: Vec<StoryOutcome>,
+}
+
+/// A batch that could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The output directory is not usable.
+    #[error("{path}: cannot create the output directory: {source}")]
+    OutDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The feed cannot be read at all.
+    #[error(transparent)]
+    Feed(#[from] FeedError),
+    /// No worker threads.
+    #[error("cannot start {0} worker threads")]
+    Threads(usize),
+}
+
+fn failure(template: &str, row: Option<usize>, error: String) -> StoryOutcome {
+    StoryOutcome {
+        template: template.to_string(),
+        row,
+        output: None,
+        preview: None,
+        bytes: None,
+        quality: None,
+        error: Some(error),
+        warnings: Vec::new(),
+    }
+}
+
+struct Job {
+    template: Arc<Template>,
+    order: usize,
+    row: Option<FeedRow>,
+}
+
+struct Batch<'a> {
+    settings: &'a RenderSettings,
+    feed_dir: Option<PathBuf>,
+    feed_name: Option<String>,
+    assets: AssetCache,
+    names: Mutex<HashSet<String>>,
+}
+
+/// Renders every template in `templates` (files or directories of `*.yaml`)
+/// once per row of `feed` (or once, with their own variables, without one).
+pub fn render_batch(
+    templates: &[PathBuf],
+    feed: Option<&Path>,
+    fonts: &FontBook,
+    settings: &RenderSettings,
+    observer: &dyn BatchObserver,
+) -> Result<BatchReport, SetupError> {
+    std::fs::create_dir_all(&settings.out_dir).map_err(|source| SetupError::OutDir {
+        path: settings.out_dir.display().to_string(),
+        source,
+    })?;
+    let mut outcomes = Vec::new();
+    let mut loaded = Vec::new();
+    let mut files = Vec::new();
+    for t in templates {
+        match template::discover(t) {
+            Ok(found) if found.is_empty() => outcomes.push(failure(
+                &t.display().to_string(),
+                None,
+                format!("{}: no *.yaml templates in this directory", t.display()),
+            )),
+            Ok(found) => files.extend(found),
+            Err(e) => outcomes.push(failure(
+                &t.display().to_string(),
+                None,
+                format!("{}: cannot list templates: {e}", t.display()),
+            )),
+        }
+    }
+    for (order, file) in files.iter().enumerate() {
+        match template::load(file, fonts) {
+            Ok(t) => loaded.push((order, Arc::new(t))),
+            Err(e) => outcomes.push(failure(&file.display().to_string(), None, e.to_string())),
+        }
+    }
+    let feed = feed.map(Feed::open).transpose()?;
+    let rows: Box<dyn Iterator<Item = Result<FeedRow, FeedError>> + Send> = match &feed {
+        Some(f) => f.rows()?,
+        None => Box::new(std::iter::once(Ok(FeedRow {
+            index: 0,
+            line: None,
+            vars: Variables::new(),
+        }))),
+    };
+    let per_row = loaded.len().max(1) as u64;
+    let total = match &feed {
+        Some(f) => f.rows()?.count() as u64 * per_row,
+        None => loaded.len() as u64,
+    };
+    for o in &outcomes {
+        observer.finished(o);
+    }
+    observer.started(total);
+    let batch = Batch {
+        settings,
+        feed_dir: feed.as_ref().map(|f| f.dir().to_path_buf()),
+        feed_name: feed.as_ref().map(|f| f.path().display().to_string()),
+        assets: AssetCache::new(),
+        names: Mutex::new(HashSet::new()),
+    };
+    let has_feed = feed.is_some();
+    let jobs = rows.flat_map(|row| {
+        let row = row.map(|r| if has_feed { Some(r) } else { None });
+        let expanded: Vec<Result<Job, FeedError>> = match row {
+            Err(e) => vec![Err(e)],
+            Ok(row) => loaded
+                .iter()
+                .map(|(order, t)| {
+                    Ok(Job {
+                        template: t.clone(),
+                        order: *order,
+                        row: row.clone(),
+                    })
+                })
+                .collect(),
+        };
+        expanded
+    });
+    let threads = settings
+        .jobs
+        .unwrap_or_else(rayon::current_num_threads)
+        .max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|_| SetupError::Threads(threads))?;
+    let mut done: Vec<(usize, usize, StoryOutcome)> = pool.install(|| {
+        jobs.par_bridge()
+            .map(|job| {
+                let result = match job {
+                    Err(e) => (usize::MAX, usize::MAX, failure("", None, e.to_string())),
+                    Ok(job) => {
+                        let row = job.row.as_ref().map_or(0, |r| r.index);
+                        (row, job.order, batch.run(&job))
+                    }
+                };
+                observer.finished(&result.2);
+                result
+            })
+            .collect()
+    });
+    done.sort_by_key(|(row, order, _)| (*order, *row));
+    outcomes.extend(done.into_iter().map(|(_, _, o)| o));
+    let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
+    Ok(BatchReport {
+        rendered: outcomes.len() - failed,
+        failed,
+        stories: outcomes,
+    })
+}
+
+impl Batch<'_> {
+    fn variables(&self, t: &Template, row: Option<&FeedRow>) -> Variables {
+        let mut v = t.variables.clone();
+        if let Some(r) = row {
+            v.extend(r.vars.iter().map(|(k, val)| (k.clone(), val.clone())));
+            v.entry("row".into()).or_insert_with(|| r.index.to_string());
+        }
+        v.entry(vars::TODAY.into())
+            .or_insert_with(|| self.settings.today.format("%Y-%m-%d").to_string());
+        v.entry("template".into()).or_insert_with(|| t.name.clone());
+        v
+    }
+
+    fn where_(&self, t: &Template, pos: template::SourcePos, row: Option<&FeedRow>) -> String {
+        let mut s = t.path.display().to_string();
+        if pos.line > 0 {
+            s.push_str(&format!(":{}:{}", pos.line, pos.column));
+        }
+        if let (Some(r), Some(feed)) = (row, &self.feed_name) {
+            s.push_str(&format!(": {feed} {}", r.describe()));
+        }
+        s
+    }
+
+    fn run(&self, job: &Job) -> StoryOutcome {
+        let t = &job.template;
+        let row = job.row.as_ref();
+        let shown = t.path.display().to_string();
+        let vars = self.variables(t, row);
+        let row_no = row.map(|r| r.index);
+        let fail = |msg: String| failure(&shown, row_no, msg);
+        let load = |src: &str, origin: AssetOrigin| {
+            let root = match (origin, &self.feed_dir) {
+                (AssetOrigin::Variable, Some(dir)) => dir.as_path(),
+                _ => t.dir.as_path(),
+            };
+            self.assets.load(root, src)
+        };
+        let scene = match render::prepare(t, &vars, &load) {
+            Ok(s) => s,
+            Err(e) => return fail(format!("{}: {e}", self.where_(t, e.pos(), row))),
+        };
+        let mut warnings = Vec::new();
+        for layer in &scene.layers {
+            if let render::Paint::Text { block, .. } = &layer.paint {
+                if block.truncated {
+                    warnings.push(format!(
+                        "{}: layer '{}': text shortened with an ellipsis to fit its box",
+                        self.where_(t, template::SourcePos::default(), row),
+                        layer.name
+                    ));
+                }
+            }
+        }
+        let canvas = render::draw(&scene);
+        let quality = self.settings.quality.unwrap_or(t.quality);
+        let jpeg = match render::encode_jpeg(&canvas, quality) {
+            Ok(j) => j,
+            Err(e) => return fail(format!("{}: {e}", self.where_(t, Default::default(), row))),
+        };
+        let name = match self.output_name(t, &vars, row, &mut warnings) {
+            Ok(n) => n,
+            Err(e) => return fail(format!("{}: {e}", self.where_(t, Default::default(), row))),
+        };
+        let out = self.settings.out_dir.join(&name);
+        if let Err(e) = write_atomic(&out, &jpeg.bytes) {
+            return fail(format!("{}: cannot write: {e}", out.display()));
+        }
+        let preview = if self.settings.preview {
+            let mut annotated = canvas;
+            render::preview::annotate(&mut annotated, &scene);
+            let p = out.with_extension("preview.png");
+            match render::encode_png(&annotated)
+                .map_err(|e| e.to_string())
+                .and_then(|png| write_atomic(&p, &png).map_err(|e| e.to_string()))
+            {
+                Ok(()) => Some(p),
+                Err(e) => return fail(format!("{}: cannot write preview: {e}", p.display())),
+            }
+        } else {
+            None
+        };
+        StoryOutcome {
+            template: shown,
+            row: row_no,
+            output: Some(out),
+            preview,
+            bytes: Some(jpeg.bytes.len() as u64),
+            quality: Some(jpeg.quality),
+            error: None,
+            warnings,
+        }
+    }
+
+    fn output_name(
+        &self,
+        t: &Template,
+        vars: &Variables,
+        row: Option<&FeedRow>,
+        warnings: &mut Vec<String>,
+    ) -> Result<String, String> {
+        let raw = match &t.output {
+            Some(p) => p.fill(vars).map_err(|e| format!("`output`: {e}"))?,
+            None => match row {
+                Some(r) => format!("{}-{}.jpg", t.name, r.index),
+                None => format!("{}.jpg", t.name),
+            },
+        };
+        let mut name = sanitize_name(&raw).ok_or_else(|| {
+            format!("`output` gives an empty file name ({raw:?}); check its variables")
+        })?;
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        if names.contains(&name) {
+            let stem = name.trim_end_matches(".jpg").to_string();
+            let mut n = row.map_or(2, |r| r.index);
+            while names.contains(&format!("{stem}-{n}.jpg")) {
+                n += 1;
+            }
+            let renamed = format!("{stem}-{n}.jpg");
+            warnings.push(format!(
+                "{}: output {name} is already used in this batch; wrote {renamed} (make `output` unique, e.g. add {{{{row}}}})",
+                t.path.display()
+            ));
+            name = renamed;
+        }
+        names.insert(name.clone());
+        Ok(name)
+    }
+}
+
+/// A safe file name ending in `.jpg`: no directories, no leading dots.
+fn sanitize_name(raw: &str) -> Option<String> {
+    let cleaned: String = raw
+        .trim()
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() || ":*?\"<>|".contains(c) {
+                '-'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let cleaned = cleaned.trim_start_matches(['.', '-']).trim();
+    let stem = cleaned
+        .strip_suffix(".jpg")
+        .or_else(|| cleaned.strip_suffix(".jpeg"))
+        .unwrap_or(cleaned)
+        .trim_end_matches('.');
+    (!stem.is_empty()).then(|| format!("{stem}.jpg"))
+}
+
+/// Writes through a temporary file and a rename, so a crash never leaves a
+/// half-written Story under its final name.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_safe() {
+        assert_eq!(sanitize_name("../../etc/x").as_deref(), Some("etc-x.jpg"));
+        assert_eq!(sanitize_name("a.jpg").as_deref(), Some("a.jpg"));
+        assert_eq!(
+            sanitize_name("menu: latte").as_deref(),
+            Some("menu- latte.jpg")
+        );
+        assert_eq!(sanitize_name(" .. "), None);
+    }
+}

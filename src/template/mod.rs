@@ -1,0 +1,355 @@
+//! Story templates: YAML → a checked [`Template`] whose fonts, colours,
+//! lengths, placeholders and literal asset paths are all resolved, and whose
+//! layers lie inside the safe zone. Every problem is a [`TemplateError`]
+//! naming `file:line:column`.
+
+mod check;
+pub mod color;
+pub mod schema;
+pub mod vars;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use ab_glyph::FontArc;
+
+pub use check::{load, parse};
+pub use color::Color;
+pub use schema::{Fit, HAlign, TextSize, VAlign};
+pub use vars::{Pattern, Variables};
+
+/// A rectangle in whole canvas pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PxRect {
+    /// Left edge.
+    pub x: i32,
+    /// Top edge.
+    pub y: i32,
+    /// Width.
+    pub w: u32,
+    /// Height.
+    pub h: u32,
+}
+
+impl PxRect {
+    /// Right edge (exclusive).
+    pub fn right(&self) -> i32 {
+        self.x + self.w as i32
+    }
+    /// Bottom edge (exclusive).
+    pub fn bottom(&self) -> i32 {
+        self.y + self.h as i32
+    }
+    /// The rectangle grown by the given px on each side.
+    pub fn grow(&self, left: u32, top: u32, right: u32, bottom: u32) -> PxRect {
+        PxRect {
+            x: self.x - left as i32,
+            y: self.y - top as i32,
+            w: self.w + left + right,
+            h: self.h + top + bottom,
+        }
+    }
+}
+
+/// The part of the canvas not covered by Instagram's UI, in px.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SafeZone {
+    /// Excluded band at the top.
+    pub top: u32,
+    /// Excluded band at the bottom.
+    pub bottom: u32,
+    /// Excluded margin left and right.
+    pub side: u32,
+}
+
+impl SafeZone {
+    /// The safe rectangle on a canvas of `width`×`height`.
+    pub fn rect(&self, width: u32, height: u32) -> PxRect {
+        PxRect {
+            x: self.side as i32,
+            y: self.top as i32,
+            w: width.saturating_sub(2 * self.side),
+            h: height.saturating_sub(self.top + self.bottom),
+        }
+    }
+}
+
+/// A checked template, ready to render.
+#[derive(Clone)]
+pub struct Template {
+    /// Name for messages and default output names.
+    pub name: String,
+    /// The YAML file it came from.
+    pub path: PathBuf,
+    /// The directory literal asset paths resolve in (canonical).
+    pub dir: PathBuf,
+    /// Output file name pattern, if the template sets one.
+    pub output: Option<Pattern>,
+    /// Canvas width in px.
+    pub width: u32,
+    /// Canvas height in px.
+    pub height: u32,
+    /// The safe zone.
+    pub safe_zone: SafeZone,
+    /// JPEG quality.
+    pub quality: u8,
+    /// Default variable values.
+    pub variables: Variables,
+    /// What fills the canvas first.
+    pub background: Background,
+    /// Layers, back to front.
+    pub layers: Vec<Layer>,
+}
+
+/// A checked background.
+#[derive(Debug, Clone)]
+pub enum Background {
+    /// One colour.
+    Solid(Color),
+    /// A linear gradient.
+    Gradient(Gradient),
+    /// A photo.
+    Image(BackgroundImage),
+}
+
+/// A linear gradient with sorted stops.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gradient {
+    /// CSS angle in degrees: 180 = top → bottom.
+    pub angle: f32,
+    /// (position 0–1, colour), sorted by position; at least two.
+    pub stops: Vec<(f32, Color)>,
+}
+
+/// A background photo.
+#[derive(Debug, Clone)]
+pub struct BackgroundImage {
+    /// Where the photo is.
+    pub src: Pattern,
+    /// Cover or contain.
+    pub fit: Fit,
+    /// Focus point in 0–1.
+    pub focus: [f32; 2],
+    /// Blur radius in px.
+    pub blur: f32,
+    /// 0–1 towards black.
+    pub darken: f32,
+    /// Colour shown around a `contain` photo.
+    pub color: Color,
+}
+
+/// A checked layer.
+#[derive(Clone)]
+pub struct Layer {
+    /// Name for messages.
+    pub name: String,
+    /// Where it is in the template file.
+    pub pos: SourcePos,
+    /// Its box on the canvas.
+    pub rect: PxRect,
+    /// May leave the safe zone.
+    pub bleed: bool,
+    /// What it draws.
+    pub kind: LayerKind,
+}
+
+/// What a layer draws.
+#[derive(Clone)]
+pub enum LayerKind {
+    /// Text.
+    Text(TextLayer),
+    /// An image.
+    Image(ImageLayer),
+    /// A rectangle.
+    Rect(RectLayer),
+}
+
+impl LayerKind {
+    /// `text`, `image` or `rect`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            LayerKind::Text(_) => "text",
+            LayerKind::Image(_) => "image",
+            LayerKind::Rect(_) => "rect",
+        }
+    }
+}
+
+/// A checked text layer.
+#[derive(Clone)]
+pub struct TextLayer {
+    /// The text with placeholders.
+    pub content: Pattern,
+    /// The resolved font.
+    pub font: FontArc,
+    /// "Lato 700", for messages.
+    pub font_name: String,
+    /// Fixed or auto-fit size.
+    pub size: TextSize,
+    /// Horizontal alignment.
+    pub align: HAlign,
+    /// Vertical alignment.
+    pub valign: VAlign,
+    /// Fill colour.
+    pub color: Color,
+    /// 0–1.
+    pub opacity: f32,
+    /// Line height as a multiple of the size.
+    pub line_height: f32,
+    /// Extra px between letters.
+    pub letter_spacing: f32,
+    /// Most lines.
+    pub max_lines: Option<u32>,
+    /// Outline.
+    pub stroke: Option<Stroke>,
+    /// Drop shadow.
+    pub shadow: Option<Shadow>,
+}
+
+impl TextLayer {
+    /// How far stroke and shadow reach outside the text box: left, top, right, bottom px.
+    pub fn effect_reach(&self) -> [u32; 4] {
+        let s = self.stroke.as_ref().map_or(0.0, |s| s.width);
+        let mut reach = [s; 4];
+        if let Some(sh) = &self.shadow {
+            let spread = s + 2.0 * sh.blur;
+            reach[0] = reach[0].max(spread - sh.dx);
+            reach[1] = reach[1].max(spread - sh.dy);
+            reach[2] = reach[2].max(spread + sh.dx);
+            reach[3] = reach[3].max(spread + sh.dy);
+        }
+        reach.map(|r| r.max(0.0).ceil() as u32)
+    }
+}
+
+/// Text outline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stroke {
+    /// Width in px.
+    pub width: f32,
+    /// Colour.
+    pub color: Color,
+}
+
+/// Drop shadow.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shadow {
+    /// Offset right, px.
+    pub dx: f32,
+    /// Offset down, px.
+    pub dy: f32,
+    /// Blur radius, px.
+    pub blur: f32,
+    /// Colour.
+    pub color: Color,
+}
+
+/// A checked image layer.
+#[derive(Debug, Clone)]
+pub struct ImageLayer {
+    /// Where the image is.
+    pub src: Pattern,
+    /// How it fills the box.
+    pub fit: Fit,
+    /// Focus point in 0–1 for cover.
+    pub focus: [f32; 2],
+    /// 0–1.
+    pub opacity: f32,
+    /// Corner radius, px.
+    pub radius: f32,
+}
+
+/// A checked rectangle layer.
+#[derive(Debug, Clone, Copy)]
+pub struct RectLayer {
+    /// Fill.
+    pub color: Color,
+    /// 0–1.
+    pub opacity: f32,
+    /// Corner radius, px.
+    pub radius: f32,
+}
+
+/// A line and column in a template file (1-based; 0 when unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SourcePos {
+    /// Line.
+    pub line: u64,
+    /// Column.
+    pub column: u64,
+}
+
+/// A template that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// The file could not be read.
+    #[error("{path}: cannot read template: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The YAML, the schema or a check failed at a place in the file.
+    #[error("{}", located(path, *pos, message))]
+    Invalid {
+        /// The file.
+        path: String,
+        /// Where.
+        pos: SourcePos,
+        /// What is wrong and what to do.
+        message: String,
+    },
+}
+
+fn located(path: &str, pos: SourcePos, message: &str) -> String {
+    if pos.line == 0 {
+        format!("{path}: {message}")
+    } else {
+        format!("{path}:{}:{}: {message}", pos.line, pos.column)
+    }
+}
+
+/// " (did you mean `x`?)" when a candidate is close to `word`, else "".
+pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    let lower = word.to_lowercase();
+    candidates
+        .map(|c| (strsim::jaro_winkler(&lower, &c.to_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default()
+}
+
+/// `*.yaml` / `*.yml` files in `dir`, sorted; or `[path]` when it is a file.
+pub fn discover(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir(path)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+        })
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+impl fmt::Debug for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Template")
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .field("layers", &self.layers.len())
+            .finish()
+    }
+}
+
+/// The JSON Schema of the template format, pretty-printed.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(schema::RawTemplate);
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
+}
