@@ -127,8 +127,14 @@ fn failure(template: &str, row: Option<usize>, error: String) -> StoryOutcome {
     }
 }
 
+/// A loaded template and, once its first Story is prepared, its shared base.
+struct Loaded {
+    template: Template,
+    base: std::sync::OnceLock<Option<render::Base>>,
+}
+
 struct Job {
-    template: Arc<Template>,
+    template: Arc<Loaded>,
     order: usize,
     row: Option<FeedRow>,
 }
@@ -174,7 +180,13 @@ pub fn render_batch(
     }
     for (order, file) in files.iter().enumerate() {
         match template::load(file, fonts) {
-            Ok(t) => loaded.push((order, Arc::new(t))),
+            Ok(template) => loaded.push((
+                order,
+                Arc::new(Loaded {
+                    template,
+                    base: std::sync::OnceLock::new(),
+                }),
+            )),
             Err(e) => outcomes.push(failure(&file.display().to_string(), None, e.to_string())),
         }
     }
@@ -255,18 +267,6 @@ pub fn render_batch(
 }
 
 impl Batch<'_> {
-    fn variables(&self, t: &Template, row: Option<&FeedRow>) -> Variables {
-        let mut v = t.variables.clone();
-        if let Some(r) = row {
-            v.extend(r.vars.iter().map(|(k, val)| (k.clone(), val.clone())));
-            v.entry("row".into()).or_insert_with(|| r.index.to_string());
-        }
-        v.entry(vars::TODAY.into())
-            .or_insert_with(|| self.settings.today.format("%Y-%m-%d").to_string());
-        v.entry("template".into()).or_insert_with(|| t.name.clone());
-        v
-    }
-
     fn where_(&self, t: &Template, pos: template::SourcePos, row: Option<&FeedRow>) -> String {
         let mut s = t.path.display().to_string();
         if pos.line > 0 {
@@ -279,20 +279,13 @@ impl Batch<'_> {
     }
 
     fn run(&self, job: &Job) -> StoryOutcome {
-        let t = &job.template;
+        let t = &job.template.template;
         let row = job.row.as_ref();
         let shown = t.path.display().to_string();
-        let vars = self.variables(t, row);
+        let vars = story_variables(t, row, self.settings.today);
         let row_no = row.map(|r| r.index);
         let fail = |msg: String| failure(&shown, row_no, msg);
-        let load = |src: &str, origin: AssetOrigin| {
-            let root = match (origin, &self.feed_dir) {
-                (AssetOrigin::Variable, Some(dir)) => dir.as_path(),
-                _ => t.dir.as_path(),
-            };
-            self.assets.load(root, src)
-        };
-        let scene = match render::prepare(t, &vars, &load) {
+        let scene = match prepare_story(t, &vars, self.feed_dir.as_deref(), &self.assets) {
             Ok(s) => s,
             Err(e) => return fail(format!("{}: {e}", self.where_(t, e.pos(), row))),
         };
@@ -308,7 +301,14 @@ impl Batch<'_> {
                 }
             }
         }
-        let canvas = render::draw(&scene);
+        let canvas = match job
+            .template
+            .base
+            .get_or_init(|| render::Base::new(t, &scene))
+        {
+            Some(base) => base.draw(&scene),
+            None => render::draw(&scene),
+        };
         let quality = self.settings.quality.unwrap_or(t.quality);
         let jpeg = match render::encode_jpeg(&canvas, quality) {
             Ok(j) => j,
@@ -382,6 +382,50 @@ impl Batch<'_> {
         names.insert(name.clone());
         Ok(name)
     }
+}
+
+/// The variables of one Story: the template's defaults, then the feed row,
+/// then `row`, `today` and `template` unless the row sets them.
+pub fn story_variables(t: &Template, row: Option<&FeedRow>, today: chrono::NaiveDate) -> Variables {
+    let mut v = t.variables.clone();
+    if let Some(r) = row {
+        v.extend(r.vars.iter().map(|(k, val)| (k.clone(), val.clone())));
+        v.entry("row".into()).or_insert_with(|| r.index.to_string());
+    }
+    v.entry(vars::TODAY.into())
+        .or_insert_with(|| today.format("%Y-%m-%d").to_string());
+    v.entry("template".into()).or_insert_with(|| t.name.clone());
+    // A default may itself refer to other variables (`date: "{{today}}"`).
+    let snapshot = v.clone();
+    for value in v.values_mut() {
+        if value.contains("{{") {
+            if let Ok(filled) = template::Pattern::parse(value).and_then(|p| {
+                p.fill(&snapshot)
+                    .map_err(|e| template::vars::PatternError(e.to_string()))
+            }) {
+                *value = filled;
+            }
+        }
+    }
+    v
+}
+
+/// Prepares one Story: images from the template resolve beside it, images
+/// named by variables beside the feed (`feed_dir`) when there is one.
+pub fn prepare_story(
+    t: &Template,
+    vars: &Variables,
+    feed_dir: Option<&Path>,
+    assets: &AssetCache,
+) -> Result<render::Scene, render::RenderError> {
+    let load = |src: &str, origin: AssetOrigin| {
+        let root = match (origin, feed_dir) {
+            (AssetOrigin::Variable, Some(dir)) => dir,
+            _ => t.dir.as_path(),
+        };
+        assets.load(root, src)
+    };
+    render::prepare(t, vars, &load)
 }
 
 /// A safe file name ending in `.jpg`: no directories, no leading dots.

@@ -81,8 +81,9 @@ pub fn gradient(canvas: &mut RgbImage, g: &Gradient) {
     }
 }
 
+/// `dst` moved towards `src` by `a` / 65025 (a = coverage × alpha).
 #[inline]
-fn mix(dst: u8, src: u8, a: u32) -> u8 {
+pub fn mix(dst: u8, src: u8, a: u32) -> u8 {
     // a in 0..=65025 (255²)
     ((dst as u32 * (65025 - a) + src as u32 * a + 32512) / 65025) as u8
 }
@@ -112,15 +113,21 @@ pub fn blend_mask(
         return;
     };
     let src = color.channels();
+    let cw = canvas.width() as usize;
+    let mw = mask.width() as usize;
+    let (mx0, span) = ((x0 as i32 - at.0) as usize, (x1 - x0) as usize);
+    let dst = canvas.as_mut();
+    let mbuf = mask.as_raw();
     for y in y0..y1 {
-        let my = (y as i32 - at.1) as u32;
-        for x in x0..x1 {
-            let m = mask.get_pixel((x as i32 - at.0) as u32, my)[0] as u32;
-            if m == 0 {
+        let my = (y as i32 - at.1) as usize;
+        let mrow = &mbuf[my * mw + mx0..my * mw + mx0 + span];
+        let start = (y as usize * cw + x0 as usize) * 3;
+        let drow = &mut dst[start..start + span * 3];
+        for (m, px) in mrow.iter().zip(drow.chunks_exact_mut(3)) {
+            if *m == 0 {
                 continue;
             }
-            let a = m * alpha;
-            let px = canvas.get_pixel_mut(x, y);
+            let a = *m as u32 * alpha;
             for i in 0..3 {
                 px[i] = mix(px[i], src[i], a);
             }

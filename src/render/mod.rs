@@ -274,9 +274,68 @@ pub fn prepare(
 /// Paints a scene. Cannot fail.
 pub fn draw(scene: &Scene) -> RgbImage {
     let mut canvas = RgbImage::new(scene.width, scene.height);
+    paint_background(&mut canvas, scene);
+    for layer in &scene.layers {
+        paint_layer(&mut canvas, layer);
+    }
+    canvas
+}
+
+/// The part of a template that every row shares: the background and the
+/// leading layers that read no variables, painted once and copied per Story.
+pub struct Base {
+    canvas: RgbImage,
+    layers: usize,
+}
+
+/// How many leading layers of `template` (after a static background) read no
+/// variables; `None` when the background itself depends on a variable.
+pub fn static_prefix(template: &Template) -> Option<usize> {
+    if let Background::Image(bg) = &template.background {
+        if bg.src.is_dynamic() {
+            return None;
+        }
+    }
+    Some(
+        template
+            .layers
+            .iter()
+            .take_while(|l| match &l.kind {
+                LayerKind::Text(t) => !t.content.is_dynamic(),
+                LayerKind::Image(i) => !i.src.is_dynamic(),
+                LayerKind::Rect(_) => true,
+            })
+            .count(),
+    )
+}
+
+impl Base {
+    /// Paints the shared part of `scene` (a scene of `template`).
+    pub fn new(template: &Template, scene: &Scene) -> Option<Base> {
+        let layers = static_prefix(template)?;
+        let mut canvas = RgbImage::new(scene.width, scene.height);
+        paint_background(&mut canvas, scene);
+        for layer in scene.layers.iter().take(layers) {
+            paint_layer(&mut canvas, layer);
+        }
+        Some(Base { canvas, layers })
+    }
+
+    /// Paints `scene` (of the same template) over a copy of the base: the
+    /// same pixels as [`draw`], without redoing the shared part.
+    pub fn draw(&self, scene: &Scene) -> RgbImage {
+        let mut canvas = self.canvas.clone();
+        for layer in scene.layers.iter().skip(self.layers) {
+            paint_layer(&mut canvas, layer);
+        }
+        canvas
+    }
+}
+
+fn paint_background(canvas: &mut RgbImage, scene: &Scene) {
     match &scene.background {
-        SceneBackground::Solid(c) => compose::fill(&mut canvas, *c),
-        SceneBackground::Gradient(g) => compose::gradient(&mut canvas, g),
+        SceneBackground::Solid(c) => compose::fill(canvas, *c),
+        SceneBackground::Gradient(g) => compose::gradient(canvas, g),
         SceneBackground::Image {
             image,
             fit,
@@ -285,7 +344,7 @@ pub fn draw(scene: &Scene) -> RgbImage {
             darken,
             color,
         } => {
-            compose::fill(&mut canvas, *color);
+            compose::fill(canvas, *color);
             let (mut img, off) = compose::fit_image(image, scene.width, scene.height, *fit, *focus);
             if *blur > 0.0 {
                 img = compose::blur_rgba(&img, *blur);
@@ -293,31 +352,29 @@ pub fn draw(scene: &Scene) -> RgbImage {
             if *darken > 0.0 {
                 compose::darken(&mut img, *darken);
             }
-            compose::blend_image(&mut canvas, &img, off, 1.0, None);
+            compose::blend_image(canvas, &img, off, 1.0, None);
         }
     }
-    for layer in &scene.layers {
-        let r = layer.rect;
-        match &layer.paint {
-            Paint::Rect(rect) => {
-                compose::fill_rect(&mut canvas, r, rect.color, rect.opacity, rect.radius)
-            }
-            Paint::Image { image, style } => {
-                let (img, off) = compose::fit_image(image, r.w, r.h, style.fit, style.focus);
-                let mask = (style.radius > 0.0)
-                    .then(|| compose::rounded_rect(img.width(), img.height(), style.radius));
-                compose::blend_image(
-                    &mut canvas,
-                    &img,
-                    (r.x + off.0, r.y + off.1),
-                    style.opacity,
-                    mask.as_ref(),
-                );
-            }
-            Paint::Text { block, style } => text::draw_text(&mut canvas, block, style, r),
+}
+
+fn paint_layer(canvas: &mut RgbImage, layer: &SceneLayer) {
+    let r = layer.rect;
+    match &layer.paint {
+        Paint::Rect(rect) => compose::fill_rect(canvas, r, rect.color, rect.opacity, rect.radius),
+        Paint::Image { image, style } => {
+            let (img, off) = compose::fit_image(image, r.w, r.h, style.fit, style.focus);
+            let mask = (style.radius > 0.0)
+                .then(|| compose::rounded_rect(img.width(), img.height(), style.radius));
+            compose::blend_image(
+                canvas,
+                &img,
+                (r.x + off.0, r.y + off.1),
+                style.opacity,
+                mask.as_ref(),
+            );
         }
+        Paint::Text { block, style } => text::draw_text(canvas, block, style, r),
     }
-    canvas
 }
 
 /// [`prepare`] then [`draw`].

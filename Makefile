@@ -1,0 +1,25 @@
+# The two commands of the README. Both install what they need first.
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+CARGO ?= cargo
+
+.PHONY: demo test deps bench
+
+deps:
+	./scripts/install-deps.sh
+
+## make demo: build in release and render every template with the fixture data into out/
+demo: deps
+	$(CARGO) build --release --locked
+	./scripts/demo.sh
+
+## make test: formatting, lints (with and without the video feature), every test
+test: deps
+	$(CARGO) fmt --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) clippy --locked --lib --no-default-features -- -D warnings
+	$(CARGO) test --locked
+
+## make bench: the renderer against Pillow, side by side (needs python3-venv)
+bench: deps
+	./benches/compare.sh
