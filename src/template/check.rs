@@ -72,17 +72,28 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-/// Adds "did you mean" to serde's "unknown field `x`, expected one of `a`, `b`".
+/// Adds "did you mean" to "unknown field `x`, expected one of a, b" (serde's
+/// and serde-saphyr's wordings).
 fn with_suggestion(msg: &str) -> String {
-    let ticks: Vec<&str> = msg.split('`').skip(1).step_by(2).collect();
-    let unknown = msg.contains("unknown field") || msg.contains("unknown variant");
-    match ticks.split_first() {
-        Some((word, candidates)) if unknown => {
-            let hint = super::did_you_mean(word, candidates.iter().copied());
-            format!("{msg}{hint}")
-        }
-        _ => msg.to_string(),
+    if !(msg.contains("unknown field") || msg.contains("unknown variant")) {
+        return msg.to_string();
     }
+    let Some(word) = msg.split('`').nth(1) else {
+        return msg.to_string();
+    };
+    let Some((_, expected)) = msg.split_once("expected") else {
+        return msg.to_string();
+    };
+    let list = expected
+        .replace("one of", ",")
+        .replace(" or ", ",")
+        .replace('`', "");
+    let candidates: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    format!("{msg}{}", super::did_you_mean(word, candidates.into_iter()))
 }
 
 struct Checker<'a> {

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: builds storyforge in release, puts Pillow in a
+# venv (benches/.venv), runs benches/compare.py. See README, "Speed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh python3 python3-venv util-linux
+cargo build --release --locked
+if [ ! -x benches/.venv/bin/python ]; then
+  python3 -m venv benches/.venv
+  benches/.venv/bin/pip install -q pillow
+fi
+benches/.venv/bin/python benches/compare.py
