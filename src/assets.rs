@@ -139,9 +139,33 @@ fn decode_reader<R: std::io::BufRead + std::io::Seek>(
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let icc = decoder.icc_profile().ok().flatten();
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| fail(e.to_string()))?;
     img.apply_orientation(orientation);
-    Ok(img.into_rgba8())
+    let mut rgba = img.into_rgba8();
+    if let Some(profile) = icc {
+        to_srgb(&mut rgba, &profile);
+    }
+    Ok(rgba)
+}
+
+/// Converts pixels tagged with an RGB ICC profile (Display P3 from phones,
+/// Adobe RGB from cameras…) to sRGB, the only space Instagram shows right.
+/// Profiles that are sRGB already, not RGB, or unreadable leave the pixels
+/// as they are.
+fn to_srgb(img: &mut RgbaImage, icc: &[u8]) {
+    let Some(src) = qcms::Profile::new_from_slice(icc, false) else {
+        return;
+    };
+    if src.is_sRGB() {
+        return;
+    }
+    let dst = qcms::Profile::new_sRGB();
+    if let Some(t) =
+        qcms::Transform::new(&src, &dst, qcms::DataType::RGBA8, qcms::Intent::Perceptual)
+    {
+        t.apply(img.as_mut());
+    }
 }
 
 /// Decoded images by canonical path, shared by every row of a batch.

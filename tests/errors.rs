@@ -236,3 +236,18 @@ fn batch_error_names_template_row_and_line() {
     assert!(Path::new(&d.path().join("out/t-1.jpg")).exists());
     assert!(Path::new(&d.path().join("out/t-3.jpg")).exists());
 }
+
+#[test]
+fn fixed_text_that_cannot_fit_fails_at_load() {
+    let d = dir();
+    let yaml = TEXT_LAYER
+        .replace("{{title}}", "Static words")
+        .replace("size: 60", "size: 200");
+    let e = common::load_error(d.path(), &yaml.replace("h: 300", "h: 150"));
+    assert!(
+        e.contains(
+            "t.yaml:2:5: layer 'title' (text): text does not fit a 880×150 px box at 200 px"
+        ),
+        "{e}"
+    );
+}

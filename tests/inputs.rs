@@ -178,3 +178,39 @@ fn transparent_logo_composites_over_the_background() {
     assert_eq!(img.get_pixel(250, 500), &Rgb([0, 0, 128]));
     assert_eq!(img.get_pixel(50, 500), &Rgb([0, 0, 128]));
 }
+
+fn tagged_jpeg(profile: &str, px: [u8; 3]) -> Vec<u8> {
+    use image::ImageEncoder;
+    let icc = std::fs::read(common::root().join("fixtures/icc").join(profile)).expect("profile");
+    let img = image::RgbImage::from_pixel(16, 16, Rgb(px));
+    let mut out = Vec::new();
+    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95);
+    enc.set_icc_profile(icc).expect("profile accepted");
+    enc.write_image(img.as_raw(), 16, 16, image::ExtendedColorType::Rgb8)
+        .expect("encode");
+    out
+}
+
+#[test]
+fn icc_tagged_photos_are_converted_to_srgb() {
+    // A profile whose red primary is green: red pixels must come out green.
+    let swapped = decode_bytes(
+        &tagged_jpeg("SwappedRedAndGreen.icc", [255, 0, 0]),
+        "odd.jpg",
+    )
+    .expect("decodes");
+    let p = swapped.get_pixel(8, 8);
+    assert!(
+        p[1] > 200 && p[0] < 60,
+        "swapped-profile red should display green: {p:?}"
+    );
+    // Adobe RGB's saturated green is outside sRGB: converted, it changes.
+    let adobe =
+        decode_bytes(&tagged_jpeg("AdobeRGB1998.icc", [0, 200, 0]), "camera.jpg").expect("decodes");
+    let q = adobe.get_pixel(8, 8);
+    assert!(q[0] < 60 && q[1] > 200, "{q:?}");
+    assert!(
+        q[1] != 200 || q[0] != 0,
+        "Adobe RGB pixels were not converted: {q:?}"
+    );
+}

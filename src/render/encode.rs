@@ -82,3 +82,31 @@ pub fn encode_png(img: &RgbImage) -> Result<Vec<u8>, EncodeError> {
         .map_err(|e| EncodeError::Png(e.to_string()))?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noise(w: u32, h: u32) -> RgbImage {
+        let mut state = 0x2545_F491_u32;
+        RgbImage::from_fn(w, h, |_, _| {
+            let mut next = || {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state >> 24) as u8
+            };
+            image::Rgb([next(), next(), next()])
+        })
+    }
+
+    #[test]
+    fn quality_steps_down_to_stay_under_the_limit() {
+        let img = noise(2600, 2600);
+        let jpeg = encode_jpeg(&img, 100).expect("fits at some quality");
+        assert!(jpeg.quality < 100, "noise this large cannot fit at 100");
+        assert!(jpeg.bytes.len() as u64 <= spec::MAX_IMAGE_BYTES);
+        let small = encode_jpeg(&noise(64, 64), 90).expect("small");
+        assert_eq!(small.quality, 90);
+    }
+}

@@ -308,7 +308,17 @@ impl Checker<'_> {
         let fail = |m: String| self.err(pos, format!("layer '{name}' ({label}): {m}"));
         let rect = self.rect(bbox, width, height).map_err(fail)?;
         let kind = match raw {
-            RawLayer::Text(t) => LayerKind::Text(self.text(t).map_err(fail)?),
+            RawLayer::Text(t) => {
+                let text = self.text(t).map_err(fail)?;
+                if !text.content.is_dynamic() {
+                    // Fixed text can be checked once, here, instead of per row.
+                    let content = text.content.fill(&Default::default()).unwrap_or_default();
+                    crate::render::layout_text(&text, &content, rect).map_err(|e| {
+                        fail(format!("{e}; shorten it, widen the box or lower the size"))
+                    })?;
+                }
+                LayerKind::Text(text)
+            }
             RawLayer::Image(i) => LayerKind::Image(self.image(i).map_err(fail)?),
             RawLayer::Rect(r) => LayerKind::Rect(rect_layer(r).map_err(fail)?),
         };
