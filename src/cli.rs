@@ -32,6 +32,9 @@ enum Command {
     Render(RenderArgs),
     /// Print the JSON Schema of the template format.
     Schema,
+    /// Transcode videos into Story-compliant MP4s (H.264/AAC, 1080×1920, under the budget).
+    #[cfg(feature = "video")]
+    Transcode(TranscodeArgs),
     /// Print what FFmpeg sees in a media file.
     #[cfg(feature = "video")]
     Probe {
@@ -72,6 +75,32 @@ struct RenderArgs {
     fonts: Vec<PathBuf>,
 }
 
+#[cfg(feature = "video")]
+#[derive(Debug, clap::Args)]
+struct TranscodeArgs {
+    /// Input videos (MP4, MOV, MKV, WebM, AVI…).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output directory.
+    #[arg(short, long, default_value = "out", value_name = "DIR")]
+    out: PathBuf,
+    /// Largest output file in bytes.
+    #[arg(long, default_value_t = storyforge::spec::DEFAULT_VIDEO_MAX_BYTES, value_name = "N")]
+    max_bytes: u64,
+    /// How the picture fills the 9:16 frame.
+    #[arg(long, value_enum, default_value_t = storyforge::video::FitMode::Blur)]
+    fit: storyforge::video::FitMode,
+    /// Files transcoded at once [default: cores, with encoder threads = cores / files].
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Pad clips under 3 s to 3 s by holding the last frame (default: refuse them).
+    #[arg(long)]
+    pad_short: bool,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Logs go to stderr; `-v` adds detail, `-q` keeps errors only.
 pub fn init_logging(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
@@ -99,6 +128,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", storyforge::template::json_schema());
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "video")]
+        Command::Transcode(args) => transcode(args, cli.quiet),
         #[cfg(feature = "video")]
         Command::Probe { files } => {
             let mut failed = false;
@@ -201,6 +232,125 @@ fn render(args: RenderArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(if report.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[cfg(feature = "video")]
+struct VideoBars {
+    multi: indicatif::MultiProgress,
+    bars: std::sync::Mutex<std::collections::HashMap<PathBuf, ProgressBar>>,
+    visible: bool,
+    started: std::time::Instant,
+}
+
+#[cfg(feature = "video")]
+impl storyforge::video::batch::VideoObserver for VideoBars {
+    fn progress(&self, input: &std::path::Path, done: u64, total: u64) {
+        if !self.visible {
+            return;
+        }
+        let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
+        let bar = bars.entry(input.to_path_buf()).or_insert_with(|| {
+            let bar = self.multi.add(ProgressBar::new(total));
+            if let Ok(style) = ProgressStyle::with_template(
+                "{prefix:30!} [{bar:25}] {pos}/{len} frames  {per_sec}  {msg}",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_prefix(
+                input
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+            bar
+        });
+        bar.set_length(total);
+        bar.set_position(done);
+    }
+
+    fn finished(&self, o: &storyforge::video::batch::VideoOutcome) {
+        if let Some(bar) = self
+            .bars
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&o.input)
+        {
+            bar.finish_and_clear();
+        }
+        let line = match &o.error {
+            Some(e) => format!("error: {e}"),
+            None => o
+                .outputs
+                .iter()
+                .map(|out| {
+                    format!(
+                        "wrote {} ({} bytes, {:.2} s)",
+                        out.path.display(),
+                        out.bytes,
+                        out.duration
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        if self.visible {
+            let _ = self.multi.println(line);
+        } else if o.error.is_some() {
+            eprintln!("{line}");
+        } else {
+            tracing::info!("{line} [{:.1} s]", self.started.elapsed().as_secs_f64());
+        }
+    }
+}
+
+#[cfg(feature = "video")]
+fn transcode(args: TranscodeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let opts = storyforge::video::TranscodeOptions {
+        max_bytes: args.max_bytes,
+        fit: args.fit,
+        pad_short: args.pad_short,
+        ..Default::default()
+    };
+    let visible = !quiet && std::io::stderr().is_terminal();
+    let observer = VideoBars {
+        multi: indicatif::MultiProgress::new(),
+        bars: Default::default(),
+        visible,
+        started: std::time::Instant::now(),
+    };
+    let outcomes = storyforge::video::batch::transcode_all(
+        &args.inputs,
+        &args.out,
+        &opts,
+        args.jobs,
+        &observer,
+    )
+    .with_context(|| format!("{}: cannot use the output directory", args.out.display()))?;
+    let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&outcomes)?);
+    }
+    if !quiet {
+        let parts: usize = outcomes.iter().map(|o| o.outputs.len()).sum();
+        eprintln!(
+            "transcoded {} of {} videos into {} Story file{} in {}{}",
+            outcomes.len() - failed,
+            outcomes.len(),
+            parts,
+            if parts == 1 { "" } else { "s" },
+            args.out.display(),
+            if failed > 0 {
+                format!(", {failed} failed")
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(if failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -243,6 +243,15 @@ pub fn layout_fixed(
         spacing: set.letter_spacing,
     };
     let (mut lines, _) = shaper.wrap(text, w as f32);
+    if lines.iter().any(|l| shaper.width(l) > w as f32) {
+        // Only a single glyph wider than the whole box gets here.
+        return Err(LayoutError::DoesNotFit {
+            w,
+            h,
+            px,
+            max_lines: set.max_lines,
+        });
+    }
     let by_height = (h as f32 / (px * set.line_height) + 1e-3).floor() as usize;
     let allowed = set
         .max_lines
@@ -283,7 +292,8 @@ pub fn layout_fit(
             spacing: set.letter_spacing,
         };
         let (lines, broke) = shaper.wrap(text, w as f32);
-        let fits_lines = set.max_lines.is_none_or(|m| lines.len() <= m as usize);
+        let fits_lines = set.max_lines.is_none_or(|m| lines.len() <= m as usize)
+            && lines.iter().all(|l| shaper.width(l) <= w as f32);
         let fits_height = lines.len() as f32 * px * set.line_height <= h as f32 + 1e-3;
         (fits_lines && fits_height, broke, lines)
     };

@@ -1,109 +1,104 @@
-//! The video stage (feature `video`, FFmpeg through ffmpeg-next). So far:
-//! [`probe`], a file → the [`MediaFacts`] later stages plan and validate
-//! from. Transcoding lands with its own issue.
+//! The video stage (feature `video`, FFmpeg through ffmpeg-next): any input
+//! video → Story-compliant H.264/AAC MP4s under a byte budget, never cut
+//! short. [`probe`] reads a file's facts, [`plan`] (pure) turns facts and
+//! options into an encode plan, [`transcode`] runs it, [`batch`] runs many
+//! files in parallel within a thread budget.
 
-use std::path::Path;
+pub mod batch;
+pub mod mp4;
+pub mod plan;
+mod probe;
+pub mod transcode;
 
-use serde::Serialize;
+pub use probe::{probe, AudioStream, MediaFacts, ProbeError, VideoStream};
 
-/// What a media file is, as FFmpeg's demuxer and decoders see it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MediaFacts {
-    /// Container format names, e.g. `mov,mp4,m4a,3gp,3g2,mj2`.
-    pub container: String,
-    /// Duration in seconds, when known.
-    pub duration: Option<f64>,
-    /// The best video stream, if any.
-    pub video: Option<VideoStream>,
-    /// The best audio stream, if any.
-    pub audio: Option<AudioStream>,
+/// How the picture fills the 9:16 frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
+pub enum FitMode {
+    /// The frame scaled to fit over a blurred, scaled-to-fill copy of itself.
+    #[default]
+    Blur,
+    /// Letterboxed in black.
+    Pad,
+    /// Cropped around the centre.
+    Crop,
 }
 
-/// Facts of a video stream.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VideoStream {
-    /// Codec name, e.g. `h264`.
-    pub codec: String,
-    /// Coded width in px.
-    pub width: u32,
-    /// Coded height in px.
-    pub height: u32,
-    /// Average frame rate, when known.
-    pub fps: Option<f64>,
-    /// Pixel format name, e.g. `yuv420p`.
-    pub pixel_format: Option<String>,
+/// What a transcode aims for. `Default`: 8,000,000-byte budget, blur fit,
+/// short clips refused.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TranscodeOptions {
+    /// Largest output file in bytes. Default: 8,000,000.
+    pub max_bytes: u64,
+    /// 9:16 fit. Default: blur.
+    pub fit: FitMode,
+    /// Pad clips under 3 s to 3 s by holding the last frame. Default: false (refuse).
+    pub pad_short: bool,
+    /// Encoder threads for this file. Default: 0 (x264 decides).
+    pub threads: usize,
+    /// Give up on a file after this long. Default: 10 min.
+    pub deadline: std::time::Duration,
 }
 
-/// Facts of an audio stream.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AudioStream {
-    /// Codec name, e.g. `aac`.
-    pub codec: String,
-    /// Sample rate in Hz.
-    pub sample_rate: u32,
-    /// Channel count.
-    pub channels: u16,
+impl Default for TranscodeOptions {
+    fn default() -> Self {
+        TranscodeOptions {
+            max_bytes: crate::spec::DEFAULT_VIDEO_MAX_BYTES,
+            fit: FitMode::Blur,
+            pad_short: false,
+            threads: 0,
+            deadline: std::time::Duration::from_secs(600),
+        }
+    }
 }
 
-/// Why a file could not be probed.
+/// Why a video could not be made into Stories.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: not a readable media file ({reason}); check the file is complete and is a video")]
-pub struct ProbeError {
-    /// The file.
-    pub path: String,
-    /// What FFmpeg said.
-    pub reason: String,
-}
-
-/// Opens `path` with FFmpeg and reads its stream facts (headers only).
-pub fn probe(path: &Path) -> Result<MediaFacts, ProbeError> {
-    let fail = |reason: String| ProbeError {
-        path: path.display().to_string(),
-        reason,
-    };
-    ffmpeg_next::init().map_err(|e| fail(e.to_string()))?;
-    ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Fatal);
-    let ctx = ffmpeg_next::format::input(path).map_err(|e| fail(e.to_string()))?;
-    let duration = (ctx.duration() > 0)
-        .then(|| ctx.duration() as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE));
-    let video = ctx
-        .streams()
-        .best(ffmpeg_next::media::Type::Video)
-        .and_then(|s| {
-            let params = s.parameters();
-            let dec = ffmpeg_next::codec::context::Context::from_parameters(params)
-                .ok()?
-                .decoder()
-                .video()
-                .ok()?;
-            let rate = s.avg_frame_rate();
-            Some(VideoStream {
-                codec: dec.id().name().to_string(),
-                width: dec.width(),
-                height: dec.height(),
-                fps: (rate.denominator() != 0 && rate.numerator() > 0).then(|| f64::from(rate)),
-                pixel_format: dec.format().descriptor().map(|d| d.name().to_string()),
-            })
-        });
-    let audio = ctx
-        .streams()
-        .best(ffmpeg_next::media::Type::Audio)
-        .and_then(|s| {
-            let dec = ffmpeg_next::codec::context::Context::from_parameters(s.parameters())
-                .ok()?
-                .decoder()
-                .audio()
-                .ok()?;
-            Some(AudioStream {
-                codec: dec.id().name().to_string(),
-                sample_rate: dec.rate(),
-                channels: dec.channels(),
-            })
-        });
-    Ok(MediaFacts {
-        container: ctx.format().name().to_string(),
-        duration,
-        video,
-        audio,
-    })
+pub enum VideoError {
+    /// Not a readable video.
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
+    /// Fine as a file, but not usable as a Story (too short, no video…).
+    #[error("{path}: {message}")]
+    Unusable {
+        /// The input.
+        path: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// FFmpeg failed while decoding, filtering, encoding or writing.
+    #[error("{path}: {stage} failed: {reason}")]
+    Ffmpeg {
+        /// The input.
+        path: String,
+        /// Which step.
+        stage: &'static str,
+        /// What FFmpeg said.
+        reason: String,
+    },
+    /// The input took longer than the deadline.
+    #[error("{path}: gave up after {seconds} s (decode deadline); the file may be damaged")]
+    Deadline {
+        /// The input.
+        path: String,
+        /// The deadline.
+        seconds: u64,
+    },
+    /// The finished file broke the output contract.
+    #[error("{path}: output check failed: {message}")]
+    Contract {
+        /// The output.
+        path: String,
+        /// What is off.
+        message: String,
+    },
+    /// Output could not be written.
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        /// The output.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }

@@ -1,0 +1,199 @@
+//! A media file → the [`MediaFacts`] the planner and the validator work
+//! from, read by FFmpeg's demuxer from headers (no frame is decoded).
+
+use std::path::Path;
+
+use serde::Serialize;
+
+/// What a media file is, as FFmpeg's demuxer and decoders see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MediaFacts {
+    /// Container format names, e.g. `mov,mp4,m4a,3gp,3g2,mj2`.
+    pub container: String,
+    /// Duration in seconds, when known.
+    pub duration: Option<f64>,
+    /// The best video stream, if any.
+    pub video: Option<VideoStream>,
+    /// The best audio stream, if any.
+    pub audio: Option<AudioStream>,
+}
+
+/// Facts of a video stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VideoStream {
+    /// Codec name, e.g. `h264`.
+    pub codec: String,
+    /// Coded width in px.
+    pub width: u32,
+    /// Coded height in px.
+    pub height: u32,
+    /// Average frame rate, when known.
+    pub fps: Option<f64>,
+    /// Pixel format name, e.g. `yuv420p`.
+    pub pixel_format: Option<String>,
+    /// Bits per colour component (8, 10…).
+    pub bit_depth: u8,
+    /// Display rotation in degrees clockwise (0, 90, 180, 270).
+    pub rotation: u16,
+    /// True when the transfer is HDR (PQ or HLG).
+    pub hdr: bool,
+    /// True when the header's average and base rates agree (constant frame rate).
+    pub constant_rate: bool,
+    /// Frame rate as a fraction (numerator, denominator), when known.
+    pub rate: Option<(i32, i32)>,
+    /// Profile name as FFmpeg reports it, e.g. `High`.
+    pub profile: Option<String>,
+}
+
+/// Facts of an audio stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AudioStream {
+    /// Codec name, e.g. `aac`.
+    pub codec: String,
+    /// Sample rate in Hz.
+    pub sample_rate: u32,
+    /// Channel count.
+    pub channels: u16,
+}
+
+/// Why a file could not be probed.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: not a readable media file ({reason}); check the file is complete and is a video")]
+pub struct ProbeError {
+    /// The file.
+    pub path: String,
+    /// What FFmpeg said.
+    pub reason: String,
+}
+
+/// Opens `path` with FFmpeg and reads its stream facts (headers only).
+pub fn probe(path: &Path) -> Result<MediaFacts, ProbeError> {
+    let fail = |reason: String| ProbeError {
+        path: path.display().to_string(),
+        reason,
+    };
+    ffmpeg_next::init().map_err(|e| fail(e.to_string()))?;
+    ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Fatal);
+    let ctx = ffmpeg_next::format::input(path).map_err(|e| fail(e.to_string()))?;
+    let duration = (ctx.duration() > 0)
+        .then(|| ctx.duration() as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE));
+    let video = ctx
+        .streams()
+        .best(ffmpeg_next::media::Type::Video)
+        .and_then(|s| {
+            let params = s.parameters();
+            let dec = ffmpeg_next::codec::context::Context::from_parameters(params)
+                .ok()?
+                .decoder()
+                .video()
+                .ok()?;
+            let avg = s.avg_frame_rate();
+            let base = s.rate();
+            let valid = |r: ffmpeg_next::Rational| r.denominator() > 0 && r.numerator() > 0;
+            let rate = if valid(avg) { avg } else { base };
+            let desc = dec.format().descriptor();
+            let transfer = dec.color_transfer_characteristic();
+            use ffmpeg_next::color::TransferCharacteristic as T;
+            Some(VideoStream {
+                codec: dec.id().name().to_string(),
+                width: dec.width(),
+                height: dec.height(),
+                fps: valid(rate).then(|| f64::from(rate)),
+                pixel_format: desc.map(|d| d.name().to_string()),
+                bit_depth: bit_depth(dec.format()),
+                rotation: rotation(&s),
+                hdr: matches!(transfer, T::SMPTE2084 | T::ARIB_STD_B67),
+                constant_rate: valid(avg)
+                    && valid(base)
+                    && (f64::from(avg) - f64::from(base)).abs() < 0.01,
+                rate: valid(rate).then(|| (rate.numerator(), rate.denominator())),
+                profile: profile_name(&dec),
+            })
+        });
+    let audio = ctx
+        .streams()
+        .best(ffmpeg_next::media::Type::Audio)
+        .and_then(|s| {
+            let dec = ffmpeg_next::codec::context::Context::from_parameters(s.parameters())
+                .ok()?
+                .decoder()
+                .audio()
+                .ok()?;
+            Some(AudioStream {
+                codec: dec.id().name().to_string(),
+                sample_rate: dec.rate(),
+                channels: dec.channels(),
+            })
+        });
+    Ok(MediaFacts {
+        container: ctx.format().name().to_string(),
+        duration,
+        video,
+        audio,
+    })
+}
+
+/// Bits per component of a pixel format (8 when unknown).
+pub(crate) fn bit_depth(format: ffmpeg_next::format::Pixel) -> u8 {
+    let name = format
+        .descriptor()
+        .map(|d| d.name().to_string())
+        .unwrap_or_default();
+    for (tag, depth) in [("16", 16), ("14", 14), ("12", 12), ("10", 10), ("9", 9)] {
+        if name.contains(&format!("p{tag}"))
+            || name.ends_with(&format!("{tag}le"))
+            || name.ends_with(&format!("{tag}be"))
+        {
+            return depth;
+        }
+    }
+    8
+}
+
+fn profile_name(dec: &ffmpeg_next::decoder::Video) -> Option<String> {
+    use ffmpeg_next::codec::profile::{Profile, H264};
+    match dec.profile() {
+        Profile::H264(H264::High) => Some("High".into()),
+        Profile::H264(H264::Main) => Some("Main".into()),
+        Profile::H264(H264::Baseline | H264::Constrained | H264::ConstrainedBaseline) => {
+            Some("Baseline".into())
+        }
+        Profile::H264(other) => Some(format!("{other:?}")),
+        Profile::Unknown => None,
+        other => Some(format!("{other:?}")),
+    }
+}
+
+/// Clockwise display rotation from the stream's display matrix, normalised
+/// to 0/90/180/270 the way the ffmpeg tool does.
+fn rotation(stream: &ffmpeg_next::format::stream::Stream) -> u16 {
+    use ffmpeg_next::codec::packet::side_data::Type;
+    let Some(sd) = stream
+        .side_data()
+        .find(|sd| sd.kind() == Type::DisplayMatrix)
+    else {
+        return 0;
+    };
+    let d = sd.data();
+    if d.len() < 36 {
+        return 0;
+    }
+    let m: Vec<f64> = d[..36]
+        .chunks_exact(4)
+        .map(|c| f64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+        .collect();
+    rotation_from_matrix(&m)
+}
+
+/// av_display_rotation_get, negated and normalised to [0, 360) in steps of 90.
+pub(crate) fn rotation_from_matrix(m: &[f64]) -> u16 {
+    let s0 = m[0].hypot(m[3]);
+    let s1 = m[1].hypot(m[4]);
+    if s0 == 0.0 || s1 == 0.0 {
+        return 0;
+    }
+    let ccw = (m[1] / s1).atan2(m[0] / s0).to_degrees();
+    let cw = -ccw;
+    let snapped = ((cw / 90.0).round() as i64).rem_euclid(4);
+    (snapped * 90) as u16
+}

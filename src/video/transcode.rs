@@ -1,0 +1,825 @@
+//! One input file → Story MP4 part(s): FFmpeg decode → libavfilter (rotate,
+//! fit, tone-map, CFR; audio to stereo 48 kHz in 1024-sample frames) →
+//! libx264 High / AAC-LC → MP4 with faststart. Each part is encoded with a
+//! planned bitrate cap, checked by probing the file, and encoded again lower
+//! if it came out over the budget. Outputs appear only when complete.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ff::{
+    codec, decoder, encoder, filter, format, frame, media, Dictionary, Packet, Rational, Rescale,
+};
+use ffmpeg_next as ff;
+use serde::Serialize;
+
+use super::plan::{self, Part, Plan, AUDIO_BPS, AUDIO_RATE, OUT_H, OUT_W};
+use super::{probe, MediaFacts, TranscodeOptions, VideoError};
+
+/// One finished Story video.
+#[derive(Debug, Clone, Serialize)]
+pub struct Output {
+    /// The MP4 written.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Its duration in seconds (probed).
+    pub duration: f64,
+    /// Part index (1-based) and count.
+    pub part: (usize, usize),
+    /// Video bitrate cap of the final encode, bits/s.
+    pub video_bps: u64,
+    /// Encodes needed to fit the budget.
+    pub attempts: u32,
+}
+
+/// Frames done and total, for progress bars.
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+struct Ctx<'a> {
+    input: &'a Path,
+    shown: String,
+    opts: &'a TranscodeOptions,
+    started: Instant,
+}
+
+impl Ctx<'_> {
+    fn ff(&self, stage: &'static str) -> impl Fn(ff::Error) -> VideoError + '_ {
+        move |e| VideoError::Ffmpeg {
+            path: self.shown.clone(),
+            stage,
+            reason: e.to_string(),
+        }
+    }
+    fn check_deadline(&self) -> Result<(), VideoError> {
+        if self.started.elapsed() > self.opts.deadline {
+            return Err(VideoError::Deadline {
+                path: self.shown.clone(),
+                seconds: self.opts.deadline.as_secs(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The output name of a part: `NAME.mp4`, or `NAME.part-1-of-2.mp4`.
+pub fn part_name(input: &Path, part: &Part) -> String {
+    let stem = input
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("video");
+    if part.count > 1 {
+        format!("{stem}.part-{}-of-{}.mp4", part.index, part.count)
+    } else {
+        format!("{stem}.mp4")
+    }
+}
+
+/// Transcodes `input` into `out_dir`, one MP4 per Story part. On error no
+/// output of this input is left behind.
+pub fn transcode_file(
+    input: &Path,
+    out_dir: &Path,
+    opts: &TranscodeOptions,
+    progress: Progress<'_>,
+) -> Result<Vec<Output>, VideoError> {
+    ff::init().map_err(|e| VideoError::Ffmpeg {
+        path: input.display().to_string(),
+        stage: "init",
+        reason: e.to_string(),
+    })?;
+    ff::util::log::set_level(ff::util::log::Level::Fatal);
+    let ctx = Ctx {
+        input,
+        shown: input.display().to_string(),
+        opts,
+        started: Instant::now(),
+    };
+    let facts = probe(input)?;
+    let tonemap = filter::find("zscale").is_some() && filter::find("tonemap").is_some();
+    let plan = plan::plan(&facts, opts, tonemap).map_err(|e| VideoError::Unusable {
+        path: ctx.shown.clone(),
+        message: e.to_string(),
+    })?;
+    let total: u64 = plan
+        .parts
+        .iter()
+        .map(|p| (p.out_duration * fps_f64(plan.fps)).round() as u64)
+        .sum();
+    let mut done_before = 0u64;
+    let mut outputs: Vec<Output> = Vec::new();
+    for part in &plan.parts {
+        let path = out_dir.join(part_name(input, part));
+        let report = |n: u64| progress(done_before + n, total);
+        match encode_fitting(&ctx, &facts, &plan, part, &path, &report) {
+            Ok(o) => outputs.push(o),
+            Err(e) => {
+                for o in &outputs {
+                    let _ = std::fs::remove_file(&o.path);
+                }
+                return Err(e);
+            }
+        }
+        done_before += (part.out_duration * fps_f64(plan.fps)).round() as u64;
+    }
+    Ok(outputs)
+}
+
+fn fps_f64(fps: (i32, i32)) -> f64 {
+    f64::from(fps.0) / f64::from(fps.1.max(1))
+}
+
+/// Encodes one part, lowering the bitrate until it fits the budget, then
+/// checks the contract and moves it into place.
+fn encode_fitting(
+    ctx: &Ctx<'_>,
+    facts: &MediaFacts,
+    plan: &Plan,
+    part: &Part,
+    path: &Path,
+    progress: &dyn Fn(u64),
+) -> Result<Output, VideoError> {
+    let tmp = path.with_extension("partial.mp4");
+    let budget = ctx.opts.max_bytes;
+    let mut bps =
+        plan::video_bitrate(budget, part.out_duration).map_err(|e| VideoError::Unusable {
+            path: ctx.shown.clone(),
+            message: e.to_string(),
+        })?;
+    let result = (|| {
+        for attempt in 1..=4u32 {
+            encode_part(ctx, facts, plan, part, bps, &tmp, progress)?;
+            let size = std::fs::metadata(&tmp)
+                .map_err(|source| VideoError::Write {
+                    path: tmp.display().to_string(),
+                    source,
+                })?
+                .len();
+            if size <= budget {
+                let duration = check_contract(&tmp, plan, part, budget)?;
+                std::fs::rename(&tmp, path).map_err(|source| VideoError::Write {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                return Ok(Output {
+                    path: path.to_path_buf(),
+                    bytes: size,
+                    duration,
+                    part: (part.index, part.count),
+                    video_bps: bps,
+                    attempts: attempt,
+                });
+            }
+            tracing::info!(
+                "{}: {} bytes is over the {budget}-byte budget at {} kb/s; encoding again lower",
+                ctx.shown,
+                size,
+                bps / 1000
+            );
+            let overshoot = size as f64 / budget as f64;
+            bps = ((bps as f64 / overshoot) * 0.92) as u64;
+            if bps < 100_000 {
+                break;
+            }
+        }
+        Err(VideoError::Unusable {
+            path: ctx.shown.clone(),
+            message: format!(
+                "cannot fit {:.1} s into {budget} bytes; raise --max-bytes",
+                part.out_duration
+            ),
+        })
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Probes a finished part and checks every promise of the output contract.
+fn check_contract(path: &Path, plan: &Plan, part: &Part, budget: u64) -> Result<f64, VideoError> {
+    let fail = |message: String| VideoError::Contract {
+        path: path.display().to_string(),
+        message,
+    };
+    let facts = probe(path).map_err(|e| fail(e.to_string()))?;
+    let v = facts
+        .video
+        .as_ref()
+        .ok_or_else(|| fail("no video stream".into()))?;
+    let mut problems = Vec::new();
+    if v.codec != "h264" || v.profile.as_deref() != Some("High") {
+        problems.push(format!(
+            "video is {} {:?}, not H.264 High",
+            v.codec, v.profile
+        ));
+    }
+    if v.pixel_format.as_deref() != Some("yuv420p") {
+        problems.push(format!("pixel format {:?}, not yuv420p", v.pixel_format));
+    }
+    if (v.width, v.height) != (OUT_W, OUT_H) {
+        problems.push(format!("{}×{}, not {OUT_W}×{OUT_H}", v.width, v.height));
+    }
+    match v.fps {
+        Some(f) if (f - fps_f64(plan.fps)).abs() < 0.05 && (23.0 - 0.01..=60.01).contains(&f) => {}
+        other => problems.push(format!(
+            "frame rate {other:?}, expected {:.3}",
+            fps_f64(plan.fps)
+        )),
+    }
+    match &facts.audio {
+        Some(a) if a.codec == "aac" && a.sample_rate == AUDIO_RATE && a.channels == 2 => {}
+        other => problems.push(format!("audio {other:?}, expected AAC stereo 48 kHz")),
+    }
+    let duration = facts.duration.unwrap_or(0.0);
+    if (duration - part.out_duration).abs() > 0.1 {
+        problems.push(format!(
+            "it lasts {duration:.2} s but should last {:.2} s (the input may be truncated or damaged)",
+            part.out_duration
+        ));
+    }
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(u64::MAX);
+    if bytes > budget {
+        problems.push(format!("{bytes} bytes is over the {budget}-byte budget"));
+    }
+    let faststart = std::fs::File::open(path)
+        .and_then(|mut f| super::mp4::is_faststart(&mut f))
+        .unwrap_or(false);
+    if !faststart {
+        problems.push("moov is not before mdat (no faststart)".into());
+    }
+    if problems.is_empty() {
+        Ok(duration)
+    } else {
+        Err(fail(problems.join("; ")))
+    }
+}
+
+struct VideoOut {
+    enc: encoder::Video,
+    index: usize,
+    tb: Rational,
+}
+
+struct AudioOut {
+    enc: encoder::Audio,
+    index: usize,
+    tb: Rational,
+}
+
+fn open_video_encoder(
+    octx: &mut format::context::Output,
+    fps: (i32, i32),
+    bps: u64,
+    threads: usize,
+    ctx: &Ctx<'_>,
+) -> Result<VideoOut, VideoError> {
+    let codec = encoder::find_by_name("libx264").ok_or_else(|| VideoError::Ffmpeg {
+        path: ctx.shown.clone(),
+        stage: "encoder setup",
+        reason: "FFmpeg has no libx264 encoder (install libavcodec with x264)".into(),
+    })?;
+    let global = octx.format().flags().contains(format::Flags::GLOBAL_HEADER);
+    let index = octx
+        .add_stream(codec)
+        .map_err(ctx.ff("encoder setup"))?
+        .index();
+    let mut enc = codec::context::Context::new_with_codec(codec)
+        .encoder()
+        .video()
+        .map_err(ctx.ff("encoder setup"))?;
+    let tb = Rational::new(fps.1, fps.0);
+    enc.set_width(OUT_W);
+    enc.set_height(OUT_H);
+    enc.set_format(format::Pixel::YUV420P);
+    enc.set_time_base(tb);
+    enc.set_frame_rate(Some(Rational::new(fps.0, fps.1)));
+    enc.set_aspect_ratio(Rational::new(1, 1));
+    enc.set_colorspace(ff::color::Space::BT709);
+    enc.set_color_range(ff::color::Range::MPEG);
+    let keyint = (2.0 * fps_f64(fps)).floor().max(1.0) as u32;
+    enc.set_gop(keyint);
+    enc.set_max_bit_rate(bps as usize);
+    if global {
+        enc.set_flags(codec::Flags::GLOBAL_HEADER);
+    }
+    let kbps = bps / 1000;
+    let mut o = Dictionary::new();
+    o.set("preset", "medium");
+    o.set("profile", "high");
+    o.set("crf", "21");
+    o.set("threads", &threads.to_string());
+    o.set(
+        "x264-params",
+        &format!(
+            "keyint={keyint}:min-keyint=1:open-gop=0:vbv-maxrate={kbps}:vbv-bufsize={kbps}:colorprim=bt709:transfer=bt709:colormatrix=bt709:log=-1"
+        ),
+    );
+    let enc = enc.open_with(o).map_err(ctx.ff("video encoder"))?;
+    let mut st = octx.stream_mut(index).ok_or_else(|| VideoError::Ffmpeg {
+        path: ctx.shown.clone(),
+        stage: "encoder setup",
+        reason: "output stream vanished".into(),
+    })?;
+    st.set_parameters(&enc);
+    Ok(VideoOut { enc, index, tb })
+}
+
+fn open_audio_encoder(
+    octx: &mut format::context::Output,
+    ctx: &Ctx<'_>,
+) -> Result<AudioOut, VideoError> {
+    let codec = encoder::find(codec::Id::AAC).ok_or_else(|| VideoError::Ffmpeg {
+        path: ctx.shown.clone(),
+        stage: "encoder setup",
+        reason: "FFmpeg has no AAC encoder".into(),
+    })?;
+    let global = octx.format().flags().contains(format::Flags::GLOBAL_HEADER);
+    let index = octx
+        .add_stream(codec)
+        .map_err(ctx.ff("encoder setup"))?
+        .index();
+    let mut enc = codec::context::Context::new_with_codec(codec)
+        .encoder()
+        .audio()
+        .map_err(ctx.ff("encoder setup"))?;
+    let tb = Rational::new(1, AUDIO_RATE as i32);
+    enc.set_rate(AUDIO_RATE as i32);
+    enc.set_channel_layout(ff::ChannelLayout::STEREO);
+    enc.set_format(format::Sample::F32(format::sample::Type::Planar));
+    enc.set_bit_rate(AUDIO_BPS as usize);
+    enc.set_time_base(tb);
+    if global {
+        enc.set_flags(codec::Flags::GLOBAL_HEADER);
+    }
+    let enc = enc.open_as(codec).map_err(ctx.ff("audio encoder"))?;
+    let mut st = octx.stream_mut(index).ok_or_else(|| VideoError::Ffmpeg {
+        path: ctx.shown.clone(),
+        stage: "encoder setup",
+        reason: "output stream vanished".into(),
+    })?;
+    st.set_parameters(&enc);
+    Ok(AudioOut { enc, index, tb })
+}
+
+fn video_graph(
+    first: &frame::Video,
+    tb: Rational,
+    chain: &str,
+) -> Result<filter::Graph, ff::Error> {
+    let mut g = filter::Graph::new();
+    let pix: ff::ffi::AVPixelFormat = first.format().into();
+    let sar = first.aspect_ratio();
+    let (sn, sd) = if sar.numerator() > 0 && sar.denominator() > 0 {
+        (sar.numerator(), sar.denominator())
+    } else {
+        (1, 1)
+    };
+    let args = format!(
+        "video_size={}x{}:pix_fmt={}:time_base={}/{}:pixel_aspect={sn}/{sd}",
+        first.width(),
+        first.height(),
+        pix as i32,
+        tb.numerator(),
+        tb.denominator()
+    );
+    g.add(
+        &filter::find("buffer").ok_or(ff::Error::FilterNotFound)?,
+        "in",
+        &args,
+    )?;
+    g.add(
+        &filter::find("buffersink").ok_or(ff::Error::FilterNotFound)?,
+        "out",
+        "",
+    )?;
+    g.output("in", 0)?.input("out", 0)?.parse(chain)?;
+    g.validate()?;
+    Ok(g)
+}
+
+fn audio_graph(
+    first: Option<&frame::Audio>,
+    tb: Rational,
+    chain: &str,
+) -> Result<filter::Graph, ff::Error> {
+    let mut g = filter::Graph::new();
+    g.add(
+        &filter::find("abuffersink").ok_or(ff::Error::FilterNotFound)?,
+        "out",
+        "",
+    )?;
+    match first {
+        Some(f) => {
+            let layout = layout_of(f);
+            let fmt: ff::ffi::AVSampleFormat = f.format().into();
+            let args = format!(
+                "time_base={}/{}:sample_rate={}:sample_fmt={}:channel_layout=0x{:x}",
+                tb.numerator(),
+                tb.denominator(),
+                f.rate(),
+                fmt as i32,
+                layout.bits()
+            );
+            g.add(
+                &filter::find("abuffer").ok_or(ff::Error::FilterNotFound)?,
+                "in",
+                &args,
+            )?;
+            g.output("in", 0)?.input("out", 0)?.parse(chain)?;
+        }
+        None => g.input("out", 0)?.parse(chain)?,
+    }
+    if let Some(mut sink) = g.get("out") {
+        sink.sink().set_frame_size(1024);
+    }
+    g.validate()?;
+    Ok(g)
+}
+
+fn layout_of(f: &frame::Audio) -> ff::ChannelLayout {
+    let l = f.channel_layout();
+    if l.bits() != 0 {
+        l
+    } else {
+        ff::ChannelLayout::default(i32::from(f.channels()))
+    }
+}
+
+/// Drains encoded packets into the muxer.
+fn drain_video(
+    out: &mut VideoOut,
+    octx: &mut format::context::Output,
+    ctx: &Ctx<'_>,
+) -> Result<(), VideoError> {
+    let ost_tb = octx
+        .stream(out.index)
+        .map(|s| s.time_base())
+        .unwrap_or(out.tb);
+    let mut pkt = Packet::empty();
+    while out.enc.receive_packet(&mut pkt).is_ok() {
+        pkt.set_stream(out.index);
+        if pkt.duration() <= 0 {
+            // One frame in the encoder's 1/fps time base; without it the
+            // muxer drops the last frame's duration from the track.
+            pkt.set_duration(1);
+        }
+        pkt.rescale_ts(out.tb, ost_tb);
+        pkt.write_interleaved(octx).map_err(ctx.ff("writing"))?;
+    }
+    Ok(())
+}
+
+fn drain_audio(
+    out: &mut AudioOut,
+    octx: &mut format::context::Output,
+    ctx: &Ctx<'_>,
+) -> Result<(), VideoError> {
+    let ost_tb = octx
+        .stream(out.index)
+        .map(|s| s.time_base())
+        .unwrap_or(out.tb);
+    let mut pkt = Packet::empty();
+    while out.enc.receive_packet(&mut pkt).is_ok() {
+        pkt.set_stream(out.index);
+        pkt.rescale_ts(out.tb, ost_tb);
+        pkt.write_interleaved(octx).map_err(ctx.ff("writing"))?;
+    }
+    Ok(())
+}
+
+struct VideoPipe {
+    dec: decoder::Video,
+    graph: Option<filter::Graph>,
+    tb: Rational,
+    start_pts: i64,
+    chain: String,
+    frames_out: u64,
+    frames_in: u64,
+}
+
+impl VideoPipe {
+    fn push_decoded(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &mut VideoOut,
+        octx: &mut format::context::Output,
+        progress: &dyn Fn(u64),
+    ) -> Result<(), VideoError> {
+        let mut decoded = frame::Video::empty();
+        while self.dec.receive_frame(&mut decoded).is_ok() {
+            self.frames_in += 1;
+            let pts = decoded.timestamp().map(|t| t - self.start_pts);
+            decoded.set_pts(pts);
+            if self.graph.is_none() {
+                self.graph = Some(
+                    video_graph(&decoded, self.tb, &self.chain)
+                        .map_err(ctx.ff("video filter setup"))?,
+                );
+            }
+            if let Some(g) = self.graph.as_mut() {
+                if let Some(mut src) = g.get("in") {
+                    src.source().add(&decoded).map_err(ctx.ff("video filter"))?;
+                }
+            }
+            self.pull(ctx, out, octx, progress)?;
+        }
+        Ok(())
+    }
+
+    fn pull(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &mut VideoOut,
+        octx: &mut format::context::Output,
+        progress: &dyn Fn(u64),
+    ) -> Result<(), VideoError> {
+        let Some(g) = self.graph.as_mut() else {
+            return Ok(());
+        };
+        let Some(mut sink) = g.get("out") else {
+            return Ok(());
+        };
+        let sink_tb = sink.sink().time_base();
+        let mut filtered = frame::Video::empty();
+        while sink.sink().frame(&mut filtered).is_ok() {
+            let pts = filtered.pts().map(|p| p.rescale(sink_tb, out.tb));
+            filtered.set_pts(pts);
+            filtered.set_kind(ff::picture::Type::None);
+            out.enc
+                .send_frame(&filtered)
+                .map_err(ctx.ff("video encode"))?;
+            self.frames_out += 1;
+            progress(self.frames_out);
+            drain_video(out, octx, ctx)?;
+        }
+        Ok(())
+    }
+
+    fn finish(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &mut VideoOut,
+        octx: &mut format::context::Output,
+        progress: &dyn Fn(u64),
+    ) -> Result<(), VideoError> {
+        let _ = self.dec.send_eof();
+        self.push_decoded(ctx, out, octx, progress)?;
+        if let Some(g) = self.graph.as_mut() {
+            if let Some(mut src) = g.get("in") {
+                src.source().flush().map_err(ctx.ff("video filter"))?;
+            }
+        }
+        self.pull(ctx, out, octx, progress)?;
+        out.enc.send_eof().map_err(ctx.ff("video encode"))?;
+        drain_video(out, octx, ctx)
+    }
+}
+
+struct AudioPipe {
+    dec: Option<decoder::Audio>,
+    graph: Option<filter::Graph>,
+    tb: Rational,
+    start_pts: i64,
+    chain: String,
+}
+
+impl AudioPipe {
+    fn push_decoded(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &mut AudioOut,
+        octx: &mut format::context::Output,
+    ) -> Result<(), VideoError> {
+        let Some(dec) = self.dec.as_mut() else {
+            return Ok(());
+        };
+        let mut decoded = frame::Audio::empty();
+        while dec.receive_frame(&mut decoded).is_ok() {
+            let pts = decoded.timestamp().map(|t| t - self.start_pts);
+            decoded.set_pts(pts);
+            let layout = layout_of(&decoded);
+            decoded.set_channel_layout(layout);
+            if self.graph.is_none() {
+                self.graph = Some(
+                    audio_graph(Some(&decoded), self.tb, &self.chain)
+                        .map_err(ctx.ff("audio filter setup"))?,
+                );
+            }
+            if let Some(g) = self.graph.as_mut() {
+                if let Some(mut src) = g.get("in") {
+                    src.source().add(&decoded).map_err(ctx.ff("audio filter"))?;
+                }
+            }
+            pull_audio(&mut self.graph, ctx, out, octx)?;
+        }
+        Ok(())
+    }
+}
+
+fn pull_audio(
+    graph: &mut Option<filter::Graph>,
+    ctx: &Ctx<'_>,
+    out: &mut AudioOut,
+    octx: &mut format::context::Output,
+) -> Result<(), VideoError> {
+    {
+        let Some(g) = graph.as_mut() else {
+            return Ok(());
+        };
+        let Some(mut sink) = g.get("out") else {
+            return Ok(());
+        };
+        let mut filtered = frame::Audio::empty();
+        while sink.sink().frame(&mut filtered).is_ok() {
+            out.enc
+                .send_frame(&filtered)
+                .map_err(ctx.ff("audio encode"))?;
+            drain_audio(out, octx, ctx)?;
+        }
+        Ok(())
+    }
+}
+
+impl AudioPipe {
+    fn finish(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &mut AudioOut,
+        octx: &mut format::context::Output,
+        silent_chain: &str,
+    ) -> Result<(), VideoError> {
+        if let Some(dec) = self.dec.as_mut() {
+            let _ = dec.send_eof();
+        }
+        self.push_decoded(ctx, out, octx)?;
+        if self.graph.is_none() {
+            // No audio track, or no audio frame decoded: a silent track.
+            self.graph = Some(
+                audio_graph(None, self.tb, silent_chain).map_err(ctx.ff("audio filter setup"))?,
+            );
+        } else if let Some(g) = self.graph.as_mut() {
+            if let Some(mut src) = g.get("in") {
+                src.source().flush().map_err(ctx.ff("audio filter"))?;
+            }
+        }
+        pull_audio(&mut self.graph, ctx, out, octx)?;
+        out.enc.send_eof().map_err(ctx.ff("audio encode"))?;
+        drain_audio(out, octx, ctx)
+    }
+}
+
+fn decoder_threads(ctx: &Ctx<'_>) -> ff::threading::Config {
+    ff::threading::Config {
+        kind: ff::threading::Type::Frame,
+        count: ctx.opts.threads.max(1),
+        ..Default::default()
+    }
+}
+
+/// One encode of one part at a video bitrate cap, into `tmp`.
+fn encode_part(
+    ctx: &Ctx<'_>,
+    facts: &MediaFacts,
+    plan: &Plan,
+    part: &Part,
+    bps: u64,
+    tmp: &Path,
+    progress: &dyn Fn(u64),
+) -> Result<(), VideoError> {
+    let _ = facts;
+    let mut ictx = format::input(&ctx.input).map_err(ctx.ff("open"))?;
+    let vstream = ictx
+        .streams()
+        .best(media::Type::Video)
+        .ok_or_else(|| VideoError::Unusable {
+            path: ctx.shown.clone(),
+            message: "no video stream".into(),
+        })?;
+    let vidx = vstream.index();
+    let vtb = vstream.time_base();
+    let vstart = vstream.start_time();
+    let mut vctx = codec::context::Context::from_parameters(vstream.parameters())
+        .map_err(ctx.ff("video decoder"))?;
+    vctx.set_threading(decoder_threads(ctx));
+    let vdec = vctx.decoder().video().map_err(ctx.ff("video decoder"))?;
+    let astream = ictx.streams().best(media::Type::Audio);
+    let (aidx, adec, atb, astart) = match astream {
+        Some(s) => {
+            let dec = codec::context::Context::from_parameters(s.parameters())
+                .and_then(|c| c.decoder().audio())
+                .ok();
+            (Some(s.index()), dec, s.time_base(), s.start_time())
+        }
+        None => (None, None, Rational::new(1, AUDIO_RATE as i32), 0),
+    };
+    let zero = |start: i64| {
+        if start == ff::ffi::AV_NOPTS_VALUE {
+            0
+        } else {
+            start
+        }
+    };
+    let (s, e, out_d) = (part.start, part.start + part.duration, part.out_duration);
+    let trim = part.count > 1;
+    let mut vchain = String::new();
+    if trim {
+        vchain.push_str(&format!(
+            "trim=start={s:.6}:end={e:.6},setpts=PTS-STARTPTS,"
+        ));
+    }
+    vchain.push_str(&plan.video_filter);
+    if out_d > part.duration + 1e-3 {
+        vchain.push_str(&format!(
+            ",tpad=stop_mode=clone:stop_duration={:.6}",
+            out_d - part.duration
+        ));
+    }
+    vchain.push_str(&format!(",trim=end={out_d:.6}"));
+    let mut achain = String::new();
+    if trim {
+        achain.push_str(&format!(
+            "atrim=start={s:.6}:end={e:.6},asetpts=PTS-STARTPTS,"
+        ));
+    }
+    achain.push_str(&format!(
+        "aresample={AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,apad=whole_dur={out_d:.6},atrim=end={out_d:.6}"
+    ));
+    let silent =
+        format!("anullsrc=r={AUDIO_RATE}:cl=stereo,atrim=end={out_d:.6},aformat=sample_fmts=fltp");
+
+    if trim && s > 0.0 {
+        let target = ((s - 3.0).max(0.0) * f64::from(ff::ffi::AV_TIME_BASE)) as i64;
+        let _ = ictx.seek(target, ..target);
+    }
+
+    let mut octx = format::output_as(&tmp, "mp4").map_err(ctx.ff("create output"))?;
+    let mut vout = open_video_encoder(&mut octx, plan.fps, bps, ctx.opts.threads, ctx)?;
+    let mut aout = open_audio_encoder(&mut octx, ctx)?;
+    let mut mux = Dictionary::new();
+    mux.set("movflags", "+faststart");
+    let ignored = {
+        let unused = octx
+            .write_header_with(mux)
+            .map_err(ctx.ff("write header"))?;
+        unused.iter().next().is_some()
+    };
+    if ignored {
+        return Err(VideoError::Ffmpeg {
+            path: ctx.shown.clone(),
+            stage: "write header",
+            reason: "the MP4 muxer ignored movflags=+faststart".into(),
+        });
+    }
+    vout.tb = vout.enc.time_base();
+    aout.tb = aout.enc.time_base();
+
+    let mut video = VideoPipe {
+        dec: vdec,
+        graph: None,
+        tb: vtb,
+        start_pts: zero(vstart),
+        chain: vchain,
+        frames_out: 0,
+        frames_in: 0,
+    };
+    let mut audio = AudioPipe {
+        dec: adec,
+        graph: None,
+        tb: atb,
+        start_pts: zero(astart),
+        chain: achain,
+    };
+    let stop_after = if trim { Some(e + 1.0) } else { None };
+    for (stream, packet) in ictx.packets() {
+        ctx.check_deadline()?;
+        let idx = stream.index();
+        if let (Some(limit), Some(pts)) = (stop_after, packet.pts()) {
+            let t = (pts - zero(stream.start_time())) as f64 * f64::from(stream.time_base());
+            if t > limit {
+                continue;
+            }
+        }
+        if idx == vidx {
+            if video.dec.send_packet(&packet).is_ok() {
+                video.push_decoded(ctx, &mut vout, &mut octx, progress)?;
+            }
+        } else if Some(idx) == aidx {
+            if let Some(dec) = audio.dec.as_mut() {
+                if dec.send_packet(&packet).is_ok() {
+                    audio.push_decoded(ctx, &mut aout, &mut octx)?;
+                }
+            }
+        }
+    }
+    video.finish(ctx, &mut vout, &mut octx, progress)?;
+    audio.finish(ctx, &mut aout, &mut octx, &silent)?;
+    if video.frames_in == 0 || video.frames_out == 0 {
+        return Err(VideoError::Unusable {
+            path: ctx.shown.clone(),
+            message: "no video frame could be decoded; the file is damaged".into(),
+        });
+    }
+    octx.write_trailer().map_err(ctx.ff("write trailer"))?;
+    Ok(())
+}
