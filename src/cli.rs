@@ -96,6 +96,9 @@ struct TranscodeArgs {
     /// Pad clips under 3 s to 3 s by holding the last frame (default: refuse them).
     #[arg(long)]
     pad_short: bool,
+    /// x264 preset (ultrafast … veryslow): encoding speed against quality per byte.
+    #[arg(long, default_value = "medium")]
+    preset: String,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     json: bool,
@@ -313,6 +316,7 @@ fn transcode(args: TranscodeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         max_bytes: args.max_bytes,
         fit: args.fit,
         pad_short: args.pad_short,
+        preset: args.preset,
         ..Default::default()
     };
     let visible = !quiet && std::io::stderr().is_terminal();

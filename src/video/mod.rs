@@ -36,6 +36,8 @@ pub struct TranscodeOptions {
     pub pad_short: bool,
     /// Encoder threads for this file. Default: 0 (x264 decides).
     pub threads: usize,
+    /// x264 preset: speed against quality per byte. Default: `medium`.
+    pub preset: String,
     /// Give up on a file after this long. Default: 10 min.
     pub deadline: std::time::Duration,
 }
@@ -47,6 +49,7 @@ impl Default for TranscodeOptions {
             fit: FitMode::Blur,
             pad_short: false,
             threads: 0,
+            preset: "medium".into(),
             deadline: std::time::Duration::from_secs(600),
         }
     }

@@ -197,3 +197,33 @@ pub(crate) fn rotation_from_matrix(m: &[f64]) -> u16 {
     let snapped = ((cw / 90.0).round() as i64).rem_euclid(4);
     (snapped * 90) as u16
 }
+
+#[cfg(test)]
+mod tests {
+    use super::rotation_from_matrix;
+
+    fn matrix(deg_ccw: f64) -> Vec<f64> {
+        let (s, c) = deg_ccw.to_radians().sin_cos();
+        let f = 65536.0;
+        vec![
+            c * f,
+            -s * f,
+            0.0,
+            s * f,
+            c * f,
+            0.0,
+            0.0,
+            0.0,
+            1073741824.0,
+        ]
+    }
+
+    #[test]
+    fn display_matrix_to_clockwise_degrees() {
+        assert_eq!(rotation_from_matrix(&matrix(0.0)), 0);
+        assert_eq!(rotation_from_matrix(&matrix(-90.0)), 90);
+        assert_eq!(rotation_from_matrix(&matrix(90.0)), 270);
+        assert_eq!(rotation_from_matrix(&matrix(180.0)), 180);
+        assert_eq!(rotation_from_matrix(&[0.0; 9]), 0);
+    }
+}

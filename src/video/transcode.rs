@@ -271,9 +271,9 @@ fn open_video_encoder(
     octx: &mut format::context::Output,
     fps: (i32, i32),
     bps: u64,
-    threads: usize,
     ctx: &Ctx<'_>,
 ) -> Result<VideoOut, VideoError> {
+    let threads = ctx.opts.threads;
     let codec = encoder::find_by_name("libx264").ok_or_else(|| VideoError::Ffmpeg {
         path: ctx.shown.clone(),
         stage: "encoder setup",
@@ -305,7 +305,7 @@ fn open_video_encoder(
     }
     let kbps = bps / 1000;
     let mut o = Dictionary::new();
-    o.set("preset", "medium");
+    o.set("preset", &ctx.opts.preset);
     o.set("profile", "high");
     o.set("crf", "21");
     o.set("threads", &threads.to_string());
@@ -754,7 +754,7 @@ fn encode_part(
     }
 
     let mut octx = format::output_as(&tmp, "mp4").map_err(ctx.ff("create output"))?;
-    let mut vout = open_video_encoder(&mut octx, plan.fps, bps, ctx.opts.threads, ctx)?;
+    let mut vout = open_video_encoder(&mut octx, plan.fps, bps, ctx)?;
     let mut aout = open_audio_encoder(&mut octx, ctx)?;
     let mut mux = Dictionary::new();
     mux.set("movflags", "+faststart");
