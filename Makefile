@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: demo test deps bench
+.PHONY: demo test deps bench bench-video
 
 deps:
 	./scripts/install-deps.sh
@@ -23,3 +23,7 @@ test: deps
 ## make bench: the renderer against Pillow, side by side (needs python3-venv)
 bench: deps
 	./benches/compare.sh
+
+## make bench-video: the video stage against the ffmpeg command-line tool, side by side
+bench-video: deps
+	./benches/video_compare.sh --show-commands

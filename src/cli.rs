@@ -99,6 +99,9 @@ struct TranscodeArgs {
     /// x264 preset (ultrafast … veryslow): encoding speed against quality per byte.
     #[arg(long, default_value = "medium")]
     preset: String,
+    /// Print each input's plan (facts, parts, filters, bitrates) as JSON and encode nothing.
+    #[arg(long)]
+    plan: bool,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     json: bool,
@@ -319,6 +322,23 @@ fn transcode(args: TranscodeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         preset: args.preset,
         ..Default::default()
     };
+    if args.plan {
+        let mut failed = false;
+        for input in &args.inputs {
+            match storyforge::video::transcode::plan_file(input, &opts) {
+                Ok(p) => println!("{}", serde_json::to_string(&p)?),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    failed = true;
+                }
+            }
+        }
+        return Ok(if failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
     let visible = !quiet && std::io::stderr().is_terminal();
     let observer = VideoBars {
         multi: indicatif::MultiProgress::new(),

@@ -18,7 +18,7 @@ pub const MAX_VIDEO_BPS: u64 = 12_000_000;
 pub const FALLBACK_FPS: (i32, i32) = (30, 1);
 
 /// One output file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Part {
     /// 1-based index.
     pub index: usize,
@@ -33,7 +33,7 @@ pub struct Part {
 }
 
 /// What to encode.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Plan {
     /// Output frame rate (numerator, denominator).
     pub fps: (i32, i32),
