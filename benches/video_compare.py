@@ -59,13 +59,13 @@ def make_inputs():
     return clip, hard, uhd
 
 
-def plan(path, fit="crop", max_bytes=8_000_000):
-    out = sh([BIN, "transcode", path, "--plan", "--fit", fit, "--max-bytes", str(max_bytes)],
+def plan(path, fit="crop", max_bytes=8_000_000, jobs=1):
+    out = sh([BIN, "transcode", path, "--plan", "--fit", fit, "--max-bytes", str(max_bytes), "--jobs", str(jobs)],
              capture_output=True, text=True).stdout
     return json.loads(out)
 
 
-def ffmpeg_cmd(src, dst, p):
+def ffmpeg_cmd(src, dst, p, same_threads=True):
     """The ffmpeg command doing what storyforge's plan says, one part."""
     part = p["plan"]["parts"][0]
     d = part["out_duration"]
@@ -77,6 +77,7 @@ def ffmpeg_cmd(src, dst, p):
     return ["ffmpeg", "-hide_banner", "-v", "error", "-y", "-i", src, "-filter_complex", graph,
             "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", p["preset"], "-profile:v", "high",
             "-crf", p["crf"], "-g", str(keyint), "-x264-params", p["x264_params"][0],
+            *(["-threads:v", str(p["x264_threads"])] if same_threads else []),
             "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", dst]
 
 
@@ -121,7 +122,8 @@ def main():
     t_ours, t_cli = timed(ours_one), timed(theirs_one)
     rows.append(("one 15 s 1080p clip", f"{t_ours:.2f} s", f"{t_cli:.2f} s (ffmpeg)", f"{t_ours / t_cli:.3f}×"))
 
-    # 2. Six clips.
+    # 2. Six clips (storyforge runs two at a time, one x264 thread each; each
+    # ffmpeg process gets the same x264 settings and its own default threads).
     batch = []
     for i in range(6):
         dst = os.path.join(WORK, f"batch{i}.mp4")
@@ -135,7 +137,7 @@ def main():
         os.makedirs(out, exist_ok=True)
         procs = []
         for half in (batch[:3], batch[3:]):
-            script = " && ".join(" ".join(f"'{a}'" for a in ffmpeg_cmd(b, os.path.join(out, os.path.basename(b)), p))
+            script = " && ".join(" ".join(f"'{a}'" for a in ffmpeg_cmd(b, os.path.join(out, os.path.basename(b)), p, False))
                                  for b in half)
             procs.append(subprocess.Popen(["bash", "-c", script]))
         for pr in procs:

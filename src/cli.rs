@@ -254,16 +254,16 @@ struct VideoBars {
 
 #[cfg(feature = "video")]
 impl storyforge::video::batch::VideoObserver for VideoBars {
-    fn progress(&self, input: &std::path::Path, done: u64, total: u64) {
+    fn progress(&self, input: &std::path::Path, done: u64, total: u64, fps: f64) {
         if !self.visible {
             return;
         }
         let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
         let bar = bars.entry(input.to_path_buf()).or_insert_with(|| {
             let bar = self.multi.add(ProgressBar::new(total));
-            if let Ok(style) = ProgressStyle::with_template(
-                "{prefix:30!} [{bar:25}] {pos}/{len} frames  {per_sec}  {msg}",
-            ) {
+            if let Ok(style) =
+                ProgressStyle::with_template("{prefix:30!} [{bar:25}] {pos}/{len} frames  {msg}")
+            {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar.set_prefix(
@@ -276,6 +276,10 @@ impl storyforge::video::batch::VideoObserver for VideoBars {
         });
         bar.set_length(total);
         bar.set_position(done);
+        let secs = bar.elapsed().as_secs_f64();
+        if secs > 0.0 && fps > 0.0 {
+            bar.set_message(format!("{:.2}× real time", done as f64 / fps / secs));
+        }
     }
 
     fn finished(&self, o: &storyforge::video::batch::VideoOutcome) {
@@ -323,6 +327,13 @@ fn transcode(args: TranscodeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     if args.plan {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let (_, threads) =
+            storyforge::video::batch::thread_budget(args.inputs.len(), cores, args.jobs);
+        let opts = storyforge::video::TranscodeOptions {
+            threads,
+            ..opts.clone()
+        };
         let mut failed = false;
         for input in &args.inputs {
             match storyforge::video::transcode::plan_file(input, &opts) {

@@ -201,3 +201,55 @@ fn broken_files_fail_alone_with_one_line() {
         "no partial outputs"
     );
 }
+
+/// Mean luma of row `y` of the first decoded frame.
+fn first_frame_row_luma(path: &Path, y: usize) -> f64 {
+    use ffmpeg_next as ff;
+    ff::init().expect("ffmpeg");
+    let mut ictx = ff::format::input(&path).expect("open");
+    let stream = ictx.streams().best(ff::media::Type::Video).expect("video");
+    let idx = stream.index();
+    let mut dec = ff::codec::context::Context::from_parameters(stream.parameters())
+        .and_then(|c| c.decoder().video())
+        .expect("decoder");
+    let mut frame = ff::frame::Video::empty();
+    for (s, packet) in ictx.packets() {
+        if s.index() != idx || dec.send_packet(&packet).is_err() {
+            continue;
+        }
+        if dec.receive_frame(&mut frame).is_ok() {
+            let stride = frame.stride(0);
+            let row = &frame.data(0)[y * stride..y * stride + frame.width() as usize];
+            return row.iter().map(|v| f64::from(*v)).sum::<f64>() / row.len() as f64;
+        }
+    }
+    panic!("no frame decoded from {}", path.display());
+}
+
+#[test]
+fn phone_rotation_is_applied() {
+    // Stored 1280×720 with a 90° display matrix: shown portrait, so with
+    // `pad` it fills the 9:16 frame; unrotated it would be letterboxed.
+    let pad = TranscodeOptions {
+        fit: FitMode::Pad,
+        ..opts()
+    };
+    let (_out, outcomes) = run(&[fixture("rotated.mp4"), fixture("landscape.mp4")], &pad);
+    let rotated = &outcomes[0].outputs[0].path;
+    let landscape = &outcomes[1].outputs[0].path;
+    assert!(
+        probe(&fixture("rotated.mp4"))
+            .expect("probe")
+            .video
+            .map(|v| v.rotation)
+            == Some(90)
+    );
+    assert!(
+        first_frame_row_luma(rotated, 40) > 40.0,
+        "rotated clip fills the frame"
+    );
+    assert!(
+        first_frame_row_luma(landscape, 40) < 20.0,
+        "a landscape clip is letterboxed"
+    );
+}

@@ -23,8 +23,8 @@ pub struct VideoOutcome {
 
 /// Hears about progress (the CLI draws bars with it).
 pub trait VideoObserver: Sync {
-    /// `input` has done `done` of `total` frames.
-    fn progress(&self, _input: &Path, _done: u64, _total: u64) {}
+    /// `input` has done `done` of `total` frames at `fps` frames per second of video.
+    fn progress(&self, _input: &Path, _done: u64, _total: u64, _fps: f64) {}
     /// `input` is finished.
     fn finished(&self, _outcome: &VideoOutcome) {}
 }
@@ -61,7 +61,8 @@ pub fn transcode_all(
         inputs
             .par_iter()
             .map(|input| {
-                let report = |done: u64, total: u64| observer.progress(input, done, total);
+                let report =
+                    |done: u64, total: u64, fps: f64| observer.progress(input, done, total, fps);
                 let outcome = match transcode_file(input, out_dir, &opts, &report) {
                     Ok(outputs) => VideoOutcome {
                         input: input.clone(),

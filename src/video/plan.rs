@@ -139,7 +139,12 @@ pub fn video_filter(facts: &MediaFacts, fit: FitMode, fps: (i32, i32), tonemap: 
         ),
     };
     chain.push(fitted);
-    chain.push(format!("setsar=1,fps={}/{},format=yuv420p", fps.0, fps.1));
+    // start_time=0: a stream that starts late is held on its first frame
+    // from 0, so audio and video stay in step.
+    chain.push(format!(
+        "setsar=1,fps={}/{}:start_time=0,format=yuv420p",
+        fps.0, fps.1
+    ));
     chain.join(",")
 }
 
@@ -271,6 +276,6 @@ mod tests {
             chain.starts_with("transpose=clock,scale=1080:1920"),
             "{chain}"
         );
-        assert!(chain.ends_with("fps=30/1,format=yuv420p"));
+        assert!(chain.ends_with("fps=30/1:start_time=0,format=yuv420p"));
     }
 }

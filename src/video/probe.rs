@@ -185,15 +185,16 @@ fn rotation(stream: &ffmpeg_next::format::stream::Stream) -> u16 {
     rotation_from_matrix(&m)
 }
 
-/// av_display_rotation_get, negated and normalised to [0, 360) in steps of 90.
+/// The clockwise rotation a display matrix asks for (FFmpeg's
+/// `-av_display_rotation_get`), normalised to 0/90/180/270 the way the ffmpeg
+/// tool does before it inserts transpose/flip filters.
 pub(crate) fn rotation_from_matrix(m: &[f64]) -> u16 {
     let s0 = m[0].hypot(m[3]);
     let s1 = m[1].hypot(m[4]);
     if s0 == 0.0 || s1 == 0.0 {
         return 0;
     }
-    let ccw = (m[1] / s1).atan2(m[0] / s0).to_degrees();
-    let cw = -ccw;
+    let cw = (m[1] / s1).atan2(m[0] / s0).to_degrees();
     let snapped = ((cw / 90.0).round() as i64).rem_euclid(4);
     (snapped * 90) as u16
 }

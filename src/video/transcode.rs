@@ -33,8 +33,8 @@ pub struct Output {
     pub attempts: u32,
 }
 
-/// Frames done and total, for progress bars.
-pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+/// Frames done, frames in all, and the output frame rate, for progress bars.
+pub type Progress<'a> = &'a (dyn Fn(u64, u64, f64) + Sync);
 
 struct Ctx<'a> {
     input: &'a Path,
@@ -91,6 +91,8 @@ pub struct PlannedFile {
     pub crf: String,
     /// x264 parameters per part (`-x264-params` for the ffmpeg tool).
     pub x264_params: Vec<String>,
+    /// x264 threads (0: x264 decides).
+    pub x264_threads: usize,
 }
 
 /// Plans `input` without encoding anything (`storyforge transcode --plan`).
@@ -119,6 +121,7 @@ pub fn plan_file(input: &Path, opts: &TranscodeOptions) -> Result<PlannedFile, V
         preset: opts.preset.clone(),
         crf: CRF.to_string(),
         x264_params,
+        x264_threads: opts.threads,
     })
 }
 
@@ -157,7 +160,7 @@ pub fn transcode_file(
     let mut outputs: Vec<Output> = Vec::new();
     for part in &plan.parts {
         let path = out_dir.join(part_name(input, part));
-        let report = |n: u64| progress(done_before + n, total);
+        let report = |n: u64| progress(done_before + n, total, fps_f64(plan.fps));
         match encode_fitting(&ctx, &facts, &plan, part, &path, &report) {
             Ok(o) => outputs.push(o),
             Err(e) => {
@@ -776,13 +779,21 @@ fn encode_part(
         }
         None => (None, None, Rational::new(1, AUDIO_RATE as i32), 0),
     };
-    let zero = |start: i64| {
+    // One origin for both streams (the earlier start), so an offset between
+    // audio and video survives.
+    let secs = |start: i64, tb: Rational| {
         if start == ff::ffi::AV_NOPTS_VALUE {
-            0
+            None
         } else {
-            start
+            Some(start as f64 * f64::from(tb))
         }
     };
+    let origin = [secs(vstart, vtb), aidx.and_then(|_| secs(astart, atb))]
+        .into_iter()
+        .flatten()
+        .fold(f64::INFINITY, f64::min);
+    let origin = if origin.is_finite() { origin } else { 0.0 };
+    let in_tb = |tb: Rational| (origin / f64::from(tb)).round() as i64;
     let (s, e, out_d) = (part.start, part.start + part.duration, part.out_duration);
     let trim = part.count > 1;
     let mut vchain = String::new();
@@ -806,7 +817,7 @@ fn encode_part(
         ));
     }
     achain.push_str(&format!(
-        "aresample={AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,apad=whole_dur={out_d:.6},atrim=end={out_d:.6}"
+        "aresample={AUDIO_RATE}:async=1:first_pts=0,aformat=sample_fmts=fltp:channel_layouts=stereo,apad=whole_dur={out_d:.6},atrim=end={out_d:.6}"
     ));
     let silent =
         format!("anullsrc=r={AUDIO_RATE}:cl=stereo,atrim=end={out_d:.6},aformat=sample_fmts=fltp");
@@ -841,7 +852,7 @@ fn encode_part(
         dec: vdec,
         graph: None,
         tb: vtb,
-        start_pts: zero(vstart),
+        start_pts: in_tb(vtb),
         chain: vchain,
         frames_out: 0,
         frames_in: 0,
@@ -850,7 +861,7 @@ fn encode_part(
         dec: adec,
         graph: None,
         tb: atb,
-        start_pts: zero(astart),
+        start_pts: in_tb(atb),
         chain: achain,
     };
     let stop_after = if trim { Some(e + 1.0) } else { None };
@@ -858,7 +869,7 @@ fn encode_part(
         ctx.check_deadline()?;
         let idx = stream.index();
         if let (Some(limit), Some(pts)) = (stop_after, packet.pts()) {
-            let t = (pts - zero(stream.start_time())) as f64 * f64::from(stream.time_base());
+            let t = pts as f64 * f64::from(stream.time_base()) - origin;
             if t > limit {
                 continue;
             }
