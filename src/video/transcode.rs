@@ -337,6 +337,37 @@ struct AudioOut {
     tb: Rational,
 }
 
+/// Adds an output stream for `codec`; returns its index and whether the
+/// container wants global headers (it must be known before opening).
+fn add_stream(
+    octx: &mut format::context::Output,
+    codec: ff::Codec,
+    ctx: &Ctx<'_>,
+) -> Result<(usize, bool), VideoError> {
+    let global = octx.format().flags().contains(format::Flags::GLOBAL_HEADER);
+    let index = octx
+        .add_stream(codec)
+        .map_err(ctx.ff("encoder setup"))?
+        .index();
+    Ok((index, global))
+}
+
+/// Copies an opened encoder's parameters onto its output stream.
+fn attach<P: Into<codec::Parameters>>(
+    octx: &mut format::context::Output,
+    index: usize,
+    params: P,
+    ctx: &Ctx<'_>,
+) -> Result<(), VideoError> {
+    let mut st = octx.stream_mut(index).ok_or_else(|| VideoError::Ffmpeg {
+        path: ctx.shown.clone(),
+        stage: "encoder setup",
+        reason: "output stream vanished".into(),
+    })?;
+    st.set_parameters(params);
+    Ok(())
+}
+
 fn open_video_encoder(
     octx: &mut format::context::Output,
     fps: (i32, i32),
@@ -349,11 +380,7 @@ fn open_video_encoder(
         stage: "encoder setup",
         reason: "FFmpeg has no libx264 encoder (install libavcodec with x264)".into(),
     })?;
-    let global = octx.format().flags().contains(format::Flags::GLOBAL_HEADER);
-    let index = octx
-        .add_stream(codec)
-        .map_err(ctx.ff("encoder setup"))?
-        .index();
+    let (index, global) = add_stream(octx, codec, ctx)?;
     let mut enc = codec::context::Context::new_with_codec(codec)
         .encoder()
         .video()
@@ -379,12 +406,7 @@ fn open_video_encoder(
     o.set("threads", &threads.to_string());
     o.set("x264-params", &x264_params(fps, bps));
     let enc = enc.open_with(o).map_err(ctx.ff("video encoder"))?;
-    let mut st = octx.stream_mut(index).ok_or_else(|| VideoError::Ffmpeg {
-        path: ctx.shown.clone(),
-        stage: "encoder setup",
-        reason: "output stream vanished".into(),
-    })?;
-    st.set_parameters(&enc);
+    attach(octx, index, &enc, ctx)?;
     Ok(VideoOut { enc, index, tb })
 }
 
@@ -397,11 +419,7 @@ fn open_audio_encoder(
         stage: "encoder setup",
         reason: "FFmpeg has no AAC encoder".into(),
     })?;
-    let global = octx.format().flags().contains(format::Flags::GLOBAL_HEADER);
-    let index = octx
-        .add_stream(codec)
-        .map_err(ctx.ff("encoder setup"))?
-        .index();
+    let (index, global) = add_stream(octx, codec, ctx)?;
     let mut enc = codec::context::Context::new_with_codec(codec)
         .encoder()
         .audio()
@@ -416,12 +434,7 @@ fn open_audio_encoder(
         enc.set_flags(codec::Flags::GLOBAL_HEADER);
     }
     let enc = enc.open_as(codec).map_err(ctx.ff("audio encoder"))?;
-    let mut st = octx.stream_mut(index).ok_or_else(|| VideoError::Ffmpeg {
-        path: ctx.shown.clone(),
-        stage: "encoder setup",
-        reason: "output stream vanished".into(),
-    })?;
-    st.set_parameters(&enc);
+    attach(octx, index, &enc, ctx)?;
     Ok(AudioOut { enc, index, tb })
 }
 
@@ -509,28 +522,35 @@ fn layout_of(f: &frame::Audio) -> ff::ChannelLayout {
     }
 }
 
-/// Drains encoded packets into the muxer.
+/// Drains encoded packets into the muxer. Video packets without a duration
+/// get one frame (the encoder's time base is 1/fps); without it the muxer
+/// drops the last frame's duration from the track.
+fn drain(
+    enc: &mut encoder::Encoder,
+    index: usize,
+    tb: Rational,
+    octx: &mut format::context::Output,
+    ctx: &Ctx<'_>,
+) -> Result<(), VideoError> {
+    let ost_tb = octx.stream(index).map(|s| s.time_base()).unwrap_or(tb);
+    let mut pkt = Packet::empty();
+    while enc.receive_packet(&mut pkt).is_ok() {
+        pkt.set_stream(index);
+        if pkt.duration() <= 0 {
+            pkt.set_duration(1);
+        }
+        pkt.rescale_ts(tb, ost_tb);
+        pkt.write_interleaved(octx).map_err(ctx.ff("writing"))?;
+    }
+    Ok(())
+}
+
 fn drain_video(
     out: &mut VideoOut,
     octx: &mut format::context::Output,
     ctx: &Ctx<'_>,
 ) -> Result<(), VideoError> {
-    let ost_tb = octx
-        .stream(out.index)
-        .map(|s| s.time_base())
-        .unwrap_or(out.tb);
-    let mut pkt = Packet::empty();
-    while out.enc.receive_packet(&mut pkt).is_ok() {
-        pkt.set_stream(out.index);
-        if pkt.duration() <= 0 {
-            // One frame in the encoder's 1/fps time base; without it the
-            // muxer drops the last frame's duration from the track.
-            pkt.set_duration(1);
-        }
-        pkt.rescale_ts(out.tb, ost_tb);
-        pkt.write_interleaved(octx).map_err(ctx.ff("writing"))?;
-    }
-    Ok(())
+    drain(&mut out.enc, out.index, out.tb, octx, ctx)
 }
 
 fn drain_audio(
@@ -538,17 +558,7 @@ fn drain_audio(
     octx: &mut format::context::Output,
     ctx: &Ctx<'_>,
 ) -> Result<(), VideoError> {
-    let ost_tb = octx
-        .stream(out.index)
-        .map(|s| s.time_base())
-        .unwrap_or(out.tb);
-    let mut pkt = Packet::empty();
-    while out.enc.receive_packet(&mut pkt).is_ok() {
-        pkt.set_stream(out.index);
-        pkt.rescale_ts(out.tb, ost_tb);
-        pkt.write_interleaved(octx).map_err(ctx.ff("writing"))?;
-    }
-    Ok(())
+    drain(&mut out.enc, out.index, out.tb, octx, ctx)
 }
 
 struct VideoPipe {
