@@ -69,6 +69,7 @@ fn awkward_inputs_become_compliant_stories() {
         ("silent.webm", 30.0),
         ("vfr.mp4", 30.0),
         ("old.avi", 25.0),
+        ("nodur.webm", 30.0),
     ];
     let inputs: Vec<PathBuf> = cases.iter().map(|(n, _)| fixture(n)).collect();
     let (_out, outcomes) = run(&inputs, &opts());

@@ -74,8 +74,8 @@ pub fn probe(path: &Path) -> Result<MediaFacts, ProbeError> {
     };
     ffmpeg_next::init().map_err(|e| fail(e.to_string()))?;
     ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Fatal);
-    let ctx = ffmpeg_next::format::input(path).map_err(|e| fail(e.to_string()))?;
-    let duration = (ctx.duration() > 0)
+    let mut ctx = ffmpeg_next::format::input(path).map_err(|e| fail(e.to_string()))?;
+    let header_duration = (ctx.duration() > 0)
         .then(|| ctx.duration() as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE));
     let video = ctx
         .streams()
@@ -125,12 +125,30 @@ pub fn probe(path: &Path) -> Result<MediaFacts, ProbeError> {
                 channels: dec.channels(),
             })
         });
+    let container = ctx.format().name().to_string();
+    // Browser recordings (MediaRecorder WebM) and live captures carry no
+    // duration: read it off the packet timestamps (demuxing only).
+    let duration = header_duration.or_else(|| scan_duration(&mut ctx));
     Ok(MediaFacts {
-        container: ctx.format().name().to_string(),
+        container,
         duration,
         video,
         audio,
     })
+}
+
+/// Span of packet timestamps over all streams, in seconds (bounded scan).
+fn scan_duration(ctx: &mut ffmpeg_next::format::context::Input) -> Option<f64> {
+    let (mut start, mut end) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (stream, packet) in ctx.packets().take(10_000_000) {
+        let tb = f64::from(stream.time_base());
+        if let Some(ts) = packet.pts().or(packet.dts()) {
+            let t = ts as f64 * tb;
+            start = start.min(t);
+            end = end.max(t + packet.duration().max(0) as f64 * tb);
+        }
+    }
+    (end.is_finite() && start.is_finite() && end > start).then_some(end - start)
 }
 
 /// Bits per component of a pixel format (8 when unknown).
