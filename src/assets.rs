@@ -154,6 +154,11 @@ fn decode_reader<R: std::io::BufRead + std::io::Seek>(
 /// Profiles that are sRGB already, not RGB, or unreadable leave the pixels
 /// as they are.
 fn to_srgb(img: &mut RgbaImage, icc: &[u8]) {
+    // Only RGB profiles describe these (RGBA) pixels; grey and CMYK
+    // profiles were already accounted for by the decoder's conversion.
+    if icc.get(16..20) != Some(b"RGB ".as_slice()) {
+        return;
+    }
     let Some(src) = qcms::Profile::new_from_slice(icc, false) else {
         return;
     };

@@ -182,6 +182,11 @@ impl FontBook {
                 )
             })?;
             let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            let lower = stem.to_ascii_lowercase();
+            if lower.contains("italic") || lower.contains("oblique") {
+                // Upright text only: a BoldItalic file must not stand in for Bold.
+                continue;
+            }
             let (family, weight) = face_name(stem);
             self.faces.insert(
                 0,

@@ -248,7 +248,19 @@ pub fn render_batch(
                     Err(e) => (usize::MAX, usize::MAX, failure("", None, e.to_string())),
                     Ok(job) => {
                         let row = job.row.as_ref().map_or(0, |r| r.index);
-                        (row, job.order, batch.run(&job))
+                        // A bug must cost one Story, not the batch.
+                        let run = std::panic::AssertUnwindSafe(|| batch.run(&job));
+                        let outcome = std::panic::catch_unwind(run).unwrap_or_else(|_| {
+                            failure(
+                                &job.template.template.path.display().to_string(),
+                                job.row.as_ref().map(|r| r.index),
+                                format!(
+                                    "{}: internal error while rendering this Story (please report it with the template and row)",
+                                    job.template.template.path.display()
+                                ),
+                            )
+                        });
+                        (row, job.order, outcome)
                     }
                 };
                 observer.finished(&result.2);
@@ -331,7 +343,11 @@ impl Batch<'_> {
                 .and_then(|png| write_atomic(&p, &png).map_err(|e| e.to_string()))
             {
                 Ok(()) => Some(p),
-                Err(e) => return fail(format!("{}: cannot write preview: {e}", p.display())),
+                Err(e) => {
+                    // The Story is reported failed, so it must not stay behind.
+                    let _ = std::fs::remove_file(&out);
+                    return fail(format!("{}: cannot write preview: {e}", p.display()));
+                }
             }
         } else {
             None
@@ -418,12 +434,16 @@ pub fn prepare_story(
     feed_dir: Option<&Path>,
     assets: &AssetCache,
 ) -> Result<render::Scene, render::RenderError> {
-    let load = |src: &str, origin: AssetOrigin| {
-        let root = match (origin, feed_dir) {
-            (AssetOrigin::Variable, Some(dir)) => dir,
-            _ => t.dir.as_path(),
-        };
-        assets.load(root, src)
+    // Template images (logos) are shared by every row and cached; images
+    // named by feed values are decoded per Story so memory stays flat.
+    let load = |src: &str, origin: AssetOrigin| match (origin, feed_dir) {
+        (AssetOrigin::Variable, Some(dir)) => crate::assets::resolve(dir, src)
+            .and_then(|p| crate::assets::decode_file(&p))
+            .map(std::sync::Arc::new),
+        (AssetOrigin::Variable, None) => crate::assets::resolve(&t.dir, src)
+            .and_then(|p| crate::assets::decode_file(&p))
+            .map(std::sync::Arc::new),
+        (AssetOrigin::Template, _) => assets.load(&t.dir, src),
     };
     render::prepare(t, vars, &load)
 }
@@ -453,11 +473,16 @@ fn sanitize_name(raw: &str) -> Option<String> {
 /// Writes through a temporary file and a rename, so a crash never leaves a
 /// half-written Story under its final name.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
 }
 
 #[cfg(test)]

@@ -138,6 +138,12 @@ fn bad_placeholder_and_filter() {
         &TEXT_LAYER.replace("{{title}}", "{{d | date: '%Q'}}"),
     );
     assert!(e.contains("not a valid strftime"), "{e}");
+    // Feed dates have no time zone: asking for one is refused up front, not a panic per row.
+    let e = common::load_error(
+        d.path(),
+        &TEXT_LAYER.replace("{{title}}", "{{d | date: '%d %b %z'}}"),
+    );
+    assert!(e.contains("time zone"), "{e}");
 }
 
 #[test]
@@ -154,6 +160,10 @@ fn out_of_range_values() {
     assert!(e.contains("`quality` is 0"), "{e}");
     let e = common::load_error(d.path(), &TEXT_LAYER.replace("x: 100", "x: \"ten\""));
     assert!(e.contains("`ten` is not a length"), "{e}");
+    let e = common::load_error(d.path(), &TEXT_LAYER.replace("x: 100", "x: .nan"));
+    assert!(e.contains("t.yaml:6:") && e.contains(".nan"), "{e}");
+    let e = common::load_error(d.path(), &TEXT_LAYER.replace("w: 880", "w: 99999"));
+    assert!(e.contains("far outside the canvas"), "{e}");
 }
 
 fn row(pairs: &[(&str, &str)]) -> FeedRow {

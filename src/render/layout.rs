@@ -70,6 +70,9 @@ pub struct TextSetting {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LayoutError {
     /// Too much text for the box even at the smallest size allowed.
+    /// Far more text than any Story can show (and too much to lay out fast).
+    #[error("text is {0} characters long; a Story shows at most {MAX_CHARS}")]
+    TooLong(usize),
     #[error("text does not fit a {w}×{h} px box at {px} px{}", in_lines(*max_lines))]
     DoesNotFit {
         /// Box width.
@@ -81,6 +84,22 @@ pub enum LayoutError {
         /// The line limit, if any.
         max_lines: Option<u32>,
     },
+}
+
+/// Longest text laid out; more is an error, not a slow render.
+pub const MAX_CHARS: usize = 5000;
+
+fn check_length(text: &str) -> Result<(), LayoutError> {
+    let n = text.chars().count();
+    if n > MAX_CHARS {
+        return Err(LayoutError::TooLong(n));
+    }
+    Ok(())
+}
+
+/// Letter spacing never pulls a glyph back past the previous one.
+fn spacing(set: &TextSetting, px: f32) -> f32 {
+    set.letter_spacing.max(-0.3 * px)
 }
 
 fn in_lines(max: Option<u32>) -> String {
@@ -213,7 +232,7 @@ fn block(
     let shaper = Shaper {
         font,
         scale,
-        spacing: set.letter_spacing,
+        spacing: spacing(set, px),
     };
     let sf = font.as_scaled(scale);
     TextBlock {
@@ -237,10 +256,11 @@ pub fn layout_fixed(
     w: u32,
     h: u32,
 ) -> Result<TextBlock, LayoutError> {
+    check_length(text)?;
     let shaper = Shaper {
         font,
         scale: em_scale(font, px),
-        spacing: set.letter_spacing,
+        spacing: spacing(set, px),
     };
     let (mut lines, _) = shaper.wrap(text, w as f32);
     if lines.iter().any(|l| shaper.width(l) > w as f32) {
@@ -285,11 +305,12 @@ pub fn layout_fit(
     w: u32,
     h: u32,
 ) -> Result<TextBlock, LayoutError> {
+    check_length(text)?;
     let attempt = |px: f32| {
         let shaper = Shaper {
             font,
             scale: em_scale(font, px),
-            spacing: set.letter_spacing,
+            spacing: spacing(set, px),
         };
         let (lines, broke) = shaper.wrap(text, w as f32);
         let fits_lines = set.max_lines.is_none_or(|m| lines.len() <= m as usize)

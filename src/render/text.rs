@@ -59,6 +59,7 @@ struct GlyphBitmap {
 type GlyphKey = (usize, u16, u32, u32, u8, u8);
 
 const GLYPH_CACHE_LIMIT: usize = 8192;
+const GLYPH_CACHE_BYTES: usize = 32 << 20;
 
 thread_local! {
     static GLYPHS: std::cell::RefCell<HashMap<GlyphKey, Option<Rc<GlyphBitmap>>>> =
@@ -84,6 +85,13 @@ fn rasterize(font: &FontArc, id: GlyphId, scale: PxScale, fx: f32, fy: f32) -> O
     })
 }
 
+/// Whole pixel and quarter-pixel phase (0–3) of a position.
+fn quarter(v: f32) -> (f32, u8) {
+    let q = (v * 4.0).round();
+    let whole = (q / 4.0).floor();
+    (whole, (q - whole * 4.0).clamp(0.0, 3.0) as u8)
+}
+
 /// Calls `put(x, y, coverage_row)` for each row of each glyph of `block`,
 /// with the box's origin at `origin` (whole px, in the caller's space).
 fn for_each_glyph_row(
@@ -99,7 +107,9 @@ fn for_each_glyph_row(
     let (sx, sy) = (block.scale.x.to_bits(), block.scale.y.to_bits());
     GLYPHS.with(|cache| {
         let mut cache = cache.borrow_mut();
-        if cache.len() > GLYPH_CACHE_LIMIT {
+        // Bounded by count and by bytes (huge auto-fit sizes make big bitmaps).
+        let bytes: usize = cache.values().flatten().map(|b| b.coverage.len()).sum();
+        if cache.len() > GLYPH_CACHE_LIMIT || bytes > GLYPH_CACHE_BYTES {
             cache.clear();
         }
         for (line, (lx, baseline)) in block
@@ -109,9 +119,9 @@ fn for_each_glyph_row(
         {
             for g in &line.glyphs {
                 let (x, y) = (origin.0 + lx + g.x, origin.1 + baseline);
-                let (ix, iy) = (x.floor(), y.floor());
-                let qx = ((x - ix) * 4.0).round().min(3.0) as u8;
-                let qy = ((y - iy) * 4.0).round().min(3.0) as u8;
+                // Quarter-pixel phases; 3.5–4 quarters rounds to the next pixel.
+                let (ix, qx) = quarter(x);
+                let (iy, qy) = quarter(y);
                 let key = (font_id, g.id.0, sx, sy, qx, qy);
                 let bitmap = cache
                     .entry(key)

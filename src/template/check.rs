@@ -146,10 +146,10 @@ impl Checker<'_> {
             Some(c) => (c.width, c.height),
             None => (spec::STORY_WIDTH, spec::STORY_HEIGHT),
         };
-        if !(16..=8192).contains(&width) || !(16..=8192).contains(&height) {
+        if !(16..=4096).contains(&width) || !(16..=4096).contains(&height) {
             return Err(self.err(
                 top,
-                format!("canvas {width}×{height} is out of range: use 16–8192 px a side (Stories are 1080×1920)"),
+                format!("canvas {width}×{height} is out of range: use 16–4096 px a side (Stories are 1080×1920)"),
             ));
         }
         let safe_zone = self
@@ -274,9 +274,12 @@ impl Checker<'_> {
         }
         let x = b.x.px(width).round();
         let y = b.y.px(height).round();
-        let limit = 4.0 * width.max(height) as f32;
-        if x.abs() > limit || y.abs() > limit || w > limit || h > limit {
-            return Err("`box` is far outside the canvas".into());
+        let limit = 2.0 * width.max(height) as f32;
+        let finite = [x, y, w, h].iter().all(|v| v.is_finite());
+        if !finite || x.abs() > limit || y.abs() > limit || w > limit || h > limit {
+            return Err(format!(
+                "`box` is far outside the canvas: keep x, y within ±{limit} and w, h up to {limit} px"
+            ));
         }
         Ok(PxRect {
             x: x as i32,

@@ -350,6 +350,9 @@ impl<'de> Deserialize<'de> for Length {
                 Ok(Length::Px(v as f32))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Length, E> {
+                if !v.is_finite() {
+                    return Err(E::custom(format!("`{v}` is not a finite length")));
+                }
                 Ok(Length::Px(v as f32))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Length, E> {

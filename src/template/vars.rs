@@ -187,6 +187,12 @@ fn parse_filter(src: &str) -> Result<Filter, PatternError> {
         "default" => Filter::Default(need_arg("\"text\"")?),
         "date" => {
             let fmt = need_arg("\"%d %B %Y\"")?;
+            let zoned = ["%z", "%:z", "%::z", "%:::z", "%#z", "%Z", "%+", "%s"];
+            if zoned.iter().any(|z| fmt.contains(z)) {
+                return Err(PatternError(format!(
+                    "date format {fmt:?} asks for a time zone, which feed dates do not have; drop %z/%Z/%+/%s"
+                )));
+            }
             if StrftimeItems::new(&fmt).any(|i| matches!(i, Item::Error)) {
                 return Err(PatternError(format!(
                     "date format {fmt:?} is not a valid strftime pattern (e.g. \"%A %d %B\")"
@@ -266,7 +272,16 @@ fn apply(f: &Filter, var: &str, v: String, vars: &Variables) -> Result<String, F
         Filter::Title => title_case(&v),
         Filter::Slug => slug(&v),
         Filter::Default(_) => v,
-        Filter::Date(fmt) => date(&v)?.format(fmt).to_string(),
+        Filter::Date(fmt) => {
+            use std::fmt::Write;
+            let d = date(&v)?;
+            let mut out = String::new();
+            write!(out, "{}", d.format(fmt)).map_err(|_| FillError::NotADate {
+                var: var.to_string(),
+                value: v.clone(),
+            })?;
+            out
+        }
         Filter::DaysUntil => {
             let today_text = vars.get(TODAY).ok_or_else(|| FillError::Missing {
                 var: TODAY.to_string(),

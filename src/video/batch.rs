@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::transcode::{transcode_file, Output};
+use super::transcode::{output_stem, transcode_file_as, Output};
 use super::TranscodeOptions;
 
 /// What happened to one input.
@@ -57,13 +57,27 @@ pub fn transcode_all(
         threads,
         ..opts.clone()
     };
+    let stems = unique_stems(inputs);
     Ok(pool.install(|| {
         inputs
             .par_iter()
-            .map(|input| {
+            .zip(stems.par_iter())
+            .map(|(input, stem)| {
                 let report =
                     |done: u64, total: u64, fps: f64| observer.progress(input, done, total, fps);
-                let outcome = match transcode_file(input, out_dir, &opts, &report) {
+                // A bug must cost one file, not the batch.
+                let run = std::panic::AssertUnwindSafe(|| {
+                    transcode_file_as(input, out_dir, stem, &opts, &report)
+                });
+                let result = std::panic::catch_unwind(run).unwrap_or_else(|_| {
+                    Err(super::VideoError::Unusable {
+                        path: input.display().to_string(),
+                        message:
+                            "internal error while transcoding (please report it with this file)"
+                                .into(),
+                    })
+                });
+                let outcome = match result {
                     Ok(outputs) => VideoOutcome {
                         input: input.clone(),
                         outputs,
@@ -82,6 +96,25 @@ pub fn transcode_all(
     }))
 }
 
+/// Output stems, one per input: `clip`, then `clip-2`, `clip-3` for
+/// inputs that share a name (`a/clip.mov b/clip.mov`).
+pub fn unique_stems(inputs: &[PathBuf]) -> Vec<String> {
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    inputs
+        .iter()
+        .map(|i| {
+            let stem = output_stem(i);
+            let n = seen.entry(stem.to_lowercase()).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                stem
+            } else {
+                format!("{stem}-{n}")
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +126,15 @@ mod tests {
         assert_eq!(thread_budget(6, 8, None), (6, 1));
         assert_eq!(thread_budget(6, 8, Some(2)), (2, 4));
         assert_eq!(thread_budget(0, 2, None), (1, 2));
+    }
+
+    #[test]
+    fn same_named_inputs_get_distinct_outputs() {
+        let inputs = [
+            PathBuf::from("a/clip.mov"),
+            PathBuf::from("b/clip.mp4"),
+            PathBuf::from("x.mp4"),
+        ];
+        assert_eq!(unique_stems(&inputs), ["clip", "clip-2", "x"]);
     }
 }

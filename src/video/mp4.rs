@@ -8,7 +8,7 @@ pub fn top_level_boxes<R: Read + Seek>(r: &mut R) -> std::io::Result<Vec<String>
     let end = r.seek(SeekFrom::End(0))?;
     let mut pos = 0u64;
     let mut boxes = Vec::new();
-    while pos + 8 <= end && boxes.len() < 1024 {
+    while pos.checked_add(8).is_some_and(|p| p <= end) && boxes.len() < 1024 {
         r.seek(SeekFrom::Start(pos))?;
         let mut head = [0u8; 8];
         r.read_exact(&mut head)?;
@@ -25,7 +25,10 @@ pub fn top_level_boxes<R: Read + Seek>(r: &mut R) -> std::io::Result<Vec<String>
         if size < 8 {
             break;
         }
-        pos += size;
+        match pos.checked_add(size) {
+            Some(next) => pos = next,
+            None => break,
+        }
     }
     Ok(boxes)
 }

@@ -54,6 +54,10 @@ pub enum PlanError {
     /// Duration unknown.
     #[error("its duration is unknown; the file may be truncated")]
     NoDuration,
+    /// A header claiming more than a day.
+    #[error("its header claims {0:.0} s (over 24 h); the file is damaged or not a clip")]
+    ImplausibleDuration(f64),
+
     /// Under 3 s and not padding.
     #[error("{0:.2} s is shorter than Instagram's 3 s minimum; pass --pad-short to hold the last frame to 3 s")]
     TooShort(f64),
@@ -157,6 +161,9 @@ pub fn plan(facts: &MediaFacts, opts: &TranscodeOptions, tonemap: bool) -> Resul
         .duration
         .filter(|d| *d > 0.0)
         .ok_or(PlanError::NoDuration)?;
+    if !duration.is_finite() || duration > 86_400.0 {
+        return Err(PlanError::ImplausibleDuration(duration));
+    }
     let parts = if duration < spec::MIN_VIDEO_SECONDS {
         if !opts.pad_short {
             return Err(PlanError::TooShort(duration));

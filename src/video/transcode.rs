@@ -62,12 +62,17 @@ impl Ctx<'_> {
     }
 }
 
-/// The output name of a part: `NAME.mp4`, or `NAME.part-1-of-2.mp4`.
-pub fn part_name(input: &Path, part: &Part) -> String {
-    let stem = input
+/// The file stem outputs of `input` are named after.
+pub fn output_stem(input: &Path) -> String {
+    input
         .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("video");
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "video".into())
+}
+
+/// The output name of a part: `STEM.mp4`, or `STEM.part-1-of-2.mp4`.
+pub fn part_name(stem: &str, part: &Part) -> String {
     if part.count > 1 {
         format!("{stem}.part-{}-of-{}.mp4", part.index, part.count)
     } else {
@@ -133,6 +138,18 @@ pub fn transcode_file(
     opts: &TranscodeOptions,
     progress: Progress<'_>,
 ) -> Result<Vec<Output>, VideoError> {
+    transcode_file_as(input, out_dir, &output_stem(input), opts, progress)
+}
+
+/// [`transcode_file`] with outputs named after `stem` (a batch keeps two
+/// inputs called `clip` apart).
+pub fn transcode_file_as(
+    input: &Path,
+    out_dir: &Path,
+    stem: &str,
+    opts: &TranscodeOptions,
+    progress: Progress<'_>,
+) -> Result<Vec<Output>, VideoError> {
     ff::init().map_err(|e| VideoError::Ffmpeg {
         path: input.display().to_string(),
         stage: "init",
@@ -159,7 +176,7 @@ pub fn transcode_file(
     let mut done_before = 0u64;
     let mut outputs: Vec<Output> = Vec::new();
     for part in &plan.parts {
-        let path = out_dir.join(part_name(input, part));
+        let path = out_dir.join(part_name(stem, part));
         let report = |n: u64| progress(done_before + n, total, fps_f64(plan.fps));
         match encode_fitting(&ctx, &facts, &plan, part, &path, &report) {
             Ok(o) => outputs.push(o),
@@ -582,7 +599,9 @@ impl VideoPipe {
         let mut decoded = frame::Video::empty();
         while self.dec.receive_frame(&mut decoded).is_ok() {
             self.frames_in += 1;
-            let pts = decoded.timestamp().map(|t| t - self.start_pts);
+            let pts = decoded
+                .timestamp()
+                .and_then(|t| t.checked_sub(self.start_pts));
             decoded.set_pts(pts);
             if self.graph.is_none() {
                 self.graph = Some(
@@ -669,7 +688,9 @@ impl AudioPipe {
         };
         let mut decoded = frame::Audio::empty();
         while dec.receive_frame(&mut decoded).is_ok() {
-            let pts = decoded.timestamp().map(|t| t - self.start_pts);
+            let pts = decoded
+                .timestamp()
+                .and_then(|t| t.checked_sub(self.start_pts));
             decoded.set_pts(pts);
             let layout = layout_of(&decoded);
             decoded.set_channel_layout(layout);
@@ -809,21 +830,22 @@ fn encode_part(
     let mut vchain = String::new();
     if trim {
         vchain.push_str(&format!(
-            "trim=start={s:.6}:end={e:.6},setpts=PTS-STARTPTS,"
+            // Relative to the part's start, not each stream's first
+            // frame, so an offset between audio and video survives.
+            "trim=start={s:.6}:end={e:.6},setpts=PTS-{s:.6}/TB,"
         ));
     }
     vchain.push_str(&plan.video_filter);
-    if out_d > part.duration + 1e-3 {
-        vchain.push_str(&format!(
-            ",tpad=stop_mode=clone:stop_duration={:.6}",
-            out_d - part.duration
-        ));
-    }
-    vchain.push_str(&format!(",trim=end={out_d:.6}"));
+    // Hold the last frame to the full length: pads short clips to 3 s, and a
+    // video track that ends before its audio (or a cover picture) still
+    // lasts as long as the Story.
+    vchain.push_str(&format!(
+        ",tpad=stop_mode=clone:stop_duration={out_d:.6},trim=end={out_d:.6}"
+    ));
     let mut achain = String::new();
     if trim {
         achain.push_str(&format!(
-            "atrim=start={s:.6}:end={e:.6},asetpts=PTS-STARTPTS,"
+            "atrim=start={s:.6}:end={e:.6},asetpts=PTS-{s:.6}/TB,"
         ));
     }
     achain.push_str(&format!(
@@ -833,7 +855,7 @@ fn encode_part(
         format!("anullsrc=r={AUDIO_RATE}:cl=stereo,atrim=end={out_d:.6},aformat=sample_fmts=fltp");
 
     if trim && s > 0.0 {
-        let target = ((s - 3.0).max(0.0) * f64::from(ff::ffi::AV_TIME_BASE)) as i64;
+        let target = ((origin + s - 3.0).max(origin) * f64::from(ff::ffi::AV_TIME_BASE)) as i64;
         let _ = ictx.seek(target, ..target);
     }
 
@@ -875,12 +897,18 @@ fn encode_part(
         chain: achain,
     };
     let stop_after = if trim { Some(e + 1.0) } else { None };
+    let (mut video_done, mut audio_done) = (false, aidx.is_none());
     for (stream, packet) in ictx.packets() {
         ctx.check_deadline()?;
         let idx = stream.index();
         if let (Some(limit), Some(pts)) = (stop_after, packet.pts()) {
             let t = pts as f64 * f64::from(stream.time_base()) - origin;
             if t > limit {
+                video_done |= idx == vidx;
+                audio_done |= Some(idx) == aidx;
+                if video_done && audio_done {
+                    break;
+                }
                 continue;
             }
         }
