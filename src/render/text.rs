@@ -62,6 +62,7 @@ const GLYPH_CACHE_LIMIT: usize = 8192;
 const GLYPH_CACHE_BYTES: usize = 32 << 20;
 
 thread_local! {
+    static GLYPH_BYTES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     static GLYPHS: std::cell::RefCell<HashMap<GlyphKey, Option<Rc<GlyphBitmap>>>> =
         std::cell::RefCell::new(HashMap::new());
 }
@@ -108,9 +109,9 @@ fn for_each_glyph_row(
     GLYPHS.with(|cache| {
         let mut cache = cache.borrow_mut();
         // Bounded by count and by bytes (huge auto-fit sizes make big bitmaps).
-        let bytes: usize = cache.values().flatten().map(|b| b.coverage.len()).sum();
-        if cache.len() > GLYPH_CACHE_LIMIT || bytes > GLYPH_CACHE_BYTES {
+        if cache.len() > GLYPH_CACHE_LIMIT || GLYPH_BYTES.get() > GLYPH_CACHE_BYTES {
             cache.clear();
+            GLYPH_BYTES.set(0);
         }
         for (line, (lx, baseline)) in block
             .lines
@@ -126,8 +127,11 @@ fn for_each_glyph_row(
                 let bitmap = cache
                     .entry(key)
                     .or_insert_with(|| {
-                        rasterize(font, g.id, block.scale, qx as f32 / 4.0, qy as f32 / 4.0)
-                            .map(Rc::new)
+                        let bm =
+                            rasterize(font, g.id, block.scale, qx as f32 / 4.0, qy as f32 / 4.0);
+                        let size = bm.as_ref().map_or(0, |b| b.coverage.len());
+                        GLYPH_BYTES.set(GLYPH_BYTES.get() + size);
+                        bm.map(Rc::new)
                     })
                     .clone();
                 let Some(bm) = bitmap else { continue };
