@@ -578,6 +578,31 @@ fn drain_audio(
     drain(&mut out.enc, out.index, out.tb, octx, ctx)
 }
 
+/// Sends a decoded frame into a graph's `in` source.
+fn feed(
+    graph: &mut Option<filter::Graph>,
+    frame: &frame::Frame,
+    stage: &'static str,
+    ctx: &Ctx<'_>,
+) -> Result<(), VideoError> {
+    if let Some(mut src) = graph.as_mut().and_then(|g| g.get("in")) {
+        src.source().add(frame).map_err(ctx.ff(stage))?;
+    }
+    Ok(())
+}
+
+/// Tells a graph's `in` source that no more frames come.
+fn flush(
+    graph: &mut Option<filter::Graph>,
+    stage: &'static str,
+    ctx: &Ctx<'_>,
+) -> Result<(), VideoError> {
+    if let Some(mut src) = graph.as_mut().and_then(|g| g.get("in")) {
+        src.source().flush().map_err(ctx.ff(stage))?;
+    }
+    Ok(())
+}
+
 struct VideoPipe {
     dec: decoder::Video,
     graph: Option<filter::Graph>,
@@ -609,11 +634,7 @@ impl VideoPipe {
                         .map_err(ctx.ff("video filter setup"))?,
                 );
             }
-            if let Some(g) = self.graph.as_mut() {
-                if let Some(mut src) = g.get("in") {
-                    src.source().add(&decoded).map_err(ctx.ff("video filter"))?;
-                }
-            }
+            feed(&mut self.graph, &decoded, "video filter", ctx)?;
             self.pull(ctx, out, octx, progress)?;
         }
         Ok(())
@@ -657,11 +678,7 @@ impl VideoPipe {
     ) -> Result<(), VideoError> {
         let _ = self.dec.send_eof();
         self.push_decoded(ctx, out, octx, progress)?;
-        if let Some(g) = self.graph.as_mut() {
-            if let Some(mut src) = g.get("in") {
-                src.source().flush().map_err(ctx.ff("video filter"))?;
-            }
-        }
+        flush(&mut self.graph, "video filter", ctx)?;
         self.pull(ctx, out, octx, progress)?;
         out.enc.send_eof().map_err(ctx.ff("video encode"))?;
         drain_video(out, octx, ctx)
@@ -700,11 +717,7 @@ impl AudioPipe {
                         .map_err(ctx.ff("audio filter setup"))?,
                 );
             }
-            if let Some(g) = self.graph.as_mut() {
-                if let Some(mut src) = g.get("in") {
-                    src.source().add(&decoded).map_err(ctx.ff("audio filter"))?;
-                }
-            }
+            feed(&mut self.graph, &decoded, "audio filter", ctx)?;
             pull_audio(&mut self.graph, ctx, out, octx)?;
         }
         Ok(())
@@ -752,10 +765,8 @@ impl AudioPipe {
             self.graph = Some(
                 audio_graph(None, self.tb, silent_chain).map_err(ctx.ff("audio filter setup"))?,
             );
-        } else if let Some(g) = self.graph.as_mut() {
-            if let Some(mut src) = g.get("in") {
-                src.source().flush().map_err(ctx.ff("audio filter"))?;
-            }
+        } else {
+            flush(&mut self.graph, "audio filter", ctx)?;
         }
         pull_audio(&mut self.graph, ctx, out, octx)?;
         out.enc.send_eof().map_err(ctx.ff("audio encode"))?;
