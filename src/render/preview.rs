@@ -65,10 +65,14 @@ pub fn annotate(canvas: &mut RgbImage, scene: &Scene) {
         fill_rect(canvas, *band, SHADE, 1.0, 0.0);
     }
     outline(canvas, s, Rgb([255, 0, 64]));
-    let font = FontBook::bundled()
-        .get(DEFAULT_FAMILY, 700)
-        .ok()
-        .map(|f| f.font.clone());
+    // The label font is parsed once per process, not once per preview.
+    static LABEL_FONT: std::sync::OnceLock<Option<ab_glyph::FontArc>> = std::sync::OnceLock::new();
+    let font = LABEL_FONT.get_or_init(|| {
+        FontBook::bundled()
+            .get(DEFAULT_FAMILY, 700)
+            .ok()
+            .map(|f| f.font.clone())
+    });
     for layer in &scene.layers {
         let color = match layer.paint {
             Paint::Text { .. } => Rgb([0, 230, 255]),

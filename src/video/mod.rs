@@ -70,7 +70,7 @@ pub enum VideoError {
         message: String,
     },
     /// FFmpeg failed while decoding, filtering, encoding or writing.
-    #[error("{path}: {stage} failed: {reason}")]
+    #[error("{path}: {stage} failed: {reason}; the file may be damaged or use a codec this FFmpeg build cannot handle")]
     Ffmpeg {
         /// The input.
         path: String,

@@ -562,22 +562,6 @@ fn drain(
     Ok(())
 }
 
-fn drain_video(
-    out: &mut VideoOut,
-    octx: &mut format::context::Output,
-    ctx: &Ctx<'_>,
-) -> Result<(), VideoError> {
-    drain(&mut out.enc, out.index, out.tb, octx, ctx)
-}
-
-fn drain_audio(
-    out: &mut AudioOut,
-    octx: &mut format::context::Output,
-    ctx: &Ctx<'_>,
-) -> Result<(), VideoError> {
-    drain(&mut out.enc, out.index, out.tb, octx, ctx)
-}
-
 /// Sends a decoded frame into a graph's `in` source.
 fn feed(
     graph: &mut Option<filter::Graph>,
@@ -664,7 +648,7 @@ impl VideoPipe {
                 .map_err(ctx.ff("video encode"))?;
             self.frames_out += 1;
             progress(self.frames_out);
-            drain_video(out, octx, ctx)?;
+            drain(&mut out.enc, out.index, out.tb, octx, ctx)?;
         }
         Ok(())
     }
@@ -681,7 +665,7 @@ impl VideoPipe {
         flush(&mut self.graph, "video filter", ctx)?;
         self.pull(ctx, out, octx, progress)?;
         out.enc.send_eof().map_err(ctx.ff("video encode"))?;
-        drain_video(out, octx, ctx)
+        drain(&mut out.enc, out.index, out.tb, octx, ctx)
     }
 }
 
@@ -742,7 +726,7 @@ fn pull_audio(
             out.enc
                 .send_frame(&filtered)
                 .map_err(ctx.ff("audio encode"))?;
-            drain_audio(out, octx, ctx)?;
+            drain(&mut out.enc, out.index, out.tb, octx, ctx)?;
         }
         Ok(())
     }
@@ -770,7 +754,7 @@ impl AudioPipe {
         }
         pull_audio(&mut self.graph, ctx, out, octx)?;
         out.enc.send_eof().map_err(ctx.ff("audio encode"))?;
-        drain_audio(out, octx, ctx)
+        drain(&mut out.enc, out.index, out.tb, octx, ctx)
     }
 }
 
