@@ -249,6 +249,7 @@ struct VideoBars {
     multi: indicatif::MultiProgress,
     bars: std::sync::Mutex<std::collections::HashMap<PathBuf, ProgressBar>>,
     visible: bool,
+    quiet: bool,
     started: std::time::Instant,
 }
 
@@ -311,8 +312,9 @@ impl storyforge::video::batch::VideoObserver for VideoBars {
             let _ = self.multi.println(line);
         } else if o.error.is_some() {
             eprintln!("{line}");
-        } else {
-            tracing::info!("{line} [{:.1} s]", self.started.elapsed().as_secs_f64());
+        } else if !self.quiet {
+            // No terminal: a plain line per finished file.
+            eprintln!("{line} [{:.1} s]", self.started.elapsed().as_secs_f64());
         }
     }
 }
@@ -355,6 +357,7 @@ fn transcode(args: TranscodeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         multi: indicatif::MultiProgress::new(),
         bars: Default::default(),
         visible,
+        quiet,
         started: std::time::Instant::now(),
     };
     let outcomes = storyforge::video::batch::transcode_all(
