@@ -5,6 +5,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod validate;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -32,6 +34,8 @@ enum Command {
     Render(RenderArgs),
     /// Print the JSON Schema of the template format.
     Schema,
+    /// Check images, videos and templates against Instagram's Story rules (for CI too).
+    Validate(validate::ValidateArgs),
     /// Transcode videos into Story-compliant MP4s (H.264/AAC, 1080×1920, under the budget).
     #[cfg(feature = "video")]
     Transcode(TranscodeArgs),
@@ -134,6 +138,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", storyforge::template::json_schema());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Validate(args) => validate::run(args),
         #[cfg(feature = "video")]
         Command::Transcode(args) => transcode(args, cli.quiet),
         #[cfg(feature = "video")]
@@ -184,13 +189,19 @@ impl BatchObserver for Progress {
     }
 }
 
-fn render(args: RenderArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+/// The bundled fonts plus those in `dirs`.
+fn load_fonts(dirs: &[PathBuf]) -> anyhow::Result<FontBook> {
     let mut fonts = FontBook::bundled();
-    for dir in &args.fonts {
+    for dir in dirs {
         fonts
             .add_dir(dir)
             .with_context(|| format!("{}: cannot load fonts", dir.display()))?;
     }
+    Ok(fonts)
+}
+
+fn render(args: RenderArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let fonts = load_fonts(&args.fonts)?;
     let mut settings = RenderSettings {
         out_dir: args.out.clone(),
         jobs: args.jobs,

@@ -4,8 +4,8 @@
 //! The library is the whole tool; the `storyforge` binary is a thin CLI over
 //! it. Stages (see `DESIGN.md`): [`template`] parses and checks YAML
 //! templates, [`render`] draws them (pure), [`assets`] loads images from disk,
-//! [`feed`] turns data feeds into variables, and [`pipeline`] runs batches of
-//! Stories in parallel.
+//! [`feed`] turns data feeds into variables, [`pipeline`] runs batches of
+//! Stories in parallel, and [`validate`] holds any file to Instagram's rules.
 
 pub mod assets;
 pub mod feed;
@@ -14,5 +14,6 @@ pub mod pipeline;
 pub mod render;
 pub mod spec;
 pub mod template;
+pub mod validate;
 #[cfg(feature = "video")]
 pub mod video;

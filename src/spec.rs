@@ -35,3 +35,25 @@ pub const MAX_VIDEO_SECONDS: f64 = 60.0;
 /// The project's default video byte budget (the seed article's cap;
 /// Instagram's own is 100 MB).
 pub const DEFAULT_VIDEO_MAX_BYTES: u64 = 8_000_000;
+
+/// Story images narrower than this are refused by Instagram.
+pub const MIN_IMAGE_WIDTH: u32 = 320;
+/// How far (as a fraction) an image's shape may be from 9:16 before
+/// Instagram crops or pads it.
+pub const ASPECT_TOLERANCE: f64 = 0.01;
+
+/// Story video frame-rate range in frames per second.
+pub const MIN_FPS: f64 = 23.0;
+/// Highest Story frame rate.
+pub const MAX_FPS: f64 = 60.0;
+/// Widest Story video in pixels.
+pub const MAX_VIDEO_WIDTH: u32 = 1920;
+/// Highest Story video bit rate (VBR peak), bits per second.
+pub const MAX_VIDEO_BITS_PER_SECOND: u64 = 25_000_000;
+/// Highest audio sample rate in Hz.
+pub const MAX_AUDIO_RATE: u32 = 48_000;
+/// Most audio channels (mono or stereo).
+pub const MAX_AUDIO_CHANNELS: u16 = 2;
+/// Instagram's own video file-size cap (the project's default budget,
+/// [`DEFAULT_VIDEO_MAX_BYTES`], is lower).
+pub const INSTAGRAM_MAX_VIDEO_BYTES: u64 = 100_000_000;

@@ -1,6 +1,7 @@
 //! Raw YAML structs → a checked [`Template`]: every value resolved and range
 //! checked, fonts looked up, literal assets found, the safe zone enforced.
 
+use std::cell::Cell;
 use std::path::Path;
 
 use serde_saphyr::Spanned;
@@ -11,8 +12,8 @@ use super::schema::{
 use super::vars::Pattern;
 use super::{
     Background, BackgroundImage, Color, Fit, Gradient, HAlign, ImageLayer, Layer, LayerKind,
-    PxRect, RectLayer, SafeZone, Shadow, SourcePos, Stroke, Template, TemplateError, TextLayer,
-    VAlign,
+    Problem, PxRect, RectLayer, SafeZone, Shadow, SourcePos, Stroke, Template, TemplateError,
+    TextLayer, VAlign,
 };
 use crate::fonts::{weight_from_name, FontBook, DEFAULT_FAMILY};
 use crate::spec;
@@ -42,6 +43,7 @@ pub fn parse(text: &str, path: &Path, fonts: &FontBook) -> Result<Template, Temp
         path: &shown,
         dir: &dir,
         fonts,
+        problem: Cell::default(),
     }
     .template(raw, path)
 }
@@ -60,6 +62,7 @@ fn yaml_error(path: &str, e: &serde_saphyr::Error) -> TemplateError {
     TemplateError::Invalid {
         path: path.to_string(),
         pos,
+        problem: Problem::Schema,
         message: with_suggestion(&message),
     }
 }
@@ -100,6 +103,8 @@ struct Checker<'a> {
     path: &'a str,
     dir: &'a Path,
     fonts: &'a FontBook,
+    /// The kind of the problem a helper returning a plain message noted.
+    problem: Cell<Problem>,
 }
 
 fn pos_of<T>(s: &Spanned<T>) -> SourcePos {
@@ -126,12 +131,23 @@ fn focus_of(f: Option<[f32; 2]>) -> Result<[f32; 2], String> {
 }
 
 impl Checker<'_> {
+    /// A problem at `pos`; its kind is the one noted by the check that
+    /// failed ([`Checker::problem`]), else [`Problem::Schema`].
     fn err(&self, pos: SourcePos, message: impl Into<String>) -> TemplateError {
         TemplateError::Invalid {
             path: self.path.to_string(),
             pos,
+            problem: self.problem.take(),
             message: message.into(),
         }
+    }
+
+    /// Notes the kind of the problem about to be returned as a plain message.
+    fn noting<T, E>(&self, problem: Problem, r: Result<T, E>) -> Result<T, E> {
+        if r.is_err() {
+            self.problem.set(problem);
+        }
+        r
     }
 
     fn template(&self, raw: RawTemplate, path: &Path) -> Result<Template, TemplateError> {
@@ -259,7 +275,8 @@ impl Checker<'_> {
     fn asset_pattern(&self, src: &str) -> Result<Pattern, String> {
         let pattern = Pattern::parse(src).map_err(|e| format!("`src`: {e}"))?;
         if !pattern.is_dynamic() {
-            crate::assets::resolve(self.dir, src).map_err(|e| e.to_string())?;
+            self.noting(Problem::Asset, crate::assets::resolve(self.dir, src))
+                .map_err(|e| e.to_string())?;
         }
         Ok(pattern)
     }
@@ -316,7 +333,11 @@ impl Checker<'_> {
                 if !text.content.is_dynamic() {
                     // Fixed text can be checked once, here, instead of per row.
                     let content = text.content.fill(&Default::default()).unwrap_or_default();
-                    crate::render::layout_text(&text, &content, rect).map_err(|e| {
+                    self.noting(
+                        Problem::TextFit,
+                        crate::render::layout_text(&text, &content, rect),
+                    )
+                    .map_err(|e| {
                         fail(format!("{e}; shorten it, widen the box or lower the size"))
                     })?;
                 }
@@ -344,11 +365,13 @@ impl Checker<'_> {
         let weight = match t.font.as_ref().and_then(|f| f.weight.clone()) {
             None => 400,
             Some(super::schema::Weight::Number(n)) => n,
-            Some(super::schema::Weight::Name(s)) => {
-                weight_from_name(&s).map_err(|e| e.to_string())?
-            }
+            Some(super::schema::Weight::Name(s)) => self
+                .noting(Problem::Font, weight_from_name(&s))
+                .map_err(|e| e.to_string())?,
         };
-        let face = self.fonts.get(&family, weight).map_err(|e| e.to_string())?;
+        let face = self
+            .noting(Problem::Font, self.fonts.get(&family, weight))
+            .map_err(|e| e.to_string())?;
         let size = match t.size {
             TextSize::Fixed(px) => TextSize::Fixed(in_range("size", px, 1.0, 1000.0)?),
             TextSize::Fit { min, max } => {
@@ -443,6 +466,7 @@ impl Checker<'_> {
         if over.is_empty() {
             return Ok(());
         }
+        self.problem.set(Problem::SafeZone);
         Err(self.err(
             layer.pos,
             format!(

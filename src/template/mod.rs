@@ -298,9 +298,27 @@ pub enum TemplateError {
         path: String,
         /// Where.
         pos: SourcePos,
+        /// Which kind of problem it is.
+        problem: Problem,
         /// What is wrong and what to do.
         message: String,
     },
+}
+
+/// The kinds of template problem (the validator reports each under its own rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Problem {
+    /// YAML syntax, unknown keys, wrong types or values out of range.
+    #[default]
+    Schema,
+    /// A layer leaves the safe zone.
+    SafeZone,
+    /// A font family or weight that is not there.
+    Font,
+    /// An image the template names is missing or outside its directory.
+    Asset,
+    /// Fixed text does not fit its box.
+    TextFit,
 }
 
 fn located(path: &str, pos: SourcePos, message: &str) -> String {

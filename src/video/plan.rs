@@ -115,6 +115,10 @@ pub fn video_bitrate(max_bytes: u64, seconds: f64) -> Result<u64, PlanError> {
 pub fn video_filter(facts: &MediaFacts, fit: FitMode, fps: (i32, i32), tonemap: bool) -> String {
     let mut chain: Vec<String> = Vec::new();
     let v = facts.video.as_ref();
+    if v.is_some_and(|v| v.interlaced) {
+        // Fields → frames first, before any scaling mixes the two fields.
+        chain.push("bwdif=mode=send_frame:deint=interlaced".into());
+    }
     match v.map_or(0, |v| v.rotation) {
         90 => chain.push("transpose=clock".into()),
         180 => chain.push("hflip,vflip".into()),
@@ -223,6 +227,8 @@ mod tests {
                 constant_rate: constant,
                 rate,
                 profile: None,
+                interlaced: false,
+                bit_rate: None,
             }),
             audio: None,
         }

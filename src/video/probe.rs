@@ -1,5 +1,6 @@
 //! A media file → the [`MediaFacts`] the planner and the validator work
-//! from, read by FFmpeg's demuxer from headers (no frame is decoded).
+//! from, read by FFmpeg's demuxer from headers; only the first video frame
+//! is decoded, to learn whether the picture is interlaced.
 
 use std::path::Path;
 
@@ -43,6 +44,11 @@ pub struct VideoStream {
     pub rate: Option<(i32, i32)>,
     /// Profile name as FFmpeg reports it, e.g. `High`.
     pub profile: Option<String>,
+    /// True when the first decoded frame is interlaced (fields, not a
+    /// progressive picture).
+    pub interlaced: bool,
+    /// Video bit rate in bits per second from the header, when known.
+    pub bit_rate: Option<u64>,
 }
 
 /// Facts of an audio stream.
@@ -82,6 +88,7 @@ pub fn probe(path: &Path) -> Result<MediaFacts, ProbeError> {
         .best(ffmpeg_next::media::Type::Video)
         .and_then(|s| {
             let params = s.parameters();
+            let params_rate = params.bit_rate();
             let dec = ffmpeg_next::codec::context::Context::from_parameters(params)
                 .ok()?
                 .decoder()
@@ -92,6 +99,7 @@ pub fn probe(path: &Path) -> Result<MediaFacts, ProbeError> {
             let valid = |r: ffmpeg_next::Rational| r.denominator() > 0 && r.numerator() > 0;
             let rate = if valid(avg) { avg } else { base };
             let desc = dec.format().descriptor();
+            let bit_rate = u64::try_from(params_rate).ok().filter(|&b| b > 0);
             let transfer = dec.color_transfer_characteristic();
             use ffmpeg_next::color::TransferCharacteristic as T;
             Some(VideoStream {
@@ -108,6 +116,8 @@ pub fn probe(path: &Path) -> Result<MediaFacts, ProbeError> {
                     && (f64::from(avg) - f64::from(base)).abs() < 0.01,
                 rate: valid(rate).then(|| (rate.numerator(), rate.denominator())),
                 profile: profile_name(&dec),
+                interlaced: false,
+                bit_rate,
             })
         });
     let audio = ctx
@@ -126,6 +136,10 @@ pub fn probe(path: &Path) -> Result<MediaFacts, ProbeError> {
             })
         });
     let container = ctx.format().name().to_string();
+    let video = video.map(|mut v| {
+        v.interlaced = first_frame_interlaced(path).unwrap_or(false);
+        v
+    });
     // Browser recordings (MediaRecorder WebM) and live captures carry no
     // duration: read it off the packet timestamps (demuxing only).
     let duration = header_duration.or_else(|| scan_duration(&mut ctx));
@@ -135,6 +149,35 @@ pub fn probe(path: &Path) -> Result<MediaFacts, ProbeError> {
         video,
         audio,
     })
+}
+
+/// Decodes the first video frame of `path` (reading at most a few hundred
+/// packets) and says whether it is interlaced. FFmpeg's parameters carry no
+/// field order, so one frame is the reliable source.
+fn first_frame_interlaced(path: &Path) -> Option<bool> {
+    let mut ctx = ffmpeg_next::format::input(path).ok()?;
+    let stream = ctx.streams().best(ffmpeg_next::media::Type::Video)?;
+    let index = stream.index();
+    let mut dec = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())
+        .ok()?
+        .decoder()
+        .video()
+        .ok()?;
+    let mut frame = ffmpeg_next::frame::Video::empty();
+    for (s, packet) in ctx.packets().take(600) {
+        if s.index() != index {
+            continue;
+        }
+        if dec.send_packet(&packet).is_err() {
+            continue;
+        }
+        if dec.receive_frame(&mut frame).is_ok() {
+            return Some(frame.is_interlaced());
+        }
+    }
+    dec.send_eof().ok()?;
+    dec.receive_frame(&mut frame).ok()?;
+    Some(frame.is_interlaced())
 }
 
 /// Span of packet timestamps over all streams, in seconds (bounded scan).

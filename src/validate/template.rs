@@ -1,0 +1,162 @@
+//! A template file (and optionally a feed) → findings: the template is
+//! loaded and checked, then rendered in memory (once with its defaults, or
+//! once per feed row) and each Story is encoded and held to the image rules.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use super::facts;
+use super::rules::{self, Finding, Location};
+use crate::feed::{Feed, FeedRow};
+use crate::fonts::FontBook;
+use crate::render::{self, RenderError};
+use crate::template::vars::FillError;
+use crate::template::{self, Problem, SourcePos, Template, TemplateError};
+use crate::{assets, pipeline, spec};
+
+/// Feed rows held in memory for checking (a validation feed is a sample).
+pub struct FeedSample {
+    /// The feed.
+    pub feed: Feed,
+    /// Its rows (unreadable rows are findings of the feed, reported apart).
+    pub rows: Vec<FeedRow>,
+}
+
+fn at(pos: SourcePos) -> Location {
+    Location {
+        line: (pos.line > 0).then_some(pos.line),
+        column: (pos.line > 0).then_some(pos.column),
+        row: None,
+    }
+}
+
+/// Checks the template at `path` (with `data` rows when given); `today`
+/// fills `{{today}}`.
+pub fn check(
+    path: &Path,
+    fonts: &FontBook,
+    data: Option<&FeedSample>,
+    today: chrono::NaiveDate,
+) -> Vec<Finding> {
+    let t = match template::load(path, fonts) {
+        Ok(t) => t,
+        Err(e) => return vec![load_finding(&e)],
+    };
+    let mut out = Vec::new();
+    if (t.width, t.height) != (spec::STORY_WIDTH, spec::STORY_HEIGHT) {
+        out.push(Finding::new(
+            rules::TEMPLATE_CANVAS,
+            format!("canvas is {}×{}", t.width, t.height),
+        ));
+    }
+    let cache = assets::AssetCache::new();
+    match data {
+        None => {
+            let vars = pipeline::story_variables(&t, None, today);
+            out.extend(render_one(&t, &vars, None, &cache, None));
+        }
+        Some(sample) => {
+            let per_row: Vec<Vec<Finding>> = sample
+                .rows
+                .par_iter()
+                .map(|row| {
+                    let vars = pipeline::story_variables(&t, Some(row), today);
+                    render_one(&t, &vars, Some(sample.feed.dir()), &cache, Some(row))
+                })
+                .collect();
+            out.extend(per_row.into_iter().flatten());
+        }
+    }
+    out
+}
+
+/// The finding for a template that did not load.
+fn load_finding(e: &TemplateError) -> Finding {
+    match e {
+        TemplateError::Read { source, .. } => {
+            Finding::new(rules::UNREADABLE, format!("cannot read it: {source}"))
+        }
+        TemplateError::Invalid {
+            pos,
+            problem,
+            message,
+            ..
+        } => {
+            let rule = match problem {
+                Problem::Schema => rules::TEMPLATE_INVALID,
+                Problem::SafeZone => rules::TEMPLATE_SAFE_ZONE,
+                Problem::Font => rules::TEMPLATE_FONT,
+                Problem::Asset => rules::TEMPLATE_ASSET,
+                Problem::TextFit => rules::TEMPLATE_TEXT_FIT,
+            };
+            Finding::new(rule, message.clone()).at(at(*pos))
+        }
+    }
+}
+
+/// Renders one Story in memory and checks it; `row` is the feed row, if any.
+fn render_one(
+    t: &Template,
+    vars: &template::Variables,
+    feed_dir: Option<&Path>,
+    cache: &assets::AssetCache,
+    row: Option<&FeedRow>,
+) -> Vec<Finding> {
+    let located = |f: Finding, pos: Option<SourcePos>| {
+        let mut loc = pos.map(at).unwrap_or_default();
+        loc.row = row.map(|r| r.index);
+        if loc == Location::default() {
+            f
+        } else {
+            f.at(loc)
+        }
+    };
+    let scene = match pipeline::prepare_story(t, vars, feed_dir, cache) {
+        Ok(scene) => scene,
+        Err(e) => {
+            let finding = match &e {
+                RenderError::Variable {
+                    layer,
+                    source: FillError::Missing { var },
+                    ..
+                } if row.is_none() => Finding::new(
+                    rules::TEMPLATE_NO_DEFAULT,
+                    format!("layer '{layer}' reads `{var}`, which has no default"),
+                ),
+                RenderError::Variable { .. } => {
+                    Finding::new(rules::TEMPLATE_VARIABLE, e.to_string())
+                }
+                RenderError::Text { .. } => Finding::new(rules::TEMPLATE_TEXT_FIT, e.to_string()),
+                RenderError::Asset { .. } => Finding::new(rules::TEMPLATE_ASSET, e.to_string()),
+            };
+            return vec![located(finding, Some(e.pos()))];
+        }
+    };
+    let canvas = render::draw(&scene);
+    let jpeg = match render::encode::encode_jpeg(&canvas, t.quality) {
+        Ok(j) => j,
+        Err(e) => {
+            return vec![located(
+                Finding::new(rules::IMAGE_TOO_LARGE, format!("the rendered Story: {e}")),
+                None,
+            )]
+        }
+    };
+    let bytes = &jpeg.bytes;
+    match facts::jpeg_facts(bytes, bytes, |_| true) {
+        Ok(f) => rules::image_findings(&f, bytes.len() as u64)
+            .into_iter()
+            // The canvas itself is SF308's business.
+            .filter(|f| f.rule != rules::IMAGE_ASPECT && f.rule != rules::IMAGE_LOW_RES)
+            .map(|f| {
+                let message = format!("the rendered Story: {}", f.message);
+                located(Finding { message, ..f }, None)
+            })
+            .collect(),
+        Err(e) => vec![located(
+            Finding::new(rules::IMAGE_CORRUPT, format!("the rendered Story: {e}")),
+            None,
+        )],
+    }
+}

@@ -1,0 +1,296 @@
+//! The validator: every file in fixtures/bad gives exactly the findings its
+//! name lists, compliant outputs of the render and transcode stages are
+//! clean, the report formats and exit codes, and mutated inputs never panic.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use storyforge::feed::Feed;
+use storyforge::fonts::FontBook;
+use storyforge::validate::{self, template::FeedSample, Options, RULES};
+
+fn bad(name: &str) -> PathBuf {
+    common::root().join("fixtures/bad").join(name)
+}
+
+fn opts() -> Options {
+    Options {
+        today: common::today(),
+        ..Options::default()
+    }
+}
+
+fn ids(path: &Path, data: Option<&FeedSample>, opts: &Options) -> BTreeSet<String> {
+    validate::check_file(path, &FontBook::bundled(), data, opts)
+        .findings
+        .iter()
+        .map(|f| f.rule.id.to_string())
+        .collect()
+}
+
+/// `SF208+SF211-bitrate.mp4` → {SF208, SF211}; `ok-…` → {}.
+fn expected(name: &str) -> BTreeSet<String> {
+    let prefix = name.split('-').next().unwrap_or("");
+    prefix
+        .split('+')
+        .filter(|p| p.starts_with("SF"))
+        .map(str::to_string)
+        .collect()
+}
+
+fn sample(feed: &Path) -> FeedSample {
+    let feed = Feed::open(feed).expect("feed opens");
+    let rows = feed
+        .rows()
+        .expect("rows")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("rows parse");
+    FeedSample { feed, rows }
+}
+
+#[test]
+fn every_bad_fixture_gives_exactly_its_findings() {
+    let dir = common::root().join("fixtures/bad");
+    let mut covered = BTreeSet::new();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let is_fixture = name.starts_with("SF") || name.starts_with("ok-");
+        if !is_fixture || name.contains("-feed.") {
+            continue;
+        }
+        let mut o = opts();
+        let mut data = None;
+        if name.starts_with("SF210") {
+            o.max_video_bytes = 20_000;
+        }
+        if name.starts_with("SF305") {
+            data = Some(sample(&bad("SF305-variable-feed.json")));
+        }
+        let got = ids(&path, data.as_ref(), &o);
+        assert_eq!(got, expected(&name), "{name}");
+        covered.extend(got);
+        checked += 1;
+    }
+    assert!(checked >= 35, "only {checked} fixtures");
+    // SF001 (unreadable) cannot be a committed file: see the next test.
+    let missing: Vec<_> = RULES
+        .iter()
+        .filter(|r| r.id != "SF001" && !covered.contains(r.id))
+        .map(|r| r.id)
+        .collect();
+    assert!(missing.is_empty(), "rules without a fixture: {missing:?}");
+}
+
+#[test]
+fn unreadable_paths_are_findings_and_the_walk_goes_on() {
+    let reports = validate::validate_paths(
+        &[bad("no-such-file.jpg"), bad("SF104-truncated.jpg")],
+        &FontBook::bundled(),
+        None,
+        &opts(),
+    );
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0].findings[0].rule.id, "SF001");
+    assert!(reports[0].findings[0].message.contains("cannot read it"));
+    assert_eq!(reports[1].findings[0].rule.id, "SF104");
+}
+
+#[test]
+fn rows_missing_a_variable_are_reported_by_row() {
+    let data = sample(&bad("SF305-variable-feed.json"));
+    let report = validate::check_file(
+        &bad("SF305-variable.yaml"),
+        &FontBook::bundled(),
+        Some(&data),
+        &opts(),
+    );
+    assert_eq!(report.findings.len(), 1);
+    let loc = report.findings[0].location.clone().unwrap();
+    assert_eq!((loc.row, loc.line), (Some(2), Some(5)));
+}
+
+fn storyforge(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_storyforge"))
+        .args(args)
+        .current_dir(common::root())
+        .output()
+        .expect("run storyforge")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn exit_codes_and_strict() {
+    let clean = storyforge(&["validate", "fixtures/bad/ok-story.jpg"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+    let warn = storyforge(&["validate", "fixtures/bad/SF107-aspect-4x5.jpg"]);
+    assert_eq!(warn.status.code(), Some(0));
+    let strict = storyforge(&["validate", "--strict", "fixtures/bad/SF107-aspect-4x5.jpg"]);
+    assert_eq!(strict.status.code(), Some(1));
+    let error = storyforge(&["validate", "fixtures/bad/SF101-png-named.jpg"]);
+    assert_eq!(error.status.code(), Some(1));
+    let line = stdout(&error);
+    assert!(line.starts_with(
+        "fixtures/bad/SF101-png-named.jpg: error SF101 image-not-jpeg: the image is PNG"
+    ));
+    let setup = storyforge(&["validate", "templates", "--data", "fixtures/feeds/nope.csv"]);
+    assert_eq!(setup.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&setup.stderr);
+    assert!(
+        err.contains("nope.csv") && err.lines().count() == 1,
+        "{err}"
+    );
+}
+
+#[test]
+fn github_and_junit_formats() {
+    let gh = storyforge(&[
+        "validate",
+        "--format",
+        "github",
+        "fixtures/bad/SF302-safe-zone.yaml",
+    ]);
+    assert_eq!(gh.status.code(), Some(1));
+    let out = stdout(&gh);
+    assert!(
+        out.starts_with(
+            "::error file=fixtures/bad/SF302-safe-zone.yaml,line=4,col=5,title=SF302 template-safe-zone::"
+        ),
+        "{out}"
+    );
+    let ju = storyforge(&[
+        "validate",
+        "--format",
+        "junit",
+        "fixtures/bad/ok-story.jpg",
+        "fixtures/bad/SF102-mpo.jpg",
+    ]);
+    let xml = stdout(&ju);
+    assert_eq!(xml.matches("<testcase").count(), 2, "{xml}");
+    assert_eq!(xml.matches("<failure").count(), 1, "{xml}");
+    assert!(xml.contains("SF102"));
+    let js = storyforge(&["validate", "--format", "json", "fixtures/bad"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&js)).unwrap();
+    assert!(v["summary"]["files"].as_u64().unwrap() >= 30);
+}
+
+#[test]
+fn compliant_render_outputs_validate_clean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    for t in ["quote-card", "product-card", "event-countdown"] {
+        let template = format!("templates/{t}.yaml");
+        let feed = common::feed_for(&common::root().join(&template)).unwrap();
+        let r = storyforge(&[
+            "render",
+            &template,
+            "--data",
+            feed.to_str().unwrap(),
+            "--out",
+            out,
+            "--today",
+            "2026-11-29",
+        ]);
+        assert_eq!(
+            r.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        // And the template itself, with the same feed, checks clean.
+        let v = storyforge(&[
+            "validate",
+            "--strict",
+            &template,
+            "--data",
+            feed.to_str().unwrap(),
+            "--today",
+            "2026-11-29",
+        ]);
+        assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+    }
+    let v = storyforge(&["validate", "--strict", out]);
+    assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+    assert!(stdout(&v).contains("ok: "), "{}", stdout(&v));
+    let files = std::fs::read_dir(out).unwrap().count();
+    assert!(stdout(&v).contains(&format!("{files} files checked")));
+}
+
+#[test]
+fn compliant_transcode_outputs_validate_clean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let r = storyforge(&[
+        "transcode",
+        "fixtures/video/rotated.mp4",
+        "fixtures/bad/SF205-interlaced.mp4",
+        "fixtures/bad/SF213-96khz.mp4",
+        "--preset",
+        "ultrafast",
+        "--out",
+        out,
+    ]);
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let v = storyforge(&["validate", "--strict", out]);
+    assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+    assert!(stdout(&v).contains("3 files checked"), "{}", stdout(&v));
+}
+
+/// A bounded mutation fuzz run (the cargo-fuzz targets in fuzz/ go deeper):
+/// flipped, cut and spliced bytes of real files never panic the probes.
+#[test]
+fn mutated_inputs_never_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let seeds = [
+        bad("ok-story.jpg"),
+        bad("SF109-exif-rotated.jpg"),
+        bad("ok-video.mp4"),
+        bad("SF201-matroska.mkv"),
+    ];
+    let mut rng = fastrand::Rng::with_seed(0x5709);
+    let fonts = FontBook::bundled();
+    for (i, seed) in seeds.iter().enumerate() {
+        let original = std::fs::read(seed).unwrap();
+        let rounds = if i < 2 { 300 } else { 40 };
+        for round in 0..rounds {
+            let mut bytes = original.clone();
+            match round % 4 {
+                0 => bytes.truncate(rng.usize(0..bytes.len())),
+                1 => {
+                    for _ in 0..rng.usize(1..20) {
+                        let at = rng.usize(0..bytes.len().min(4096));
+                        bytes[at] = rng.u8(..);
+                    }
+                }
+                2 => {
+                    let at = rng.usize(0..bytes.len());
+                    let junk: Vec<u8> = (0..rng.usize(1..64)).map(|_| rng.u8(..)).collect();
+                    bytes.splice(at..at, junk);
+                }
+                _ => {
+                    for b in bytes.iter_mut().take(200).skip(2) {
+                        if rng.u8(..) < 16 {
+                            *b = 0xFF;
+                        }
+                    }
+                }
+            }
+            let path = tmp.path().join(format!("m{i}-{round}.bin"));
+            std::fs::write(&path, &bytes).unwrap();
+            let report = validate::check_file(&path, &fonts, None, &opts());
+            assert_eq!(report.path, path.display().to_string());
+        }
+    }
+}
