@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: demo test deps bench bench-video
+.PHONY: demo test deps bench bench-video fuzz
 
 deps:
 	./scripts/install-deps.sh
@@ -27,3 +27,13 @@ bench: deps
 ## make bench-video: the video stage against the ffmpeg command-line tool, side by side
 bench-video: deps
 	./benches/video_compare.sh --show-commands
+
+## make fuzz: the validator's probes under libFuzzer (cargo-fuzz), FUZZ_SECONDS each (default 60)
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	mkdir -p fuzz/corpus/image_probe fuzz/corpus/video_probe
+	cp fixtures/bad/*.jpg fuzz/corpus/image_probe/
+	cp fixtures/bad/*.mp4 fixtures/bad/*.mkv fuzz/corpus/video_probe/
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run image_probe -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run video_probe -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048

@@ -10,7 +10,9 @@
 pub mod assets;
 pub mod feed;
 pub mod fonts;
+pub mod ledger;
 pub mod pipeline;
+pub mod publish;
 pub mod render;
 pub mod spec;
 pub mod template;

@@ -1,0 +1,13 @@
+//! Any bytes → the sniffer and the JPEG header reader, and the whole file
+//! check: none may panic, loop or allocate without bound.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use storyforge::validate::facts;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = facts::sniff(data);
+    if let Ok(f) = facts::jpeg_facts(data, data, |_| false) {
+        let _ = storyforge::validate::rules::image_findings(&f, data.len() as u64);
+    }
+});
