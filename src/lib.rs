@@ -4,14 +4,16 @@
 //! The library is the whole tool; the `storyforge` binary is a thin CLI over
 //! it. Stages (see `DESIGN.md`): [`template`] parses and checks YAML
 //! templates, [`render`] draws them (pure), [`assets`] loads images from disk,
-//! [`feed`] turns data feeds into variables, and [`pipeline`] runs batches of
-//! Stories in parallel.
+//! [`feed`] turns data feeds into variables, [`pipeline`] runs batches of
+//! Stories in parallel, and [`sandbox`] emulates the Instagram Graph API
+//! locally for tests and demos.
 
 pub mod assets;
 pub mod feed;
 pub mod fonts;
 pub mod pipeline;
 pub mod render;
+pub mod sandbox;
 pub mod spec;
 pub mod template;
 #[cfg(feature = "video")]
