@@ -5,7 +5,10 @@
 //! it. Stages (see `DESIGN.md`): [`template`] parses and checks YAML
 //! templates, [`render`] draws them (pure), [`assets`] loads images from disk,
 //! [`feed`] turns data feeds into variables, [`pipeline`] runs batches of
-//! Stories in parallel, and [`validate`] holds any file to Instagram's rules.
+//! Stories in parallel, [`validate`] holds any file to Instagram's rules,
+//! [`publish`] talks to the Graph API exactly once per Story with the
+//! [`ledger`] as its record, and [`sandbox`] emulates the Graph API locally
+//! for tests and demos.
 
 pub mod assets;
 pub mod feed;
@@ -14,6 +17,7 @@ pub mod ledger;
 pub mod pipeline;
 pub mod publish;
 pub mod render;
+pub mod sandbox;
 pub mod spec;
 pub mod template;
 pub mod validate;
