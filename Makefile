@@ -3,10 +3,14 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: demo test deps bench bench-video fuzz
+.PHONY: demo test deps test-deps bench bench-video fuzz
 
 deps:
 	./scripts/install-deps.sh
+
+## test-deps: s3s-fs, the S3 server the upload tests start and stop themselves
+test-deps: deps
+	./scripts/install-test-deps.sh
 
 ## make demo: build in release and render every template with the fixture data into out/
 demo: deps
@@ -14,7 +18,7 @@ demo: deps
 	./scripts/demo.sh
 
 ## make test: formatting, lints (with and without the video feature), every test
-test: deps
+test: test-deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) clippy --locked --lib --no-default-features -- -D warnings

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod publish;
 mod validate;
 
 use anyhow::Context;
@@ -39,6 +40,18 @@ enum Command {
     /// Transcode videos into Story-compliant MP4s (H.264/AAC, 1080×1920, under the budget).
     #[cfg(feature = "video")]
     Transcode(TranscodeArgs),
+    /// Upload Story files and print one checked public URL per file.
+    Upload(UploadArgs),
+    /// Publish Story files or URLs through the Graph API, exactly once each.
+    Publish(publish::PublishArgs),
+    /// List the ledger: every asset, its state, container and media id.
+    Ledger(publish::LedgerArgs),
+    /// Show token lifetimes, or refresh tokens now.
+    Token(publish::TokenArgs),
+    /// Collect Story insights before the Stories expire.
+    Insights(publish::InsightsArgs),
+    /// Run the local Graph API sandbox (for demos, tests and any client).
+    Sandbox(publish::SandboxArgs),
     /// Print what FFmpeg sees in a media file.
     #[cfg(feature = "video")]
     Probe {
@@ -77,6 +90,22 @@ struct RenderArgs {
     /// Extra font directory (Family-Weight.ttf files); repeatable.
     #[arg(long, value_name = "DIR")]
     fonts: Vec<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct UploadArgs {
+    /// Story files: JPEG images and MP4 videos.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Settings file [default: $STORYFORGE_CONFIG, else ./storyforge.yaml when present, else the local store].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print a JSON array of {file, key, url, bytes, sha256, content_type, reused} or {file, error}.
+    #[arg(long)]
+    json: bool,
+    /// Accept plain-HTTP URLs on loopback (the publish target is a local sandbox).
+    #[arg(long)]
+    allow_http: bool,
 }
 
 #[cfg(feature = "video")]
@@ -139,6 +168,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate(args) => validate::run(args),
+        Command::Upload(args) => upload(args, cli.quiet),
+        Command::Publish(args) => publish::publish(args),
+        Command::Ledger(args) => publish::ledger(args),
+        Command::Token(args) => publish::token(args),
+        Command::Insights(args) => publish::insights(args),
+        Command::Sandbox(args) => publish::sandbox(args),
         #[cfg(feature = "video")]
         Command::Transcode(args) => transcode(args, cli.quiet),
         #[cfg(feature = "video")]
@@ -249,6 +284,55 @@ fn render(args: RenderArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(if report.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn upload(args: UploadArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    use storyforge::storage::{upload_all, AnyStore, UrlCheck};
+    let settings = storyforge::config::Settings::discover(args.config.as_deref())?;
+    let storage = settings.storage;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let outcomes = runtime.block_on(async {
+        let store = AnyStore::open(&storage).await?;
+        // The local store only ever serves the loopback sandbox.
+        let allow_http = args.allow_http || store.is_local();
+        let timeout = std::time::Duration::from_secs(storage.timeout_seconds);
+        let check = UrlCheck::new(allow_http, timeout)?;
+        anyhow::Ok(upload_all(&store, &args.files, storage.concurrency, &check).await)
+    })?;
+    let mut rows = Vec::new();
+    let mut failed = 0;
+    for o in &outcomes {
+        match &o.result {
+            Ok(up) => {
+                if !args.json {
+                    println!("{}", up.url);
+                }
+                let mut row = serde_json::to_value(up)?;
+                row["file"] = serde_json::json!(o.file);
+                rows.push(row);
+            }
+            Err(e) => {
+                failed += 1;
+                if e.names_file() {
+                    eprintln!("error: {e}");
+                } else {
+                    eprintln!("error: {}: {e}", o.file.display());
+                }
+                rows.push(serde_json::json!({ "file": o.file, "error": e.to_string() }));
+            }
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    }
+    if !quiet && failed > 0 {
+        eprintln!("{failed} of {} files have no usable URL", outcomes.len());
+    }
+    Ok(if failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -6,11 +6,13 @@
 //! templates, [`render`] draws them (pure), [`assets`] loads images from disk,
 //! [`feed`] turns data feeds into variables, [`pipeline`] runs batches of
 //! Stories in parallel, [`validate`] holds any file to Instagram's rules,
-//! [`publish`] talks to the Graph API exactly once per Story with the
-//! [`ledger`] as its record, and [`sandbox`] emulates the Graph API locally
-//! for tests and demos.
+//! [`storage`] puts outputs at URLs Instagram can fetch, [`publish`] talks
+//! to the Graph API exactly once per Story with the [`ledger`] as its
+//! record, [`sandbox`] emulates the Graph API locally for tests and demos,
+//! and [`config`] reads storyforge.yaml.
 
 pub mod assets;
+pub mod config;
 pub mod feed;
 pub mod fonts;
 pub mod ledger;
@@ -19,6 +21,7 @@ pub mod publish;
 pub mod render;
 pub mod sandbox;
 pub mod spec;
+pub mod storage;
 pub mod template;
 pub mod validate;
 #[cfg(feature = "video")]

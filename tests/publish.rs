@@ -97,7 +97,9 @@ fn bad(name: &str) -> PathBuf {
 
 fn published_id(o: &Outcome) -> String {
     match o {
-        Outcome::Published { media_id: Some(id), .. } => id.clone(),
+        Outcome::Published {
+            media_id: Some(id), ..
+        } => id.clone(),
         other => panic!("not published: {other:?}"),
     }
 }
@@ -136,7 +138,10 @@ async fn video_flow_polls_until_finished() {
     let id = published_id(&p.publish(&account(TOKEN), &story).await.unwrap());
     let record = r.sandbox.published();
     assert_eq!(record.len(), 1);
-    assert_eq!((record[0].media_id.as_str(), record[0].media_type.as_str()), (id.as_str(), "VIDEO"));
+    assert_eq!(
+        (record[0].media_id.as_str(), record[0].media_type.as_str()),
+        (id.as_str(), "VIDEO")
+    );
 }
 
 #[tokio::test]
@@ -172,7 +177,10 @@ async fn broken_media_is_fix_the_input_and_never_retried() {
         other => panic!("{other:?}"),
     }
     assert!(r.sandbox.published().is_empty());
-    assert_eq!(ledger.find("demo", "missing").unwrap().unwrap().state, State::Failed);
+    assert_eq!(
+        ledger.find("demo", "missing").unwrap().unwrap().state,
+        State::Failed
+    );
 }
 
 #[tokio::test]
@@ -181,10 +189,22 @@ async fn faults_are_survived_without_a_duplicate() {
     let ledger = r.ledger();
     let mut p = Publisher::new(fast(&r.sandbox.base_url()), &ledger).unwrap();
     let faults = [
-        Faults { transient_errors: 3, ..Faults::default() },
-        Faults { drop_publish_reply: 1, ..Faults::default() },
-        Faults { spurious_9007: 1, ..Faults::default() },
-        Faults { slow_reply_ms: 200, ..Faults::default() },
+        Faults {
+            transient_errors: 3,
+            ..Faults::default()
+        },
+        Faults {
+            drop_publish_reply: 1,
+            ..Faults::default()
+        },
+        Faults {
+            spurious_9007: 1,
+            ..Faults::default()
+        },
+        Faults {
+            slow_reply_ms: 200,
+            ..Faults::default()
+        },
     ];
     for (i, f) in faults.into_iter().enumerate() {
         r.sandbox.set_faults(f.clone());
@@ -192,7 +212,10 @@ async fn faults_are_survived_without_a_duplicate() {
         let id = published_id(&p.publish(&account(TOKEN), &story).await.unwrap());
         let record = r.sandbox.published();
         assert_eq!(record.len(), i + 1, "fault {f:?}");
-        assert_eq!(record[i].media_id, id, "fault {f:?}: the ledger's id is the Story's");
+        assert_eq!(
+            record[i].media_id, id,
+            "fault {f:?}: the ledger's id is the Story's"
+        );
     }
     r.sandbox.set_faults(Faults::default());
 }
@@ -214,7 +237,12 @@ async fn quota_used_up_defers_with_when_it_frees() {
     }
     assert_eq!(r.sandbox.published().len(), 1);
     // No container was created for the deferred Story.
-    assert!(ledger.find("demo", &b.content_hash).unwrap().unwrap().container_id.is_none());
+    assert!(ledger
+        .find("demo", &b.content_hash)
+        .unwrap()
+        .unwrap()
+        .container_id
+        .is_none());
 }
 
 #[tokio::test]
@@ -225,10 +253,17 @@ async fn rate_limit_defers_and_usage_is_read() {
     let a = r.story(&bad("ok-story.jpg"), "r1.jpg", MediaKind::Image);
     let outcome = p.publish(&account(TOKEN), &a).await.unwrap();
     match outcome {
-        Outcome::Deferred { reason } => assert!(reason.contains("code 4") || reason.contains("code 17"), "{reason}"),
+        Outcome::Deferred { reason } => assert!(
+            reason.contains("code 4") || reason.contains("code 17"),
+            "{reason}"
+        ),
         other => panic!("{other:?}"),
     }
-    assert!(p.client().usage().percent >= 75.0, "{:?}", p.client().usage());
+    assert!(
+        p.client().usage().percent >= 75.0,
+        "{:?}",
+        p.client().usage()
+    );
     assert!(r.sandbox.published().is_empty());
 }
 
@@ -307,9 +342,15 @@ async fn insights_are_collected_for_live_stories() {
     let mut p = Publisher::new(fast(&r.sandbox.base_url()), &ledger).unwrap();
     let story = r.story(&bad("ok-story.jpg"), "i.jpg", MediaKind::Image);
     let id = published_id(&p.publish(&account(TOKEN), &story).await.unwrap());
-    let got = insights::collect(p.client(), &ledger, &account(TOKEN), chrono::Utc::now(), true)
-        .await
-        .unwrap();
+    let got = insights::collect(
+        p.client(),
+        &ledger,
+        &account(TOKEN),
+        chrono::Utc::now(),
+        true,
+    )
+    .await
+    .unwrap();
     assert_eq!(got.len(), 1);
     let metrics = got[0].result.clone().unwrap();
     for m in ["views", "reach", "replies", "shares", "total_interactions"] {
@@ -317,9 +358,15 @@ async fn insights_are_collected_for_live_stories() {
     }
     assert!(ledger.insights(&id).unwrap().is_some());
     // Not due yet without `any_age` (the Story is minutes old).
-    let none = insights::collect(p.client(), &ledger, &account(TOKEN), chrono::Utc::now(), false)
-        .await
-        .unwrap();
+    let none = insights::collect(
+        p.client(),
+        &ledger,
+        &account(TOKEN),
+        chrono::Utc::now(),
+        false,
+    )
+    .await
+    .unwrap();
     assert!(none.is_empty());
 }
 
@@ -334,10 +381,15 @@ fn recorded_responses_parse_and_classify() {
     let fetch = error("error_9004_media_fetch_failed.json");
     assert_eq!((fetch.code, fetch.error_subcode), (9004, Some(2207052)));
     assert_eq!(fetch.class(), ErrorClass::FixInput);
-    assert_eq!(error("error_36003_aspect_ratio.json").class(), ErrorClass::FixInput);
+    assert_eq!(
+        error("error_36003_aspect_ratio.json").class(),
+        ErrorClass::FixInput
+    );
     let token = error("error_190_token.json");
     assert_eq!(token.class(), ErrorClass::Auth);
-    assert!(token.describe().starts_with("code 190: The access token could not be decrypted"));
+    assert!(token
+        .describe()
+        .starts_with("code 190: The access token could not be decrypted"));
     let header: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("header_business_use_case_usage.json")).unwrap(),
     )

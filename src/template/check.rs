@@ -49,6 +49,18 @@ pub fn parse(text: &str, path: &Path, fonts: &FontBook) -> Result<Template, Temp
 }
 
 fn yaml_error(path: &str, e: &serde_saphyr::Error) -> TemplateError {
+    let (pos, message) = yaml_problem(e);
+    TemplateError::Invalid {
+        path: path.to_string(),
+        pos,
+        problem: Problem::Schema,
+        message,
+    }
+}
+
+/// Where a serde-saphyr error is and a one-line message with a "did you
+/// mean" hint for unknown keys; shared by every YAML file storyforge reads.
+pub(crate) fn yaml_problem(e: &serde_saphyr::Error) -> (SourcePos, String) {
     let pos = e
         .location()
         .map(|l| SourcePos {
@@ -58,13 +70,7 @@ fn yaml_error(path: &str, e: &serde_saphyr::Error) -> TemplateError {
         .unwrap_or_default();
     let raw = e.without_snippet().to_string();
     let first = raw.lines().next().unwrap_or("invalid YAML");
-    let message = strip_position(first);
-    TemplateError::Invalid {
-        path: path.to_string(),
-        pos,
-        problem: Problem::Schema,
-        message: with_suggestion(&message),
-    }
+    (pos, with_suggestion(&strip_position(first)))
 }
 
 /// Drops a trailing " at line N column M" (the position is shown in front).

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use ab_glyph::FontArc;
 
+pub(crate) use check::yaml_problem;
 pub use check::{load, parse};
 pub use color::Color;
 pub use schema::{Fit, HAlign, TextSize, VAlign};
@@ -321,7 +322,8 @@ pub enum Problem {
     TextFit,
 }
 
-fn located(path: &str, pos: SourcePos, message: &str) -> String {
+/// `file:line:col: message`, or `file: message` when the place is unknown.
+pub(crate) fn located(path: &str, pos: SourcePos, message: &str) -> String {
     if pos.line == 0 {
         format!("{path}: {message}")
     } else {

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what `make test` needs beyond the build: s3s-fs, the S3-compatible
+# server (it checks SigV4 signatures) that tests/storage.rs starts on a free
+# loopback port per test and stops afterwards. Skipped when already there.
+set -euo pipefail
+
+S3S_FS_VERSION=0.14.1 # 0.15+ needs a newer rustc than the project's MSRV
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if command -v s3s-fs >/dev/null 2>&1; then
+  exit 0
+fi
+echo "install-test-deps: installing s3s-fs $S3S_FS_VERSION into ~/.cargo/bin (about 2 minutes)"
+cargo install "s3s-fs@$S3S_FS_VERSION" --features binary --locked --quiet

@@ -1,0 +1,209 @@
+//! storyforge.yaml + environment → checked [`Settings`]. With no file at
+//! all, the embedded defaults apply (the local store in `./storyforge-media`).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::publish::{AccountSettings, GraphSettings};
+use crate::storage::StorageConfig;
+use crate::template::{located, yaml_problem, SourcePos};
+
+/// The settings file read when no path is given.
+pub const DEFAULT_CONFIG_FILE: &str = "storyforge.yaml";
+/// The environment variable naming the settings file.
+pub const CONFIG_ENV: &str = "STORYFORGE_CONFIG";
+
+/// Everything storyforge.yaml can set. `Default`: the embedded defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where uploads go. Default: the local store in `./storyforge-media`.
+    pub storage: StorageConfig,
+    /// The Graph API and how patiently to talk to it. Default: graph.instagram.com, v25.0.
+    pub graph: GraphSettings,
+    /// Instagram accounts (name, ig_user_id, token_env or token_file). Default: none.
+    pub accounts: Vec<AccountSettings>,
+    /// The SQLite ledger. Default: `storyforge.db`.
+    pub ledger: PathBuf,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            storage: StorageConfig::default(),
+            graph: GraphSettings::default(),
+            accounts: Vec::new(),
+            ledger: PathBuf::from(DEFAULT_LEDGER),
+        }
+    }
+}
+
+/// The ledger file used when the settings name none.
+pub const DEFAULT_LEDGER: &str = "storyforge.db";
+
+/// Settings that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read settings: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The YAML, a key or a value is wrong.
+    #[error("{}", located(path, *pos, message))]
+    Invalid {
+        /// The file.
+        path: String,
+        /// Where (0:0 when the problem is not at one place).
+        pos: SourcePos,
+        /// What is wrong and what to do.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    /// Always the user's: the file is theirs to fix.
+    pub fn is_user_fault(&self) -> bool {
+        true
+    }
+}
+
+impl Settings {
+    /// Checks settings `text` as if read from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Settings, ConfigError> {
+        let shown = path.display().to_string();
+        let settings: Settings = if text.trim().is_empty() {
+            Settings::default()
+        } else {
+            serde_saphyr::from_str(text).map_err(|e| {
+                let (pos, message) = yaml_problem(&e);
+                ConfigError::Invalid {
+                    path: shown.clone(),
+                    pos,
+                    message,
+                }
+            })?
+        };
+        let invalid = |message: String| ConfigError::Invalid {
+            path: shown.clone(),
+            pos: SourcePos::default(),
+            message,
+        };
+        settings
+            .storage
+            .check()
+            .map_err(|e| invalid(e.to_string()))?;
+        for (i, a) in settings.accounts.iter().enumerate() {
+            if settings.accounts[..i].iter().any(|b| b.name == a.name) {
+                return Err(invalid(format!(
+                    "accounts: the name '{}' is used twice",
+                    a.name
+                )));
+            }
+            if a.token_env.is_none() && a.token_file.is_none() {
+                return Err(invalid(format!(
+                    "accounts: '{}' needs `token_env` or `token_file` (tokens never go on the command line)",
+                    a.name
+                )));
+            }
+        }
+        Ok(settings)
+    }
+
+    /// Reads and checks the settings file at `path`.
+    pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Settings::parse(&text, path)
+    }
+
+    /// The settings in effect: `explicit` when given, else the file
+    /// `$STORYFORGE_CONFIG` names, else `./storyforge.yaml` when it exists,
+    /// else the embedded defaults. A named file must exist.
+    pub fn discover(explicit: Option<&Path>) -> Result<Settings, ConfigError> {
+        let from_env = std::env::var_os(CONFIG_ENV).filter(|v| !v.is_empty());
+        match settings_path(explicit, from_env.map(PathBuf::from)) {
+            Some(path) => Settings::load(&path),
+            None => Ok(Settings::default()),
+        }
+    }
+}
+
+/// Which file [`Settings::discover`] reads, if any.
+fn settings_path(explicit: Option<&Path>, from_env: Option<PathBuf>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    if let Some(p) = from_env {
+        return Some(p);
+    }
+    let default = PathBuf::from(DEFAULT_CONFIG_FILE);
+    default.is_file().then_some(default)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::StoreKind;
+
+    #[test]
+    fn empty_is_default() -> Result<(), ConfigError> {
+        let s = Settings::parse("", Path::new("storyforge.yaml"))?;
+        assert_eq!(s, Settings::default());
+        assert_eq!(s.storage.kind, StoreKind::Local);
+        Ok(())
+    }
+
+    #[test]
+    fn reads_an_s3_section() -> Result<(), ConfigError> {
+        let text = "storage:\n  kind: s3\n  bucket: stories\n  endpoint: http://127.0.0.1:9000\n  path_style: true\n  prefix: ig/\n  presign_seconds: 3600\n";
+        let s = Settings::parse(text, Path::new("storyforge.yaml"))?;
+        assert_eq!(s.storage.kind, StoreKind::S3);
+        assert_eq!(s.storage.bucket.as_deref(), Some("stories"));
+        assert!(s.storage.path_style);
+        assert_eq!(s.storage.presign_seconds, Some(3600));
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_keys_are_located() {
+        let text = "storage:\n  kind: s3\n  bucket: stories\n  bukket: x\n";
+        let msg = match Settings::parse(text, Path::new("storyforge.yaml")) {
+            Err(e) => e.to_string(),
+            Ok(_) => String::new(),
+        };
+        assert!(msg.starts_with("storyforge.yaml:4:"), "{msg}");
+        assert!(msg.contains("bukket"), "{msg}");
+        assert!(msg.contains("did you mean `bucket`"), "{msg}");
+    }
+
+    #[test]
+    fn checks_values() {
+        let text = "storage:\n  kind: s3\n";
+        let msg = Settings::parse(text, Path::new("s.yaml")).map_err(|e| e.to_string());
+        assert_eq!(
+            msg,
+            Err("s.yaml: storage settings: `kind: s3` needs a `bucket`".to_string())
+        );
+    }
+
+    #[test]
+    fn path_precedence() {
+        let x = Path::new("x.yaml");
+        assert_eq!(
+            settings_path(Some(x), Some("env.yaml".into())),
+            Some(x.to_path_buf())
+        );
+        assert_eq!(
+            settings_path(None, Some("env.yaml".into())),
+            Some(PathBuf::from("env.yaml"))
+        );
+    }
+}

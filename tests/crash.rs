@@ -1,0 +1,107 @@
+//! Exactly once under SIGKILL: a 30-Story `storyforge publish` run is killed
+//! at random points and rerun until it finishes; the sandbox's own record
+//! must then hold every Story exactly once, and the ledger the same ids.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use storyforge::ledger::{Ledger, State};
+use storyforge::sandbox::{Faults, Sandbox, SandboxConfig};
+
+const STORIES: usize = 30;
+
+/// A valid JPEG made distinct by a comment segment after SOI.
+fn variant(base: &[u8], i: usize) -> Vec<u8> {
+    let text = format!("story {i}");
+    let mut seg = vec![0xFF, 0xFE];
+    seg.extend_from_slice(&((text.len() + 2) as u16).to_be_bytes());
+    seg.extend_from_slice(text.as_bytes());
+    [&base[..2], &seg, &base[2..]].concat()
+}
+
+#[test]
+fn killed_runs_resume_to_exactly_once() {
+    let media = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let base = std::fs::read(common::root().join("fixtures/bad/ok-story.jpg")).unwrap();
+    for i in 0..STORIES {
+        std::fs::write(media.path().join(format!("s{i:02}.jpg")), variant(&base, i)).unwrap();
+    }
+    let sandbox = Sandbox::start(SandboxConfig {
+        media_dir: Some(media.path().to_path_buf()),
+        image_processing_ms: 60,
+        calls_per_hour: 100_000,
+        faults: Faults {
+            slow_reply_ms: 15,
+            ..Faults::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let token = work.path().join("demo.token");
+    std::fs::write(&token, "sandbox-token-demo").unwrap();
+    let db = work.path().join("storyforge.db");
+    let config = work.path().join("storyforge.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "ledger: {db}\ngraph:\n  base_url: {base}\n  publish_spacing: 0\n  image_poll: 0.03\n  retry_base: 0.05\n  not_ready_wait: 0.05\n  slow_down_max: 0\naccounts:\n  - name: demo\n    ig_user_id: \"17841400000000001\"\n    token_file: {token}\n",
+            db = db.display(),
+            base = sandbox.base_url(),
+            token = token.display()
+        ),
+    )
+    .unwrap();
+    let urls: Vec<String> = (0..STORIES)
+        .map(|i| format!("{}/media/s{i:02}.jpg", sandbox.base_url()))
+        .collect();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_storyforge"))
+            .arg("publish")
+            .args(&urls)
+            .arg("--config")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start storyforge")
+    };
+    let mut rng = fastrand::Rng::with_seed(30);
+    let mut kills = 0;
+    for _ in 0..12 {
+        let mut child = run();
+        std::thread::sleep(Duration::from_millis(rng.u64(40..700)));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(kills >= 6, "only {kills} runs were killed mid-way");
+    let mut finished = false;
+    for _ in 0..5 {
+        let status = run().wait().unwrap();
+        if status.success() {
+            finished = true;
+            break;
+        }
+    }
+    assert!(finished, "no run finished cleanly");
+    let record = sandbox.published();
+    let urls_published: BTreeSet<_> = record.iter().map(|r| r.media_url.clone()).collect();
+    assert_eq!(urls_published.len(), STORIES, "every Story published");
+    assert_eq!(record.len(), STORIES, "no Story published twice");
+    let ledger = Ledger::open(&db).unwrap();
+    let assets = ledger.assets().unwrap();
+    assert_eq!(assets.len(), STORIES);
+    assert!(assets.iter().all(|a| a.state == State::Published));
+    let sandbox_ids: BTreeSet<_> = record.iter().map(|r| r.media_id.clone()).collect();
+    let ledger_ids: BTreeSet<_> = assets.iter().filter_map(|a| a.media_id.clone()).collect();
+    assert_eq!(ledger_ids, sandbox_ids);
+    // A rerun now is a no-op.
+    assert!(run().wait().unwrap().success());
+    assert_eq!(sandbox.published().len(), STORIES);
+}
