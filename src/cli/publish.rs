@@ -200,6 +200,16 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
     let fonts = FontBook::bundled();
     let outcomes = rt.block_on(async {
         let mut publisher = Publisher::new(settings.graph.clone(), &ledger)?;
+        let mut account = account;
+        if tokens::status(&ledger, &account, chrono::Utc::now())?.refresh_due {
+            match tokens::refresh(publisher.client(), &ledger, &account).await {
+                Ok(fresh) => {
+                    tracing::info!("{}: token refreshed", account.settings.name);
+                    account.token = fresh;
+                }
+                Err(e) => tracing::warn!("{e}; publishing with the current token"),
+            }
+        }
         let needs_store = args.inputs.iter().any(|i| !is_url(i));
         let store = if needs_store {
             Some(AnyStore::open(&settings.storage).await?)

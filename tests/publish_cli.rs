@@ -1,0 +1,98 @@
+//! The publish commands end to end: files are validated, uploaded to the
+//! local store the sandbox serves, published once; the ledger and token
+//! commands; no token in any output.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use storyforge::sandbox::{Sandbox, SandboxConfig};
+
+fn storyforge(args: &[&str], config: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_storyforge"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("run storyforge")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn files_are_validated_uploaded_and_published_once() {
+    let media = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::start(SandboxConfig {
+        media_dir: Some(media.path().to_path_buf()),
+        image_processing_ms: 50,
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let token = work.path().join("demo.token");
+    std::fs::write(&token, "sandbox-token-demo").unwrap();
+    let config = work.path().join("storyforge.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "ledger: {db}\nstorage:\n  kind: local\n  dir: {media}\n  base_url: {base}/media/\ngraph:\n  base_url: {base}\n  publish_spacing: 0\n  image_poll: 0.05\naccounts:\n  - name: demo\n    ig_user_id: \"17841400000000001\"\n    token_file: {token}\n",
+            db = work.path().join("l.db").display(),
+            media = media.path().display(),
+            base = sandbox.base_url(),
+            token = token.display()
+        ),
+    )
+    .unwrap();
+    let good = common::root().join("fixtures/bad/ok-story.jpg");
+    let png = common::root().join("fixtures/bad/SF101-png-named.jpg");
+    let out = storyforge(
+        &["publish", good.to_str().unwrap(), png.to_str().unwrap()],
+        &config,
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("ok-story.jpg: published as media "), "{all}");
+    assert!(
+        all.contains("SF101-png-named.jpg: not published: SF101 image-not-jpeg"),
+        "{all}"
+    );
+    assert_eq!(sandbox.published().len(), 1);
+    // Again: nothing new is published.
+    let again = storyforge(&["publish", good.to_str().unwrap(), "--json"], &config);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let v: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(v[0]["outcome"], "published");
+    assert_eq!(v[0]["already"], true);
+    assert_eq!(sandbox.published().len(), 1);
+    let ledger = storyforge(&["ledger", "--json"], &config);
+    let rows: serde_json::Value = serde_json::from_slice(&ledger.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    assert_eq!(rows[0]["state"], "published");
+    assert_eq!(
+        rows[0]["media_id"],
+        sandbox.published()[0].media_id.as_str()
+    );
+    let status = storyforge(&["token", "status"], &config);
+    assert!(text(&status).contains("demo: "), "{}", text(&status));
+    for o in [&out, &again, &ledger, &status] {
+        assert!(
+            !text(o).contains("sandbox-token-demo"),
+            "token leaked: {}",
+            text(o)
+        );
+    }
+    // A bad token: an auth failure naming the code, never the token.
+    std::fs::write(&token, "IGQ-wrong-secret-token").unwrap();
+    let other = common::root().join("fixtures/bad/SF109-exif-rotated.jpg");
+    let denied = storyforge(&["publish", other.to_str().unwrap()], &config);
+    assert_eq!(denied.status.code(), Some(1));
+    let all = text(&denied);
+    assert!(all.contains("190"), "{all}");
+    assert!(!all.contains("IGQ-wrong-secret-token"), "{all}");
+}
