@@ -52,6 +52,8 @@ enum Command {
     Insights(publish::InsightsArgs),
     /// Run the local Graph API sandbox (for demos, tests and any client).
     Sandbox(publish::SandboxArgs),
+    /// Run a job file: templates × feeds and videos → published Stories, with a report.
+    Run(publish::RunArgs),
     /// Print what FFmpeg sees in a media file.
     #[cfg(feature = "video")]
     Probe {
@@ -174,6 +176,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(args) => publish::token(args),
         Command::Insights(args) => publish::insights(args),
         Command::Sandbox(args) => publish::sandbox(args),
+        Command::Run(args) => publish::run(args),
         #[cfg(feature = "video")]
         Command::Transcode(args) => transcode(args, cli.quiet),
         #[cfg(feature = "video")]

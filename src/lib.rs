@@ -19,6 +19,7 @@ pub mod ledger;
 pub mod pipeline;
 pub mod publish;
 pub mod render;
+pub mod run;
 pub mod sandbox;
 pub mod spec;
 pub mod storage;

@@ -473,3 +473,66 @@ pub fn sandbox(args: SandboxArgs) -> anyhow::Result<ExitCode> {
     })?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// Run a job file: render and transcode, validate, upload, publish, record.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The job file (YAML: `account`, `out`, `jobs: [{template, feed} | {videos}]`).
+    job: PathBuf,
+    /// Stop before publishing (render, validate and upload only).
+    #[arg(long)]
+    dry_run: bool,
+    /// Take only this slice of the jobs, INDEX/COUNT (e.g. 0/4).
+    #[arg(long, value_name = "INDEX/COUNT")]
+    shard: Option<storyforge::run::Shard>,
+    /// The date used for `today`, YYYY-MM-DD [default: today].
+    #[arg(long, value_name = "DATE")]
+    today: Option<chrono::NaiveDate>,
+    /// x264 preset for videos [default: medium].
+    #[arg(long)]
+    preset: Option<String>,
+    /// Print the run report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+/// Runs `storyforge run`.
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let job = storyforge::run::JobFile::load(&args.job)?;
+    let settings = Settings::discover(args.config.config.as_deref())?;
+    let opts = storyforge::run::RunOptions {
+        dry_run: args.dry_run,
+        shard: args.shard,
+        today: args.today,
+        preset: args.preset,
+    };
+    let report = storyforge::run::run(&job, settings, &opts)?;
+    let out = job.out.clone().unwrap_or_default();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for i in &report.items {
+            let detail = match (&i.media_id, &i.error) {
+                (Some(m), _) => format!("media {m}"),
+                (None, Some(e)) => e.clone(),
+                _ => String::new(),
+            };
+            println!("{}: {} {detail}", i.source, i.status);
+        }
+    }
+    eprintln!(
+        "{} published, {} already published, {} deferred, {} failed; report: {}",
+        report.published,
+        report.already,
+        report.deferred,
+        report.failed,
+        out.join("report.html").display()
+    );
+    Ok(if report.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
