@@ -195,8 +195,8 @@ fn assert_same_shape(actual: &Value, expected: &Value, at: &str) {
             if ek.len() == 1 && ek[0].bytes().all(|b| b.is_ascii_digit()) {
                 assert_eq!(ak.len(), 1, "{at}: {actual}");
                 return assert_same_shape(
-                    a.values().next().unwrap(),
-                    e.values().next().unwrap(),
+                    a.values().next().expect("test helper"),
+                    e.values().next().expect("test helper"),
                     at,
                 );
             }
@@ -237,8 +237,13 @@ fn faststart(mp4: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         let mut pos = 0;
         while pos + 8 <= d.len() {
-            let size = u32::from_be_bytes(d[pos..pos + 4].try_into().unwrap()) as usize;
-            out.push((pos, size, d[pos + 4..pos + 8].try_into().unwrap()));
+            let size =
+                u32::from_be_bytes(d[pos..pos + 4].try_into().expect("test helper")) as usize;
+            out.push((
+                pos,
+                size,
+                d[pos + 4..pos + 8].try_into().expect("test helper"),
+            ));
             pos += size;
         }
         out
@@ -246,23 +251,31 @@ fn faststart(mp4: &[u8]) -> Vec<u8> {
     fn shift(d: &mut [u8], start: usize, end: usize, by: u64) {
         let mut pos = start;
         while pos + 8 <= end {
-            let size = u32::from_be_bytes(d[pos..pos + 4].try_into().unwrap()) as usize;
-            let kind: [u8; 4] = d[pos + 4..pos + 8].try_into().unwrap();
+            let size =
+                u32::from_be_bytes(d[pos..pos + 4].try_into().expect("test helper")) as usize;
+            let kind: [u8; 4] = d[pos + 4..pos + 8].try_into().expect("test helper");
             match &kind {
                 b"trak" | b"mdia" | b"minf" | b"stbl" => shift(d, pos + 8, pos + size, by),
                 b"stco" => {
-                    let n = u32::from_be_bytes(d[pos + 12..pos + 16].try_into().unwrap()) as usize;
+                    let n =
+                        u32::from_be_bytes(d[pos + 12..pos + 16].try_into().expect("test helper"))
+                            as usize;
                     for i in 0..n {
                         let at = pos + 16 + i * 4;
-                        let v = u32::from_be_bytes(d[at..at + 4].try_into().unwrap()) as u64 + by;
+                        let v = u32::from_be_bytes(d[at..at + 4].try_into().expect("test helper"))
+                            as u64
+                            + by;
                         d[at..at + 4].copy_from_slice(&(v as u32).to_be_bytes());
                     }
                 }
                 b"co64" => {
-                    let n = u32::from_be_bytes(d[pos + 12..pos + 16].try_into().unwrap()) as usize;
+                    let n =
+                        u32::from_be_bytes(d[pos + 12..pos + 16].try_into().expect("test helper"))
+                            as usize;
                     for i in 0..n {
                         let at = pos + 16 + i * 8;
-                        let v = u64::from_be_bytes(d[at..at + 8].try_into().unwrap()) + by;
+                        let v =
+                            u64::from_be_bytes(d[at..at + 8].try_into().expect("test helper")) + by;
                         d[at..at + 8].copy_from_slice(&v.to_be_bytes());
                     }
                 }
@@ -910,11 +923,15 @@ async fn deprecated_metrics_and_expired_story_insights_are_refused() {
 /// The `code` and `state` in a Location header.
 fn redirect_params(location: &str) -> (String, Option<String>) {
     assert!(location.ends_with("#_"), "{location}");
-    let query = location.trim_end_matches("#_").split_once('?').unwrap().1;
+    let query = location
+        .trim_end_matches("#_")
+        .split_once('?')
+        .expect("test helper")
+        .1;
     let mut code = String::new();
     let mut state = None;
     for pair in query.split('&') {
-        let (k, v) = pair.split_once('=').unwrap();
+        let (k, v) = pair.split_once('=').expect("test helper");
         match k {
             "code" => code = v.to_string(),
             "state" => state = Some(v.replace("%20", " ")),
@@ -936,7 +953,7 @@ async fn login(env: &Env, scope: &str, state: &str) -> reqwest::Response {
         ])
         .send()
         .await
-        .unwrap()
+        .expect("test helper")
 }
 
 async fn code_for_token(env: &Env, code: &str, secret: &str) -> (StatusCode, Value) {
@@ -952,8 +969,8 @@ async fn code_for_token(env: &Env, code: &str, secret: &str) -> (StatusCode, Val
         ])
         .send()
         .await
-        .unwrap();
-    (r.status(), r.json().await.unwrap())
+        .expect("test helper");
+    (r.status(), r.json().await.expect("test helper"))
 }
 
 #[tokio::test]
