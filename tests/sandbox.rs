@@ -1409,3 +1409,73 @@ fn start_banner_config_and_shutdown_work_without_a_runtime() {
     };
     assert!(Sandbox::start(dup).is_err());
 }
+
+#[tokio::test]
+async fn racing_publishes_of_one_container_make_one_story() {
+    let env = start();
+    let cid = env.ready_image("race.jpg").await;
+    let url = format!("{}/{DEMO_ACCOUNT_ID}/media_publish", env.sb.graph_url());
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let http = env.http.clone();
+            let url = url.clone();
+            let cid = cid.clone();
+            tokio::spawn(async move {
+                let params = [("creation_id", cid.as_str()), ("access_token", DEMO_TOKEN)];
+                http.post(&url)
+                    .form(&params)
+                    .send()
+                    .await
+                    .map(|r| r.status())
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.expect("task").expect("reply") == StatusCode::OK {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(env.sb.published().len(), 1);
+}
+
+#[tokio::test]
+async fn odd_requests_get_errors_not_crashes() {
+    let env = start();
+    let base = env.sb.base_url();
+    let odd = [
+        ("DELETE", format!("{base}/v25.0/{DEMO_ACCOUNT_ID}/media")),
+        ("PUT", format!("{base}/v25.0/me")),
+        ("GET", format!("{base}/")),
+        ("GET", format!("{base}/v25.0/%FF%FE/insights?metric=%ZZ")),
+        ("GET", format!("{base}/v25.0/{}/stories", "9".repeat(400))),
+        (
+            "POST",
+            format!("{base}/v25.0/{DEMO_ACCOUNT_ID}/media_publish?creation_id="),
+        ),
+    ];
+    for (method, url) in odd {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let r = env
+            .http
+            .request(m, &url)
+            .bearer_auth(DEMO_TOKEN)
+            .body(vec![0xFFu8, 0x00, b'&', b'='])
+            .send()
+            .await
+            .expect("a reply");
+        assert!(
+            r.status().is_client_error(),
+            "{method} {url}: {}",
+            r.status()
+        );
+        let body: Value = r.json().await.expect("JSON error");
+        assert!(body["error"]["code"].is_i64(), "{body}");
+    }
+    assert_eq!(
+        env.get("/me", &[]).await.status,
+        StatusCode::OK,
+        "still serving"
+    );
+}
