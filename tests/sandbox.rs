@@ -195,8 +195,8 @@ fn assert_same_shape(actual: &Value, expected: &Value, at: &str) {
             if ek.len() == 1 && ek[0].bytes().all(|b| b.is_ascii_digit()) {
                 assert_eq!(ak.len(), 1, "{at}: {actual}");
                 return assert_same_shape(
-                    a.values().next().unwrap(),
-                    e.values().next().unwrap(),
+                    a.values().next().expect("test helper"),
+                    e.values().next().expect("test helper"),
                     at,
                 );
             }
@@ -237,8 +237,13 @@ fn faststart(mp4: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         let mut pos = 0;
         while pos + 8 <= d.len() {
-            let size = u32::from_be_bytes(d[pos..pos + 4].try_into().unwrap()) as usize;
-            out.push((pos, size, d[pos + 4..pos + 8].try_into().unwrap()));
+            let size =
+                u32::from_be_bytes(d[pos..pos + 4].try_into().expect("test helper")) as usize;
+            out.push((
+                pos,
+                size,
+                d[pos + 4..pos + 8].try_into().expect("test helper"),
+            ));
             pos += size;
         }
         out
@@ -246,23 +251,31 @@ fn faststart(mp4: &[u8]) -> Vec<u8> {
     fn shift(d: &mut [u8], start: usize, end: usize, by: u64) {
         let mut pos = start;
         while pos + 8 <= end {
-            let size = u32::from_be_bytes(d[pos..pos + 4].try_into().unwrap()) as usize;
-            let kind: [u8; 4] = d[pos + 4..pos + 8].try_into().unwrap();
+            let size =
+                u32::from_be_bytes(d[pos..pos + 4].try_into().expect("test helper")) as usize;
+            let kind: [u8; 4] = d[pos + 4..pos + 8].try_into().expect("test helper");
             match &kind {
                 b"trak" | b"mdia" | b"minf" | b"stbl" => shift(d, pos + 8, pos + size, by),
                 b"stco" => {
-                    let n = u32::from_be_bytes(d[pos + 12..pos + 16].try_into().unwrap()) as usize;
+                    let n =
+                        u32::from_be_bytes(d[pos + 12..pos + 16].try_into().expect("test helper"))
+                            as usize;
                     for i in 0..n {
                         let at = pos + 16 + i * 4;
-                        let v = u32::from_be_bytes(d[at..at + 4].try_into().unwrap()) as u64 + by;
+                        let v = u32::from_be_bytes(d[at..at + 4].try_into().expect("test helper"))
+                            as u64
+                            + by;
                         d[at..at + 4].copy_from_slice(&(v as u32).to_be_bytes());
                     }
                 }
                 b"co64" => {
-                    let n = u32::from_be_bytes(d[pos + 12..pos + 16].try_into().unwrap()) as usize;
+                    let n =
+                        u32::from_be_bytes(d[pos + 12..pos + 16].try_into().expect("test helper"))
+                            as usize;
                     for i in 0..n {
                         let at = pos + 16 + i * 8;
-                        let v = u64::from_be_bytes(d[at..at + 8].try_into().unwrap()) + by;
+                        let v =
+                            u64::from_be_bytes(d[at..at + 8].try_into().expect("test helper")) + by;
                         d[at..at + 8].copy_from_slice(&v.to_be_bytes());
                     }
                 }
@@ -910,11 +923,15 @@ async fn deprecated_metrics_and_expired_story_insights_are_refused() {
 /// The `code` and `state` in a Location header.
 fn redirect_params(location: &str) -> (String, Option<String>) {
     assert!(location.ends_with("#_"), "{location}");
-    let query = location.trim_end_matches("#_").split_once('?').unwrap().1;
+    let query = location
+        .trim_end_matches("#_")
+        .split_once('?')
+        .expect("test helper")
+        .1;
     let mut code = String::new();
     let mut state = None;
     for pair in query.split('&') {
-        let (k, v) = pair.split_once('=').unwrap();
+        let (k, v) = pair.split_once('=').expect("test helper");
         match k {
             "code" => code = v.to_string(),
             "state" => state = Some(v.replace("%20", " ")),
@@ -936,7 +953,7 @@ async fn login(env: &Env, scope: &str, state: &str) -> reqwest::Response {
         ])
         .send()
         .await
-        .unwrap()
+        .expect("test helper")
 }
 
 async fn code_for_token(env: &Env, code: &str, secret: &str) -> (StatusCode, Value) {
@@ -952,8 +969,8 @@ async fn code_for_token(env: &Env, code: &str, secret: &str) -> (StatusCode, Val
         ])
         .send()
         .await
-        .unwrap();
-    (r.status(), r.json().await.unwrap())
+        .expect("test helper");
+    (r.status(), r.json().await.expect("test helper"))
 }
 
 #[tokio::test]
@@ -1391,4 +1408,74 @@ fn start_banner_config_and_shutdown_work_without_a_runtime() {
         ..SandboxConfig::default()
     };
     assert!(Sandbox::start(dup).is_err());
+}
+
+#[tokio::test]
+async fn racing_publishes_of_one_container_make_one_story() {
+    let env = start();
+    let cid = env.ready_image("race.jpg").await;
+    let url = format!("{}/{DEMO_ACCOUNT_ID}/media_publish", env.sb.graph_url());
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let http = env.http.clone();
+            let url = url.clone();
+            let cid = cid.clone();
+            tokio::spawn(async move {
+                let params = [("creation_id", cid.as_str()), ("access_token", DEMO_TOKEN)];
+                http.post(&url)
+                    .form(&params)
+                    .send()
+                    .await
+                    .map(|r| r.status())
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.expect("task").expect("reply") == StatusCode::OK {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(env.sb.published().len(), 1);
+}
+
+#[tokio::test]
+async fn odd_requests_get_errors_not_crashes() {
+    let env = start();
+    let base = env.sb.base_url();
+    let odd = [
+        ("DELETE", format!("{base}/v25.0/{DEMO_ACCOUNT_ID}/media")),
+        ("PUT", format!("{base}/v25.0/me")),
+        ("GET", format!("{base}/")),
+        ("GET", format!("{base}/v25.0/%FF%FE/insights?metric=%ZZ")),
+        ("GET", format!("{base}/v25.0/{}/stories", "9".repeat(400))),
+        (
+            "POST",
+            format!("{base}/v25.0/{DEMO_ACCOUNT_ID}/media_publish?creation_id="),
+        ),
+    ];
+    for (method, url) in odd {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let r = env
+            .http
+            .request(m, &url)
+            .bearer_auth(DEMO_TOKEN)
+            .body(vec![0xFFu8, 0x00, b'&', b'='])
+            .send()
+            .await
+            .expect("a reply");
+        assert!(
+            r.status().is_client_error(),
+            "{method} {url}: {}",
+            r.status()
+        );
+        let body: Value = r.json().await.expect("JSON error");
+        assert!(body["error"]["code"].is_i64(), "{body}");
+    }
+    assert_eq!(
+        env.get("/me", &[]).await.status,
+        StatusCode::OK,
+        "still serving"
+    );
 }

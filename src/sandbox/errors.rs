@@ -31,7 +31,7 @@ pub struct GraphError {
     /// `error.is_transient`, when the live API sends it.
     pub is_transient: Option<bool>,
     /// `error.error_user_title` and `error.error_user_msg`.
-    pub user: Option<(String, String)>,
+    pub user: Option<Box<(String, String)>>,
     /// Minutes until calls are accepted again (rate limits only): goes into
     /// the usage header's `estimated_time_to_regain_access`.
     pub regain_minutes: Option<u64>,
@@ -56,7 +56,7 @@ impl GraphError {
         GraphError {
             subcode: Some(subcode),
             is_transient: Some(false),
-            user: Some((title.into(), msg)),
+            user: Some(Box::new((title.into(), msg))),
             ..GraphError::new(code, message)
         }
     }
@@ -73,7 +73,8 @@ impl GraphError {
         if let Some(t) = self.is_transient {
             e.insert("is_transient".into(), json!(t));
         }
-        if let Some((title, msg)) = &self.user {
+        if let Some(user) = &self.user {
+            let (title, msg) = &**user;
             e.insert("error_user_title".into(), json!(title));
             e.insert("error_user_msg".into(), json!(msg));
         }
@@ -135,7 +136,7 @@ impl GraphError {
     pub fn permission(why: &str) -> Self {
         GraphError {
             is_transient: Some(false),
-            user: Some(("Permission denied".into(), why.into())),
+            user: Some(Box::new(("Permission denied".into(), why.into()))),
             ..GraphError::new(
                 10,
                 "(#10) Application does not have permission for this action",

@@ -114,11 +114,11 @@ pub fn insights(shared: &Shared, req: &Req, auth: &Auth, id: &str) -> Result<Rep
         return Err(GraphError {
             subcode: Some(2108006),
             is_transient: Some(false),
-            user: Some((
+            user: Some(Box::new((
                 "Story insights unavailable".into(),
                 "Insights for a Story are available only while the Story is live (24 hours)."
                     .into(),
-            )),
+            ))),
             ..GraphError::permission("")
         });
     }

@@ -22,6 +22,7 @@
 //! working for `tokens.refresh_grace_secs` (60 s).
 
 mod config;
+mod control;
 mod errors;
 mod fetch;
 mod graph;

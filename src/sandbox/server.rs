@@ -1,7 +1,7 @@
 //! HTTP plumbing: requests → parsed parameters and token → the Graph route
 //! → a JSON reply with usage headers, faults applied and the call logged
-//! (redacted). Also the `/_sandbox/` control endpoints and the `/media`
-//! file host.
+//! (redacted). The `/_sandbox/` control endpoints and the `/media` file
+//! host live in `control`.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::connect_info::Connected;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,7 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::errors::{oauth_error, GraphError};
 use super::state::{rfc3339, CallRecord, Shared};
-use super::{graph, insights, oauth};
+use super::{control, graph, insights, oauth};
 
 /// Parameter names whose values never reach the log.
 const SECRET_PARAMS: &[&str] = &[
@@ -114,14 +114,14 @@ impl Auth {
 /// The router with every endpoint.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/_sandbox/published", get(control_published))
+        .route("/_sandbox/published", get(control::published))
         .route(
             "/_sandbox/faults",
-            get(control_get_faults).post(control_set_faults),
+            get(control::get_faults).post(control::set_faults),
         )
-        .route("/_sandbox/clock", post(control_clock))
-        .route("/_sandbox/calls", get(control_calls))
-        .route("/media/{*key}", get(media_file))
+        .route("/_sandbox/clock", post(control::clock))
+        .route("/_sandbox/calls", get(control::calls))
+        .route("/media/{*key}", get(control::media_file))
         .fallback(entry)
         .with_state(shared)
 }
@@ -365,94 +365,6 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-async fn control_published(State(shared): State<Arc<Shared>>) -> Response {
-    Json(shared.lock().published.clone()).into_response()
-}
-
-async fn control_get_faults(State(shared): State<Arc<Shared>>) -> Response {
-    Json(shared.lock().faults.clone()).into_response()
-}
-
-async fn control_set_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    match serde_json::from_slice::<super::Faults>(&body) {
-        Ok(f) => {
-            shared.lock().faults = f.clone();
-            Json(f).into_response()
-        }
-        Err(e) => (
-            StatusCode::BAD_REQUEST,
-            Json(json!({ "error": e.to_string() })),
-        )
-            .into_response(),
-    }
-}
-
-async fn control_clock(
-    State(shared): State<Arc<Shared>>,
-    Query(q): Query<std::collections::HashMap<String, String>>,
-) -> Response {
-    let Some(secs) = q.get("advance_seconds").and_then(|s| s.parse::<u64>().ok()) else {
-        let msg = json!({ "error": "advance_seconds=N (whole seconds) is required" });
-        return (StatusCode::BAD_REQUEST, Json(msg)).into_response();
-    };
-    let mut world = shared.lock();
-    world.clock_offset += Duration::from_secs(secs);
-    let now = world.now();
-    Json(json!({ "now": rfc3339(now), "offset_seconds": world.clock_offset.as_secs() }))
-        .into_response()
-}
-
-async fn control_calls(State(shared): State<Arc<Shared>>) -> Response {
-    let calls: Vec<CallRecord> = shared.lock().calls.iter().cloned().collect();
-    Json(calls).into_response()
-}
-
-/// `GET|HEAD /media/{key}`: a file under `media_dir` with its Content-Type
-/// (by extension) and Content-Length.
-async fn media_file(State(shared): State<Arc<Shared>>, Path(key): Path<String>) -> Response {
-    let not_found = || (StatusCode::NOT_FOUND, "not found\n").into_response();
-    let Some(dir) = &shared.config.media_dir else {
-        return not_found();
-    };
-    let safe = !key.is_empty()
-        && !key.contains('\\')
-        && key
-            .split('/')
-            .all(|p| !p.is_empty() && p != "." && p != "..");
-    if !safe {
-        return not_found();
-    }
-    let path = dir.join(&key);
-    let Ok(bytes) = tokio::fs::read(&path).await else {
-        return not_found();
-    };
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    let mime = match ext.as_str() {
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "webp" => "image/webp",
-        "gif" => "image/gif",
-        "heic" => "image/heic",
-        "mp4" | "m4v" => "video/mp4",
-        "mov" => "video/quicktime",
-        "json" => "application/json",
-        "txt" => "text/plain; charset=utf-8",
-        "html" => "text/html; charset=utf-8",
-        _ => "application/octet-stream",
-    };
-    let len = bytes.len();
-    let mut r = Response::new(Body::from(bytes));
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    r.headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    r
 }
 
 /// A connection's tag: the switch that drops it unanswered.
