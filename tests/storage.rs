@@ -4,12 +4,13 @@
 //! loopback proxy that answers chosen requests with 5xx and forwards the
 //! rest unchanged (Host kept, so signatures still verify).
 
+mod common;
+
 use std::collections::VecDeque;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_s3::config::Credentials;
 use axum::body::Body;
@@ -23,89 +24,12 @@ use storyforge::storage::{
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-const ACCESS_KEY: &str = "storyforge-test-access";
-const SECRET_KEY: &str = "sf-TEST-secret-9f8e7d6c5b4a";
 const BUCKET: &str = "stories-test";
 const MIB: usize = 1024 * 1024;
 
 // ---------------------------------------------------------------- harness
 
-/// An s3s-fs process on a free loopback port with its own data directory.
-struct S3Server {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl S3Server {
-    fn start() -> S3Server {
-        let bin = find_s3s_fs().unwrap_or_else(|| {
-            panic!(
-                "s3s-fs not found on PATH or in ~/.cargo/bin: run `make test`, which installs \
-                 s3s-fs 0.14.1 (or `cargo install s3s-fs@0.14.1 --features binary --locked`)"
-            )
-        });
-        let dir = tempfile::tempdir().expect("temp dir");
-        for _ in 0..5 {
-            let port = free_port();
-            let mut child = Command::new(&bin)
-                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-                .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-                .arg(dir.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start s3s-fs");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return S3Server {
-                        child,
-                        port,
-                        _dir: dir,
-                    };
-                }
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // port taken meanwhile: try another
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("s3s-fs did not start listening");
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn find_s3s_fs() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    if let Some(home) = std::env::var_os("HOME") {
-        dirs.push(Path::new(&home).join(".cargo/bin"));
-    }
-    dirs.into_iter()
-        .map(|d| d.join("s3s-fs"))
-        .find(|p| p.is_file())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+use common::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
 
 fn s3_config(endpoint: &str) -> StorageConfig {
     StorageConfig {

@@ -1,0 +1,145 @@
+//! The whole product: fixtures → render and transcode → validate → the real
+//! S3-compatible server (s3s-fs, presigned URLs) → the sandbox Graph API →
+//! the ledger holds one media id per Story; a run killed half-way resumes to
+//! the same end state, and a further run is a no-op.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
+use storyforge::ledger::{Ledger, State};
+use storyforge::sandbox::{Sandbox, SandboxConfig};
+use storyforge::storage::{S3Store, StorageConfig, StoreKind};
+
+const BUCKET: &str = "e2e-stories";
+
+#[test]
+fn job_to_published_stories_through_real_s3_and_the_sandbox() {
+    let s3 = S3Server::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let storage = StorageConfig {
+        kind: StoreKind::S3,
+        bucket: Some(BUCKET.into()),
+        region: Some("us-east-1".into()),
+        endpoint: Some(s3.endpoint()),
+        path_style: true,
+        ..StorageConfig::default()
+    };
+    rt.block_on(async {
+        let creds =
+            aws_sdk_s3::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test");
+        let store = S3Store::connect(&storage, Some(creds)).await.unwrap();
+        store.ensure_bucket().await.unwrap();
+    });
+    let sandbox = Sandbox::start(SandboxConfig {
+        image_processing_ms: 100,
+        video_processing_ms: 300,
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let root = common::root();
+    let job = work.path().join("job.yaml");
+    std::fs::write(
+        &job,
+        format!(
+            "out: {out}\njobs:\n  - template: {r}/templates/quote-card.yaml\n    feed: {r}/fixtures/feeds/quote-card.csv\n  - template: {r}/templates/product-card.yaml\n    feed: {r}/fixtures/feeds/product-card.json\n  - videos: {r}/fixtures/bad/ok-video.mp4\n",
+            out = work.path().join("out").display(),
+            r = root.display()
+        ),
+    )
+    .unwrap();
+    let token = work.path().join("demo.token");
+    std::fs::write(&token, "sandbox-token-demo").unwrap();
+    let db = work.path().join("storyforge.db");
+    let config = work.path().join("storyforge.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "ledger: {db}\nstorage:\n  kind: s3\n  bucket: {BUCKET}\n  region: us-east-1\n  endpoint: {ep}\n  path_style: true\n  prefix: e2e/\ngraph:\n  base_url: {base}\n  publish_spacing: 0.05\n  image_poll: 0.05\n  video_poll: 0.1\naccounts:\n  - name: demo\n    ig_user_id: \"17841400000000001\"\n    token_file: {token}\n",
+            db = db.display(),
+            ep = s3.endpoint(),
+            base = sandbox.base_url(),
+            token = token.display()
+        ),
+    )
+    .unwrap();
+    let command = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_storyforge"));
+        c.args([
+            "run",
+            "--preset",
+            "ultrafast",
+            "--today",
+            "2026-11-29",
+            "--json",
+        ])
+        .arg(&job)
+        .arg("--config")
+        .arg(&config)
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE");
+        c
+    };
+    // Killed half-way (after the first Stories are out, before the last).
+    let mut child = command()
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while sandbox.published().len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = sandbox.published().len();
+    assert!(before >= 2, "the first run published {before}");
+    let finish: Output = command().output().unwrap();
+    let stderr = String::from_utf8_lossy(&finish.stderr);
+    assert_eq!(finish.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains(SECRET_KEY) && !stderr.contains("sandbox-token-demo"));
+    let report: serde_json::Value = serde_json::from_slice(&finish.stdout).unwrap();
+    let stories = 3 + 3 + 1;
+    assert_eq!(
+        report["items"].as_array().unwrap().len(),
+        stories,
+        "{report:#}"
+    );
+    assert_eq!(report["failed"], 0, "{report:#}");
+    // Presigned S3 URLs were what Instagram (the sandbox) fetched.
+    let record = sandbox.published();
+    assert_eq!(record.len(), stories, "exactly once");
+    assert!(
+        record
+            .iter()
+            .all(|r| r.media_url.contains("X-Amz-Signature")),
+        "{record:?}"
+    );
+    let urls: BTreeSet<_> = record.iter().map(|r| r.media_sha256.clone()).collect();
+    assert_eq!(urls.len(), stories);
+    let ledger = Ledger::open(&db).unwrap();
+    let assets = ledger.assets().unwrap();
+    assert_eq!(assets.len(), stories);
+    assert!(assets
+        .iter()
+        .all(|a| a.state == State::Published && a.media_id.is_some()));
+    let ids: BTreeSet<_> = assets.iter().filter_map(|a| a.media_id.clone()).collect();
+    let sandbox_ids: BTreeSet<_> = record.iter().map(|r| r.media_id.clone()).collect();
+    assert_eq!(ids, sandbox_ids);
+    assert!(work.path().join("out/report.html").is_file());
+    // A second run is a no-op.
+    let again = command().output().unwrap();
+    assert_eq!(again.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        (report["published"].as_u64(), report["already"].as_u64()),
+        (Some(0), Some(stories as u64))
+    );
+    assert_eq!(sandbox.published().len(), stories);
+}
