@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod publish;
+mod schedule;
 mod validate;
 
 use anyhow::Context;
@@ -54,6 +55,12 @@ enum Command {
     Sandbox(publish::SandboxArgs),
     /// Run a job file: templates × feeds and videos → published Stories, with a report.
     Run(publish::RunArgs),
+    /// The daily content job: today's feed rows through a template, once per day.
+    Daily(schedule::DailyArgs),
+    /// Store a Story for later (`add`), or list the schedule.
+    Schedule(schedule::ScheduleArgs),
+    /// Publish what is due, collect due insights, refresh due tokens (run it from cron).
+    Tick(schedule::TickArgs),
     /// Print what FFmpeg sees in a media file.
     #[cfg(feature = "video")]
     Probe {
@@ -177,6 +184,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Insights(args) => publish::insights(args),
         Command::Sandbox(args) => publish::sandbox(args),
         Command::Run(args) => publish::run(args),
+        Command::Daily(args) => schedule::daily(args),
+        Command::Schedule(args) => schedule::schedule(args),
+        Command::Tick(args) => schedule::tick(args),
         #[cfg(feature = "video")]
         Command::Transcode(args) => transcode(args, cli.quiet),
         #[cfg(feature = "video")]

@@ -95,6 +95,29 @@ pub struct Asset {
     pub published_at: Option<String>,
 }
 
+/// A Story scheduled for later: a file, or a template with a feed row.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Scheduled {
+    /// Row id (0 before it is stored).
+    pub id: i64,
+    /// Account name [default: the first].
+    pub account: Option<String>,
+    /// A ready Story file.
+    pub file: Option<String>,
+    /// Or a template…
+    pub template: Option<String>,
+    /// …with a feed…
+    pub feed: Option<String>,
+    /// …and its row (1-based).
+    pub row: Option<usize>,
+    /// When it is due (RFC 3339, UTC).
+    pub at: String,
+    /// `pending`, `done` or `failed`.
+    pub state: String,
+    /// What the last attempt did.
+    pub result: Option<String>,
+}
+
 /// What the ledger could not do.
 #[derive(Debug, thiserror::Error)]
 #[error("ledger {path}: {source}; check the file is writable and not used by another program")]
@@ -138,6 +161,18 @@ CREATE TABLE IF NOT EXISTS tokens (
     issued_at TEXT,
     expires_at TEXT,
     refreshed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS schedule (
+    id INTEGER PRIMARY KEY,
+    account TEXT,
+    file TEXT,
+    template TEXT,
+    feed TEXT,
+    row INTEGER,
+    at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    result TEXT,
+    created_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS insights (
     media_id TEXT PRIMARY KEY,
@@ -381,6 +416,54 @@ impl Ledger {
             )
             .optional()
             .map_err(|e| self.fail(e))
+    }
+
+    /// Stores a scheduled Story (the media, or how to make it; never a container).
+    pub fn add_schedule(&self, entry: &Scheduled) -> Result<i64, LedgerError> {
+        self.exec(
+            "INSERT INTO schedule (account, file, template, feed, row, at, state, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)",
+            params![entry.account, entry.file, entry.template, entry.feed, entry.row.map(|r| r as i64), entry.at, now()],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Every scheduled entry, soonest first.
+    pub fn schedule(&self) -> Result<Vec<Scheduled>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, account, file, template, feed, row, at, state, result FROM schedule ORDER BY at, id")
+            .map_err(|e| self.fail(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Scheduled {
+                    id: r.get(0)?,
+                    account: r.get(1)?,
+                    file: r.get(2)?,
+                    template: r.get(3)?,
+                    feed: r.get(4)?,
+                    row: r.get::<_, Option<i64>>(5)?.map(|v| v.max(0) as usize),
+                    at: r.get(6)?,
+                    state: r.get(7)?,
+                    result: r.get(8)?,
+                })
+            })
+            .map_err(|e| self.fail(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.fail(e));
+        rows
+    }
+
+    /// Records how a scheduled entry went (`done`, `failed`, or still `pending`).
+    pub fn set_schedule_state(
+        &self,
+        id: i64,
+        state: &str,
+        result: &str,
+    ) -> Result<(), LedgerError> {
+        self.exec(
+            "UPDATE schedule SET state = ?2, result = ?3 WHERE id = ?1",
+            params![id, state, crate::publish::redact::redact(result)],
+        )
     }
 
     fn exec(&self, sql: &str, p: impl rusqlite::Params) -> Result<(), LedgerError> {

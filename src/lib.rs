@@ -13,6 +13,7 @@
 
 pub mod assets;
 pub mod config;
+pub mod daily;
 pub mod feed;
 pub mod fonts;
 pub mod ledger;
@@ -21,6 +22,7 @@ pub mod publish;
 pub mod render;
 pub mod run;
 pub mod sandbox;
+pub mod schedule;
 pub mod spec;
 pub mod storage;
 pub mod template;

@@ -30,6 +30,8 @@ pub struct RenderSettings {
     pub quality: Option<u8>,
     /// The `today` variable (`YYYY-MM-DD`). Default: the local date.
     pub today: chrono::NaiveDate,
+    /// Only these feed rows (1-based). Default: every row.
+    pub rows: Option<Vec<usize>>,
 }
 
 /// Hears about a batch as it runs (the CLI draws progress with it).
@@ -52,6 +54,7 @@ impl Default for RenderSettings {
             preview: false,
             quality: None,
             today: chrono::Local::now().date_naive(),
+            rows: None,
         }
     }
 }
@@ -191,8 +194,13 @@ pub fn render_batch(
         }
     }
     let feed = feed.map(Feed::open).transpose()?;
+    let wanted = settings.rows.clone();
+    let keep = move |r: &Result<FeedRow, FeedError>| match (r, &wanted) {
+        (Ok(row), Some(w)) => w.contains(&row.index),
+        _ => true,
+    };
     let rows: Box<dyn Iterator<Item = Result<FeedRow, FeedError>> + Send> = match &feed {
-        Some(f) => f.rows()?,
+        Some(f) => Box::new(f.rows()?.filter(keep.clone())),
         None => Box::new(std::iter::once(Ok(FeedRow {
             index: 0,
             line: None,
@@ -201,7 +209,7 @@ pub fn render_batch(
     };
     let per_row = loaded.len().max(1) as u64;
     let total = match &feed {
-        Some(f) => f.rows()?.count() as u64 * per_row,
+        Some(f) => f.rows()?.filter(keep).count() as u64 * per_row,
         None => loaded.len() as u64,
     };
     for o in &outcomes {

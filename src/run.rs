@@ -47,6 +47,12 @@ pub struct Job {
     /// A video file or a folder of videos.
     #[serde(default)]
     pub videos: Option<PathBuf>,
+    /// Only these feed rows (1-based) [default: all].
+    #[serde(default)]
+    pub rows: Option<Vec<usize>>,
+    /// A ready Story file (JPEG or MP4), published as it is.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
 }
 
 /// Why a run could not start.
@@ -94,6 +100,22 @@ impl JobFile {
             &job.out.clone().unwrap_or_else(|| PathBuf::from("out")),
         ));
         Ok(job)
+    }
+}
+
+impl Job {
+    /// One of `template` (with an optional `feed` and `rows`), `videos` or `file`.
+    pub fn check(&self) -> Result<(), String> {
+        let kinds = usize::from(self.template.is_some())
+            + usize::from(self.videos.is_some())
+            + usize::from(self.file.is_some());
+        if kinds != 1 || ((self.feed.is_some() || self.rows.is_some()) && self.template.is_none()) {
+            return Err(
+                "give either `template` (with an optional `feed` and `rows`), `videos` or `file`"
+                    .into(),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -256,6 +278,7 @@ fn produce(jobs: &[&Job], out: &Path, fonts: &FontBook, opts: &RunOptions, tx: &
     }
     for job in jobs {
         if let Some(t) = &job.template {
+            settings.rows = job.rows.clone();
             if let Err(e) = pipeline::render_batch(
                 std::slice::from_ref(t),
                 job.feed.as_deref(),
@@ -273,6 +296,22 @@ fn produce(jobs: &[&Job], out: &Path, fonts: &FontBook, opts: &RunOptions, tx: &
         }
         if let Some(v) = &job.videos {
             produce_videos(v, out, opts, tx);
+        }
+        if let Some(f) = &job.file {
+            let video = f
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| ["mp4", "mov", "m4v"].contains(&e.to_ascii_lowercase().as_str()));
+            let _ = tx.0.send(Produced {
+                source: f.display().to_string(),
+                output: Some(f.clone()),
+                kind: if video {
+                    MediaKind::Video
+                } else {
+                    MediaKind::Image
+                },
+                error: None,
+            });
         }
     }
 }

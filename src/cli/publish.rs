@@ -24,6 +24,13 @@ pub struct ConfigArg {
     config: Option<PathBuf>,
 }
 
+impl ConfigArg {
+    /// The settings in effect.
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        Ok(Settings::discover(self.config.as_deref())?)
+    }
+}
+
 /// Publish Story files or URLs (files are validated and uploaded first).
 #[derive(Debug, clap::Args)]
 pub struct PublishArgs {
@@ -509,9 +516,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         preset: args.preset,
     };
     let report = storyforge::run::run(&job, settings, &opts)?;
-    let out = job.out.clone().unwrap_or_default();
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    print_run(
+        &report,
+        job.out.as_deref().unwrap_or(Path::new("out")),
+        args.json,
+    )
+}
+
+/// Prints a run report (one line per item, or JSON) and its exit code.
+pub fn print_run(
+    report: &storyforge::run::RunReport,
+    out: &Path,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
     } else {
         for i in &report.items {
             let detail = match (&i.media_id, &i.error) {

@@ -1,0 +1,223 @@
+//! `storyforge daily | schedule | tick`: the daily content job, Stories
+//! stored for later, and the tick that cron or a timer runs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+
+use storyforge::feed::Feed;
+use storyforge::ledger::{Ledger, Scheduled};
+use storyforge::run::{self, Job, JobFile, RunOptions};
+
+use super::publish::ConfigArg;
+
+/// Today's rows of a feed through a template, published once per day.
+#[derive(Debug, clap::Args)]
+pub struct DailyArgs {
+    /// The feed (rows with a `date`, a `weekday`, or taken in turn).
+    #[arg(long)]
+    feed: PathBuf,
+    /// The template.
+    #[arg(long)]
+    template: PathBuf,
+    /// The day, YYYY-MM-DD [default: today].
+    #[arg(long, value_name = "DATE")]
+    date: Option<chrono::NaiveDate>,
+    /// The account [default: the first].
+    #[arg(long)]
+    account: Option<String>,
+    /// Output directory.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Stop before publishing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+/// Runs `storyforge daily`.
+pub fn daily(args: DailyArgs) -> anyhow::Result<ExitCode> {
+    let day = args
+        .date
+        .unwrap_or_else(|| chrono::Local::now().date_naive());
+    let feed = Feed::open(&args.feed)?;
+    let rows = feed
+        .rows()?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("{}: cannot read the feed", args.feed.display()))?;
+    let (picked, how) = storyforge::daily::rows_for(&rows, day);
+    if picked.is_empty() {
+        eprintln!(
+            "{}: no rows for {day} ({how:?}); nothing to do",
+            args.feed.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "{day}: rows {picked:?} of {} ({how:?})",
+        args.feed.display()
+    );
+    let job = JobFile {
+        account: args.account,
+        out: Some(args.out),
+        jobs: vec![Job {
+            template: Some(args.template),
+            feed: Some(args.feed),
+            videos: None,
+            rows: Some(picked),
+            file: None,
+        }],
+    };
+    let settings = args.config.settings()?;
+    let opts = RunOptions {
+        dry_run: args.dry_run,
+        today: Some(day),
+        ..RunOptions::default()
+    };
+    let report = run::run(&job, settings, &opts)?;
+    super::publish::print_run(
+        &report,
+        job.out.as_deref().unwrap_or(std::path::Path::new("out")),
+        false,
+    )
+}
+
+/// Store a Story for later (`add`), or list the schedule (`list`).
+#[derive(Debug, clap::Args)]
+pub struct ScheduleArgs {
+    /// `add` or `list`.
+    #[arg(value_parser = ["add", "list"])]
+    action: String,
+    /// A ready Story file (for `add`).
+    file: Option<PathBuf>,
+    /// Or a template…
+    #[arg(long)]
+    template: Option<PathBuf>,
+    /// …with a feed…
+    #[arg(long)]
+    feed: Option<PathBuf>,
+    /// …and a row (1-based).
+    #[arg(long)]
+    row: Option<usize>,
+    /// When: RFC 3339 (`2026-12-01T09:00:00+01:00`) or `YYYY-MM-DD HH:MM` local time.
+    #[arg(long)]
+    at: Option<String>,
+    /// The account [default: the first].
+    #[arg(long)]
+    account: Option<String>,
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+fn parse_at(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let local = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
+        .with_context(|| format!("--at `{s}`: write RFC 3339 or YYYY-MM-DD HH:MM"))?;
+    local
+        .and_local_timezone(chrono::Local)
+        .single()
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .with_context(|| format!("--at `{s}`: not a single local time (a clock change?)"))
+}
+
+fn absolute(p: PathBuf) -> anyhow::Result<String> {
+    let abs = std::fs::canonicalize(&p).with_context(|| format!("{}: not found", p.display()))?;
+    Ok(abs.display().to_string())
+}
+
+/// Runs `storyforge schedule`.
+pub fn schedule(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
+    let settings = args.config.settings()?;
+    let ledger = Ledger::open(&settings.ledger)?;
+    if args.action == "list" {
+        for s in ledger.schedule()? {
+            let what = s.file.clone().unwrap_or_else(|| {
+                format!(
+                    "{} row {}",
+                    s.template.clone().unwrap_or_default(),
+                    s.row.map_or("-".into(), |r| r.to_string())
+                )
+            });
+            println!(
+                "#{} {} {} {what} {}",
+                s.id,
+                s.at,
+                s.state,
+                s.result.unwrap_or_default()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(at) = args.at.as_deref() else {
+        bail!("schedule add needs --at TIME");
+    };
+    let job = Job {
+        template: args.template.clone(),
+        feed: args.feed.clone(),
+        videos: None,
+        rows: args.row.map(|r| vec![r]),
+        file: args.file.clone(),
+    };
+    job.check()
+        .map_err(|m| anyhow::anyhow!("schedule add: {m}"))?;
+    let entry = Scheduled {
+        account: args.account,
+        file: args.file.map(absolute).transpose()?,
+        template: args.template.map(absolute).transpose()?,
+        feed: args.feed.map(absolute).transpose()?,
+        row: args.row,
+        at: parse_at(at)?.to_rfc3339(),
+        ..Scheduled::default()
+    };
+    let id = ledger.add_schedule(&entry)?;
+    println!("scheduled #{id} for {}", entry.at);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Publish what is due, collect due insights, refresh due tokens (for cron).
+#[derive(Debug, clap::Args)]
+pub struct TickArgs {
+    /// Where scheduled Stories are written.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+/// Runs `storyforge tick`.
+pub fn tick(args: TickArgs) -> anyhow::Result<ExitCode> {
+    let settings = args.config.settings()?;
+    let report = storyforge::schedule::tick(&settings, &args.out, chrono::Utc::now())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if !report.ran {
+        eprintln!("another tick is running; nothing done");
+    } else {
+        for (id, state, result) in &report.scheduled {
+            println!("#{id} {state}: {result}");
+        }
+        for e in &report.errors {
+            eprintln!("error: {e}");
+        }
+        eprintln!(
+            "{} scheduled handled, {} insights collected, {} tokens refreshed",
+            report.scheduled.len(),
+            report.insights,
+            report.refreshed.len()
+        );
+    }
+    let failed =
+        report.scheduled.iter().any(|(_, s, _)| s == "failed") || !report.errors.is_empty();
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

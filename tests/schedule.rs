@@ -1,0 +1,170 @@
+//! The daily job and the schedule against the sandbox: today's rows only,
+//! a second daily run the same day is a no-op, `tick` publishes what is
+//! due and nothing else, ticks are idempotent and never overlap.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use storyforge::sandbox::{Sandbox, SandboxConfig};
+
+struct Rig {
+    sandbox: Sandbox,
+    work: tempfile::TempDir,
+    _media: tempfile::TempDir,
+}
+
+fn rig() -> Rig {
+    let media = tempfile::tempdir().expect("test setup");
+    let work = tempfile::tempdir().expect("test setup");
+    let sandbox = Sandbox::start(SandboxConfig {
+        media_dir: Some(media.path().to_path_buf()),
+        image_processing_ms: 50,
+        ..SandboxConfig::default()
+    })
+    .expect("test setup");
+    std::fs::write(work.path().join("demo.token"), "sandbox-token-demo").expect("test setup");
+    std::fs::write(
+        work.path().join("storyforge.yaml"),
+        format!(
+            "ledger: {w}/l.db\nstorage:\n  kind: local\n  dir: {m}\n  base_url: {b}/media/\ngraph:\n  base_url: {b}\n  publish_spacing: 0\n  image_poll: 0.05\naccounts:\n  - name: demo\n    ig_user_id: \"17841400000000001\"\n    token_file: {w}/demo.token\n",
+            w = work.path().display(),
+            m = media.path().display(),
+            b = sandbox.base_url()
+        ),
+    )
+    .expect("test setup");
+    Rig {
+        sandbox,
+        work,
+        _media: media,
+    }
+}
+
+impl Rig {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_storyforge"))
+            .args(args)
+            .arg("--config")
+            .arg(self.work.path().join("storyforge.yaml"))
+            .current_dir(common::root())
+            .output()
+            .expect("run storyforge")
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn daily_takes_the_days_rows_once() {
+    let r = rig();
+    let out = r.work.path().join("out");
+    let args = [
+        "daily",
+        "--feed",
+        "fixtures/feeds/daily-update.csv",
+        "--template",
+        "templates/daily-update.yaml",
+        "--date",
+        "2026-12-02",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let first = r.run(&args);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert!(text(&first).contains("rows [2]"), "{}", text(&first));
+    assert_eq!(r.sandbox.published().len(), 1);
+    let again = r.run(&args);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(
+        text(&again).contains("already published"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(
+        r.sandbox.published().len(),
+        1,
+        "a second run the same day is a no-op"
+    );
+    let none = r.run(
+        &[
+            &args[..5],
+            &["--date", "2027-01-01", "--out", out.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert!(
+        text(&none).contains("no rows for 2027-01-01"),
+        "{}",
+        text(&none)
+    );
+    assert_eq!(r.sandbox.published().len(), 1);
+}
+
+#[test]
+fn tick_publishes_what_is_due_once() {
+    let r = rig();
+    let story = common::root().join("fixtures/bad/ok-story.jpg");
+    let due = r.run(&[
+        "schedule",
+        "add",
+        story.to_str().unwrap(),
+        "--at",
+        "2020-01-01T09:00:00Z",
+    ]);
+    assert_eq!(due.status.code(), Some(0), "{}", text(&due));
+    let row = r.run(&[
+        "schedule",
+        "add",
+        "--template",
+        "templates/quote-card.yaml",
+        "--feed",
+        "fixtures/feeds/quote-card.csv",
+        "--row",
+        "2",
+        "--at",
+        "2020-01-01 10:00",
+    ]);
+    assert_eq!(row.status.code(), Some(0), "{}", text(&row));
+    let later = r.run(&[
+        "schedule",
+        "add",
+        story.to_str().unwrap(),
+        "--at",
+        "2099-01-01T09:00:00Z",
+    ]);
+    assert_eq!(later.status.code(), Some(0));
+    // Nothing is created ahead of time.
+    assert!(r.sandbox.published().is_empty());
+    let out = r.work.path().join("out");
+    let tick = r.run(&["tick", "--out", out.to_str().unwrap()]);
+    assert_eq!(tick.status.code(), Some(0), "{}", text(&tick));
+    assert_eq!(r.sandbox.published().len(), 2, "{}", text(&tick));
+    let list = text(&r.run(&["schedule", "list"]));
+    assert_eq!(list.matches(" done ").count(), 2, "{list}");
+    assert_eq!(list.matches(" pending ").count(), 1, "{list}");
+    let again = r.run(&["tick", "--out", out.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(r.sandbox.published().len(), 2, "ticks are idempotent");
+    // A tick that finds the lock held does nothing.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(r.work.path().join("l.db.tick.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let blocked = r.run(&["tick", "--out", out.to_str().unwrap()]);
+    assert!(
+        text(&blocked).contains("another tick is running"),
+        "{}",
+        text(&blocked)
+    );
+    lock.unlock().unwrap();
+}
