@@ -1,7 +1,11 @@
 //! Data feeds → rows of variables. CSV (header row, streamed record by
-//! record), a JSON array of objects, or a YAML list of maps; the kind comes
-//! from the extension. Values become text; a bad row is an error for that
-//! row only.
+//! record), a JSON array of objects, a YAML list of maps, or RSS/Atom (one
+//! row per item: title, summary, link, date, image); the kind comes from the
+//! extension. A feed can be an HTTPS URL ([`remote`]: cached, conditional
+//! requests, `#/pointer` into a JSON response). Values become text; a bad
+//! row is an error for that row only.
+
+pub mod remote;
 
 use std::path::{Path, PathBuf};
 
@@ -43,7 +47,7 @@ pub enum FeedError {
         source: std::io::Error,
     },
     /// An extension storyforge does not read.
-    #[error("{path}: unknown feed type; use .csv, .json, .yaml or .yml")]
+    #[error("{path}: unknown feed type; use .csv, .json, .yaml, .yml, or .xml/.rss/.atom for RSS and Atom")]
     Kind {
         /// The file.
         path: String,
@@ -75,12 +79,15 @@ enum Kind {
     Csv,
     Json,
     Yaml,
+    Rss,
 }
 
 /// A feed file.
 #[derive(Debug, Clone)]
 pub struct Feed {
     path: PathBuf,
+    /// The local file read (the cached copy for a URL).
+    file: PathBuf,
     dir: PathBuf,
     kind: Kind,
 }
@@ -92,7 +99,13 @@ impl Feed {
     /// Checks the file exists and its kind is known.
     pub fn open(path: &Path) -> Result<Feed, FeedError> {
         let shown = path.display().to_string();
-        let ext = path
+        let is_url = shown.starts_with("https://") || shown.starts_with("http://");
+        let file = if is_url {
+            remote::fetch(&shown)?
+        } else {
+            path.to_path_buf()
+        };
+        let ext = file
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
@@ -100,15 +113,17 @@ impl Feed {
             Some("csv") => Kind::Csv,
             Some("json") => Kind::Json,
             Some("yaml" | "yml") => Kind::Yaml,
+            Some("xml" | "rss" | "atom") => Kind::Rss,
             _ => return Err(FeedError::Kind { path: shown }),
         };
-        let real = path.canonicalize().map_err(|source| FeedError::Open {
+        let real = file.canonicalize().map_err(|source| FeedError::Open {
             path: shown.clone(),
             source,
         })?;
         let dir = real.parent().map(Path::to_path_buf).unwrap_or_default();
         Ok(Feed {
             path: path.to_path_buf(),
+            file,
             dir,
             kind,
         })
@@ -137,7 +152,7 @@ impl Feed {
         };
         match self.kind {
             Kind::Csv => {
-                let file = std::fs::File::open(&self.path).map_err(open_err)?;
+                let file = std::fs::File::open(&self.file).map_err(open_err)?;
                 let mut reader = csv::ReaderBuilder::new()
                     .flexible(true)
                     .trim(csv::Trim::Headers)
@@ -163,8 +178,17 @@ impl Feed {
                     .map(move |(i, rec)| csv_row(&path, &headers, i + 1, rec));
                 Ok(Box::new(rows))
             }
+            Kind::Rss => {
+                let bytes = std::fs::read(&self.file).map_err(open_err)?;
+                let items = rss_items(&path, &bytes)?;
+                let rows = items
+                    .into_iter()
+                    .enumerate()
+                    .map(move |(i, v)| object_row(&path, i + 1, v));
+                Ok(Box::new(rows))
+            }
             Kind::Json | Kind::Yaml => {
-                let text = std::fs::read_to_string(&self.path).map_err(open_err)?;
+                let text = std::fs::read_to_string(&self.file).map_err(open_err)?;
                 let items = self.parse_list(&text)?;
                 let rows = items
                     .into_iter()
@@ -207,6 +231,45 @@ impl Feed {
             }),
         }
     }
+}
+
+/// RSS or Atom → one object per item: `title`, `summary`, `link`, `date`
+/// (YYYY-MM-DD), `datetime` (RFC 3339), `image`.
+fn rss_items(path: &str, bytes: &[u8]) -> Result<Vec<Value>, FeedError> {
+    let feed = feed_rs::parser::parse(bytes).map_err(|e| FeedError::Parse {
+        path: path.to_string(),
+        at: String::new(),
+        message: format!("not a readable RSS or Atom feed: {e}"),
+    })?;
+    Ok(feed
+        .entries
+        .into_iter()
+        .map(|e| {
+            let when = e.published.or(e.updated);
+            let image = e
+                .media
+                .iter()
+                .flat_map(|m| {
+                    m.content
+                        .iter()
+                        .filter_map(|c| c.url.as_ref().map(|u| u.to_string()))
+                        .chain(m.thumbnails.iter().map(|t| t.image.uri.clone()))
+                })
+                .next()
+                .unwrap_or_default();
+            let text = |t: Option<feed_rs::model::Text>| {
+                t.map(|t| t.content.trim().to_string()).unwrap_or_default()
+            };
+            serde_json::json!({
+                "title": text(e.title),
+                "summary": text(e.summary).chars().take(2000).collect::<String>(),
+                "link": e.links.first().map(|l| l.href.clone()).unwrap_or_default(),
+                "date": when.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+                "datetime": when.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                "image": image,
+            })
+        })
+        .collect())
 }
 
 fn csv_row(

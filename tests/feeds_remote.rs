@@ -1,0 +1,126 @@
+//! Feeds from HTTP(S): CSV with ETag revalidation (a 304 reuses the cached
+//! copy), a JSON API response with a `#/pointer`, RSS items as rows, and a
+//! clear error on bad content.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use storyforge::feed::Feed;
+
+const RSS: &str = r#"<?xml version="1.0"?>
+<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>Blog</title>
+<item><title>New roast</title><link>https://example.com/roast</link><description>A washed Ethiopian.</description><pubDate>Mon, 30 Nov 2026 08:00:00 GMT</pubDate><media:content url="https://example.com/roast.jpg" medium="image"/></item>
+<item><title>Opening hours</title><link>https://example.com/hours</link><description>Open late on Fridays.</description><pubDate>Tue, 01 Dec 2026 08:00:00 GMT</pubDate></item>
+</channel></rss>"#;
+
+fn serve(hits: Arc<AtomicUsize>, not_modified: Arc<AtomicUsize>) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async move {
+            let csv = move |headers: HeaderMap| {
+                let (hits, nm) = (hits.clone(), not_modified.clone());
+                async move {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    if headers
+                        .get(header::IF_NONE_MATCH)
+                        .and_then(|v| v.to_str().ok())
+                        == Some("\"v1\"")
+                    {
+                        nm.fetch_add(1, Ordering::SeqCst);
+                        return StatusCode::NOT_MODIFIED.into_response();
+                    }
+                    (
+                        [(header::CONTENT_TYPE, "text/csv"), (header::ETAG, "\"v1\"")],
+                        "title,price\nLatte,3.50\nMocha,4.00\n",
+                    )
+                        .into_response()
+                }
+            };
+            let app = axum::Router::new()
+                .route("/menu.csv", get(csv))
+                .route(
+                    "/api",
+                    get(|| async {
+                        (
+                            [(header::CONTENT_TYPE, "application/json")],
+                            r#"{"data":{"items":[{"quote":"Less is more"},{"quote":"Ship it"}]}}"#,
+                        )
+                    }),
+                )
+                .route(
+                    "/blog",
+                    get(|| async { ([(header::CONTENT_TYPE, "application/rss+xml")], RSS) }),
+                )
+                .route(
+                    "/broken",
+                    get(|| async {
+                        (
+                            [(header::CONTENT_TYPE, "application/octet-stream")],
+                            vec![0u8, 159, 146, 150],
+                        )
+                    }),
+                );
+            let l = tokio::net::TcpListener::from_std(listener).expect("listener");
+            axum::serve(l, app).await.expect("serve");
+        });
+    });
+    format!("http://{addr}")
+}
+
+fn rows(url: &str) -> Vec<storyforge::feed::FeedRow> {
+    Feed::open(std::path::Path::new(url))
+        .expect("feed opens")
+        .rows()
+        .expect("rows")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("rows parse")
+}
+
+#[test]
+fn remote_feeds_csv_json_pointer_rss_and_errors() {
+    let cache = tempfile::tempdir().unwrap();
+    std::env::set_var("STORYFORGE_CACHE", cache.path());
+    let (hits, nm) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let base = serve(hits.clone(), nm.clone());
+    let menu = rows(&format!("{base}/menu.csv"));
+    assert_eq!(menu.len(), 2);
+    assert_eq!(menu[1].vars["title"], "Mocha");
+    // Again: revalidated with the ETag, answered 304, read from the cache.
+    let again = rows(&format!("{base}/menu.csv"));
+    assert_eq!(again, menu);
+    assert_eq!(
+        (hits.load(Ordering::SeqCst), nm.load(Ordering::SeqCst)),
+        (2, 1)
+    );
+    let quotes = rows(&format!("{base}/api#/data/items"));
+    assert_eq!(quotes.len(), 2);
+    assert_eq!(quotes[0].vars["quote"], "Less is more");
+    let posts = rows(&format!("{base}/blog"));
+    assert_eq!(posts.len(), 2);
+    assert_eq!(posts[0].vars["title"], "New roast");
+    assert_eq!(posts[0].vars["link"], "https://example.com/roast");
+    assert_eq!(posts[0].vars["date"], "2026-11-30");
+    assert_eq!(posts[0].vars["image"], "https://example.com/roast.jpg");
+    assert!(posts[1].vars["summary"].contains("Fridays"));
+    let err = Feed::open(std::path::Path::new(&format!("{base}/broken")))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("/broken") && err.contains("not CSV, JSON, YAML, RSS or Atom"),
+        "{err}"
+    );
+    let missing = Feed::open(std::path::Path::new(&format!("{base}/nope.csv")))
+        .unwrap_err()
+        .to_string();
+    assert!(missing.contains("HTTP 404"), "{missing}");
+    let pointer = Feed::open(std::path::Path::new(&format!("{base}/api#/data/nothing")))
+        .unwrap_err()
+        .to_string();
+    assert!(pointer.contains("nothing at pointer"), "{pointer}");
+}
