@@ -31,7 +31,7 @@ fn sandbox(personal_login: bool) -> Sandbox {
         oauth_account: personal_login.then(|| PERSONAL_ID.to_string()),
         ..SandboxConfig::default()
     })
-    .unwrap()
+    .expect("test set-up")
 }
 
 fn settings(sb: &Sandbox, redirect_uri: &str) -> (AppSettings, GraphSettings) {
@@ -58,10 +58,13 @@ async fn location(url: &str) -> String {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap();
-    let resp = client.get(url).send().await.unwrap();
+        .expect("test set-up");
+    let resp = client.get(url).send().await.expect("test set-up");
     assert_eq!(resp.status().as_u16(), 302, "{url}");
-    resp.headers()["location"].to_str().unwrap().to_string()
+    resp.headers()["location"]
+        .to_str()
+        .expect("test set-up")
+        .to_string()
 }
 
 fn secret() -> Secret {

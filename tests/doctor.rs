@@ -60,7 +60,7 @@ struct SetUp {
 }
 
 fn set_up() -> SetUp {
-    let media = tempfile::tempdir().unwrap();
+    let media = tempfile::tempdir().expect("test set-up");
     let sandbox = Sandbox::start(SandboxConfig {
         accounts: vec![
             SandboxAccount::default(),
@@ -74,10 +74,10 @@ fn set_up() -> SetUp {
         media_dir: Some(media.path().to_path_buf()),
         ..SandboxConfig::default()
     })
-    .unwrap();
+    .expect("test set-up");
     SetUp {
         sandbox,
-        work: tempfile::tempdir().unwrap(),
+        work: tempfile::tempdir().expect("test set-up"),
         media,
     }
 }
@@ -87,7 +87,7 @@ impl SetUp {
     /// account whose token file holds `token`.
     fn config(&self, media_base: &str, account: &str, id: &str, token: &str) -> std::path::PathBuf {
         let tf = self.work.path().join(format!("{account}.token"));
-        std::fs::write(&tf, token).unwrap();
+        std::fs::write(&tf, token).expect("test set-up");
         let path = self.work.path().join("storyforge.yaml");
         std::fs::write(
             &path,
@@ -99,7 +99,7 @@ impl SetUp {
                 tf = tf.display()
             ),
         )
-        .unwrap();
+        .expect("test set-up");
         path
     }
 
@@ -117,7 +117,7 @@ fn opts() -> DoctorOptions {
 }
 
 async fn run(config: &Path) -> Vec<Check> {
-    let settings = Settings::load(config).unwrap();
+    let settings = Settings::load(config).expect("test set-up");
     doctor::run(&settings, &opts()).await
 }
 
@@ -274,9 +274,11 @@ async fn s3_store(server: &S3Server, bucket: &str, create: bool) -> AnyStore {
         ..StorageConfig::default()
     };
     let creds = Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test");
-    let store = S3Store::connect(&config, Some(creds)).await.unwrap();
+    let store = S3Store::connect(&config, Some(creds))
+        .await
+        .expect("test set-up");
     if create {
-        store.ensure_bucket().await.unwrap();
+        store.ensure_bucket().await.expect("test set-up");
     }
     AnyStore::S3(store)
 }
