@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod auth;
 mod publish;
 mod schedule;
 mod validate;
@@ -49,6 +50,10 @@ enum Command {
     Ledger(publish::LedgerArgs),
     /// Show token lifetimes, or refresh tokens now.
     Token(publish::TokenArgs),
+    /// Log an Instagram account in (Business Login), or show its token's status.
+    Auth(auth::AuthArgs),
+    /// Check the set-up (FFmpeg, fonts, storage, accounts, ledger, clock); exit 1 if anything fails.
+    Doctor(auth::DoctorArgs),
     /// Collect Story insights before the Stories expire.
     Insights(publish::InsightsArgs),
     /// Run the local Graph API sandbox (for demos, tests and any client).
@@ -182,6 +187,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ledger(args) => publish::ledger(args),
         Command::Token(args) => publish::token(args),
         Command::Insights(args) => publish::insights(args),
+        Command::Auth(args) => auth::auth(args),
+        Command::Doctor(args) => auth::doctor(args),
         Command::Sandbox(args) => publish::sandbox(args),
         Command::Run(args) => publish::run(args),
         Command::Daily(args) => schedule::daily(args),

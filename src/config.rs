@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::auth::AppSettings;
 use crate::publish::{AccountSettings, GraphSettings};
 use crate::storage::StorageConfig;
 use crate::template::{located, yaml_problem, SourcePos};
@@ -26,6 +27,9 @@ pub struct Settings {
     pub accounts: Vec<AccountSettings>,
     /// The SQLite ledger. Default: `storyforge.db`.
     pub ledger: PathBuf,
+    /// The Meta app `storyforge auth login` logs accounts in with. Default:
+    /// no app id, secret from `$STORYFORGE_APP_SECRET`, loopback redirect.
+    pub app: AppSettings,
 }
 
 impl Default for Settings {
@@ -35,6 +39,7 @@ impl Default for Settings {
             graph: GraphSettings::default(),
             accounts: Vec::new(),
             ledger: PathBuf::from(DEFAULT_LEDGER),
+            app: AppSettings::default(),
         }
     }
 }
@@ -192,6 +197,24 @@ mod tests {
             msg,
             Err("s.yaml: storage settings: `kind: s3` needs a `bucket`".to_string())
         );
+    }
+
+    #[test]
+    fn reads_an_app_section() -> Result<(), ConfigError> {
+        let text = "app:\n  app_id: \"123\"\n  app_secret_file: secret.txt\n";
+        let s = Settings::parse(text, Path::new("s.yaml"))?;
+        assert_eq!(s.app.app_id, "123");
+        assert_eq!(s.app.redirect_uri, "http://127.0.0.1:8765/callback");
+        assert_eq!(
+            s.app.app_secret_env.as_deref(),
+            Some("STORYFORGE_APP_SECRET")
+        );
+        let bad = Settings::parse("app:\n  app_secret: x\n", Path::new("s.yaml"));
+        assert!(bad
+            .map_err(|e| e.to_string())
+            .unwrap_err()
+            .contains("app_secret"));
+        Ok(())
     }
 
     #[test]

@@ -8,12 +8,14 @@
 //! Stories in parallel, [`validate`] holds any file to Instagram's rules,
 //! [`storage`] puts outputs at URLs Instagram can fetch, [`publish`] talks
 //! to the Graph API exactly once per Story with the [`ledger`] as its
-//! record, [`sandbox`] emulates the Graph API locally for tests and demos,
+//! record, [`auth`] logs accounts in and [`doctor`] checks a set-up, [`sandbox`] emulates the Graph API locally for tests and demos,
 //! and [`config`] reads storyforge.yaml.
 
 pub mod assets;
+pub mod auth;
 pub mod config;
 pub mod daily;
+pub mod doctor;
 pub mod feed;
 pub mod fonts;
 pub mod ledger;

@@ -47,6 +47,18 @@ impl LocalStore {
         &self.dir
     }
 
+    /// Removes `key` from the directory; a missing file is not an error.
+    pub fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match std::fs::remove_file(self.dir.join(key)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Local {
+                dir: self.dir.display().to_string(),
+                key: key.to_string(),
+                source: e,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     fn write(&self, media: &MediaFile, key: &str) -> Result<bool, std::io::Error> {
         let target = self.dir.join(key);
         if let Ok(meta) = std::fs::metadata(&target) {

@@ -74,6 +74,14 @@ impl AnyStore {
         })
     }
 
+    /// Removes `key` from the store (a missing key is not an error).
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Local(s) => s.delete(key),
+            AnyStore::S3(s) => s.delete(key).await,
+        }
+    }
+
     /// True for the local store, whose URLs are plain HTTP on loopback.
     pub fn is_local(&self) -> bool {
         matches!(self, AnyStore::Local(_))

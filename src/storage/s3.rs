@@ -195,6 +195,19 @@ impl S3Store {
         }
     }
 
+    /// Removes `key` (a missing key is not an error: S3 answers 204 alike).
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let s = &self.inner;
+        s.client
+            .delete_object()
+            .bucket(&s.bucket)
+            .key(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(e, s, key, "deleting"))
+    }
+
     /// The URL serving `key`: the public base with `{key}` replaced, or a
     /// presigned GET (computed locally, no request).
     pub async fn url(&self, key: &str) -> Result<String, StoreError> {
