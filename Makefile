@@ -12,7 +12,7 @@ deps:
 test-deps: deps
 	./scripts/install-test-deps.sh
 
-## make demo: build in release and render every template with the fixture data into out/
+## make demo: build in release, then run demo/job.yaml (render, transcode, validate, upload, publish to the built-in sandbox)
 demo: deps
 	$(CARGO) build --release --locked
 	./scripts/demo.sh
