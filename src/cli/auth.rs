@@ -11,19 +11,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use storyforge::auth::{self, RedirectSource};
-use storyforge::config::Settings;
 use storyforge::doctor::{self, DoctorOptions};
 use storyforge::ledger::Ledger;
 use storyforge::publish::graph::GraphClient;
 use storyforge::publish::{secs, tokens};
 
-/// Where the settings come from.
-#[derive(Debug, clap::Args)]
-struct ConfigArg {
-    /// Settings file [default: $STORYFORGE_CONFIG, else ./storyforge.yaml, else the embedded defaults].
-    #[arg(long, value_name = "FILE", global = true)]
-    config: Option<PathBuf>,
-}
+use super::publish::ConfigArg;
 
 /// Log an account in, or show its token.
 #[derive(Debug, clap::Args)]
@@ -118,7 +111,7 @@ fn open_browser(url: &str) {
 }
 
 fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
-    let settings = Settings::discover(args.config.config.as_deref())?;
+    let settings = args.config.settings()?;
     let secret = settings.app.secret()?;
     let request = auth::authorize_request(&settings.app)?;
     let rt = runtime()?;
@@ -224,7 +217,7 @@ fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let settings = Settings::discover(args.config.config.as_deref())?;
+    let settings = args.config.settings()?;
     if settings.accounts.is_empty() {
         anyhow::bail!("no accounts in the settings; run `storyforge auth login` to add one");
     }
@@ -305,7 +298,7 @@ fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
 
 /// `storyforge doctor`.
 pub fn doctor(args: DoctorArgs) -> anyhow::Result<ExitCode> {
-    let settings = Settings::discover(args.config.config.as_deref())?;
+    let settings = args.config.settings()?;
     let mut opts = DoctorOptions::default();
     if !args.templates.is_empty() {
         opts.templates = args.templates.clone();
