@@ -438,10 +438,16 @@ impl Sink<'_> {
 
 /// Runs `job` with `settings`; `None` for the graph base means the built-in
 /// sandbox (`graph.base_url: sandbox`), started here for the run.
-pub fn run(
+pub fn run(job: &JobFile, settings: Settings, opts: &RunOptions) -> Result<RunReport, RunError> {
+    run_with(job, settings, opts, &|_| {})
+}
+
+/// [`run`], calling `on_item` as each item finishes (the CLI's progress view).
+pub fn run_with(
     job: &JobFile,
     mut settings: Settings,
     opts: &RunOptions,
+    on_item: &dyn Fn(&Item),
 ) -> Result<RunReport, RunError> {
     let setup = |e: &dyn std::fmt::Display| RunError::Setup(e.to_string());
     let out = job.out.clone().unwrap_or_else(|| PathBuf::from("out"));
@@ -510,6 +516,7 @@ pub fn run(
                     _ => {}
                 }
                 tracing::info!("{}: {}", item.source, item.status);
+                on_item(&item);
                 report.items.push(item);
             }
             Ok::<(), RunError>(())

@@ -523,6 +523,32 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     )
 }
 
+/// Runs `f` with one progress view for the whole batch: a spinner with the
+/// counts and the last item on a terminal, nothing otherwise (the report
+/// lines follow at the end).
+pub fn with_progress<T>(f: impl FnOnce(&dyn Fn(&storyforge::run::Item)) -> T) -> T {
+    use std::io::IsTerminal;
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} {pos} Stories done  {elapsed}  {wide_msg}",
+        ) {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let on_item = |i: &storyforge::run::Item| {
+        bar.inc(1);
+        bar.set_message(format!("{}: {}", i.source, i.status));
+    };
+    let result = f(&on_item);
+    bar.finish_and_clear();
+    result
+}
+
 /// Prints a run report (one line per item, or JSON) and its exit code.
 pub fn print_run(
     report: &storyforge::run::RunReport,

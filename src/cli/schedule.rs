@@ -76,7 +76,8 @@ pub fn daily(args: DailyArgs) -> anyhow::Result<ExitCode> {
         today: Some(day),
         ..RunOptions::default()
     };
-    let report = run::run(&job, settings, &opts)?;
+    let report =
+        super::publish::with_progress(|on_item| run::run_with(&job, settings, &opts, on_item))?;
     super::publish::print_run(
         &report,
         job.out.as_deref().unwrap_or(std::path::Path::new("out")),
