@@ -298,18 +298,10 @@ fn produce(jobs: &[&Job], out: &Path, fonts: &FontBook, opts: &RunOptions, tx: &
             produce_videos(v, out, opts, tx);
         }
         if let Some(f) = &job.file {
-            let video = f
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| ["mp4", "mov", "m4v"].contains(&e.to_ascii_lowercase().as_str()));
             let _ = tx.0.send(Produced {
                 source: f.display().to_string(),
                 output: Some(f.clone()),
-                kind: if video {
-                    MediaKind::Video
-                } else {
-                    MediaKind::Image
-                },
+                kind: MediaKind::from_name(&f.to_string_lossy()),
                 error: None,
             });
         }

@@ -35,20 +35,8 @@ fn files_are_validated_uploaded_and_published_once() {
         ..SandboxConfig::default()
     })
     .unwrap();
+    let config = common::sandbox_settings(work.path(), media.path(), &sandbox.base_url());
     let token = work.path().join("demo.token");
-    std::fs::write(&token, "sandbox-token-demo").unwrap();
-    let config = work.path().join("storyforge.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "ledger: {db}\nstorage:\n  kind: local\n  dir: {media}\n  base_url: {base}/media/\ngraph:\n  base_url: {base}\n  publish_spacing: 0\n  image_poll: 0.05\naccounts:\n  - name: demo\n    ig_user_id: \"17841400000000001\"\n    token_file: {token}\n",
-            db = work.path().join("l.db").display(),
-            media = media.path().display(),
-            base = sandbox.base_url(),
-            token = token.display()
-        ),
-    )
-    .unwrap();
     let good = common::root().join("fixtures/bad/ok-story.jpg");
     let png = common::root().join("fixtures/bad/SF101-png-named.jpg");
     let out = storyforge(

@@ -23,17 +23,7 @@ fn rig() -> Rig {
         ..SandboxConfig::default()
     })
     .expect("test setup");
-    std::fs::write(work.path().join("demo.token"), "sandbox-token-demo").expect("test setup");
-    std::fs::write(
-        work.path().join("storyforge.yaml"),
-        format!(
-            "ledger: {w}/l.db\nstorage:\n  kind: local\n  dir: {m}\n  base_url: {b}/media/\ngraph:\n  base_url: {b}\n  publish_spacing: 0\n  image_poll: 0.05\naccounts:\n  - name: demo\n    ig_user_id: \"17841400000000001\"\n    token_file: {w}/demo.token\n",
-            w = work.path().display(),
-            m = media.path().display(),
-            b = sandbox.base_url()
-        ),
-    )
-    .expect("test setup");
+    common::sandbox_settings(work.path(), media.path(), &sandbox.base_url());
     Rig {
         sandbox,
         work,

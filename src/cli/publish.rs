@@ -148,19 +148,6 @@ fn is_url(s: &str) -> bool {
     s.starts_with("https://") || s.starts_with("http://")
 }
 
-fn kind_of_url(url: &str) -> MediaKind {
-    let path = url
-        .split(['?', '#'])
-        .next()
-        .unwrap_or(url)
-        .to_ascii_lowercase();
-    if [".mp4", ".mov", ".m4v"].iter().any(|e| path.ends_with(e)) {
-        MediaKind::Video
-    } else {
-        MediaKind::Image
-    }
-}
-
 /// Validates, uploads and checks one file → the Story to publish.
 async fn prepare_file(
     path: &Path,
@@ -241,7 +228,7 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
             let media = if is_url(input) {
                 Ok(StoryMedia {
                     url: input.clone(),
-                    kind: kind_of_url(input),
+                    kind: MediaKind::from_name(input),
                     content_hash: hex::encode(sha2::Sha256::digest(input.as_bytes())),
                     source: input.clone(),
                     output_path: None,

@@ -193,6 +193,21 @@ pub enum MediaKind {
 }
 
 impl MediaKind {
+    /// Video for a name (file path or URL) ending in `.mp4`, `.mov` or
+    /// `.m4v` (query and fragment ignored), image otherwise.
+    pub fn from_name(name: &str) -> MediaKind {
+        let path = name
+            .split(['?', '#'])
+            .next()
+            .unwrap_or(name)
+            .to_ascii_lowercase();
+        if [".mp4", ".mov", ".m4v"].iter().any(|e| path.ends_with(e)) {
+            MediaKind::Video
+        } else {
+            MediaKind::Image
+        }
+    }
+
     /// `image` or `video`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -75,3 +75,23 @@ pub fn render_shipped(template_path: &Path) -> (Template, Scene, RgbImage) {
 pub fn shipped_templates() -> Vec<PathBuf> {
     template::discover(&root().join("templates")).expect("templates dir")
 }
+
+/// Writes `work/storyforge.yaml` for the local store in `media` served by
+/// the sandbox at `base`, ledger `work/l.db`, and the demo account whose
+/// token is in `work/demo.token`; returns the settings file.
+pub fn sandbox_settings(work: &Path, media: &Path, base: &str) -> PathBuf {
+    let token = work.join("demo.token");
+    std::fs::write(&token, "sandbox-token-demo").expect("write token");
+    let config = work.join("storyforge.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "ledger: {db}\nstorage:\n  kind: local\n  dir: {media}\n  base_url: {base}/media/\ngraph:\n  base_url: {base}\n  publish_spacing: 0\n  image_poll: 0.05\naccounts:\n  - name: demo\n    ig_user_id: \"17841400000000001\"\n    token_file: {token}\n",
+            db = work.join("l.db").display(),
+            media = media.display(),
+            token = token.display()
+        ),
+    )
+    .expect("write settings");
+    config
+}
