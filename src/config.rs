@@ -30,6 +30,11 @@ pub struct Settings {
     /// The Meta app `storyforge auth login` logs accounts in with. Default:
     /// no app id, secret from `$STORYFORGE_APP_SECRET`, loopback redirect.
     pub app: AppSettings,
+    /// How long a run's claim on a Story holds without renewal, seconds
+    /// (renewed every third of it; a claim whose owner stopped is taken
+    /// over when it runs out, at once when the owner is a dead process
+    /// of this host). Default: 60.
+    pub lease: f64,
 }
 
 impl Default for Settings {
@@ -40,6 +45,7 @@ impl Default for Settings {
             accounts: Vec::new(),
             ledger: PathBuf::from(DEFAULT_LEDGER),
             app: AppSettings::default(),
+            lease: 60.0,
         }
     }
 }
@@ -120,13 +126,37 @@ impl Settings {
         Ok(settings)
     }
 
-    /// Reads and checks the settings file at `path`.
+    /// Reads and checks the settings file at `path`; relative paths in it
+    /// (ledger, storage dir, token and secret files) are relative to the
+    /// file's folder, wherever storyforge runs from.
     pub fn load(path: &Path) -> Result<Settings, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        Settings::parse(&text, path)
+        let mut settings = Settings::parse(&text, path)?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        settings.resolve_paths(dir);
+        Ok(settings)
+    }
+
+    /// Makes the relative paths of the settings relative to `dir`.
+    pub fn resolve_paths(&mut self, dir: &Path) {
+        let beside = |p: &mut PathBuf| {
+            if p.is_relative() && !dir.as_os_str().is_empty() {
+                *p = dir.join(&*p);
+            }
+        };
+        beside(&mut self.ledger);
+        beside(&mut self.storage.dir);
+        for a in &mut self.accounts {
+            if let Some(f) = a.token_file.as_mut() {
+                beside(f);
+            }
+        }
+        if let Some(f) = self.app.app_secret_file.as_mut() {
+            beside(f);
+        }
     }
 
     /// The settings in effect: `explicit` when given, else the file

@@ -301,14 +301,27 @@ pub fn ledger(path: &Path) -> Check {
         );
     }
     match Ledger::open(path).and_then(|l| l.assets()) {
-        Ok(rows) => Check::pass(
-            "ledger",
-            format!(
-                "{}: {} asset row(s), not locked",
-                path.display(),
-                rows.len()
-            ),
-        ),
+        Ok(rows) => {
+            let unsure = rows
+                .iter()
+                .filter(|r| r.state == crate::ledger::State::Unsure)
+                .count();
+            if unsure > 0 {
+                return Check::fail(
+                    "ledger",
+                    format!(
+                        "{}: {unsure} of {} Stories unsure (a publish may have gone out)",
+                        path.display(),
+                        rows.len()
+                    ),
+                    "look at the account, then settle each one as `storyforge ledger` shows",
+                );
+            }
+            Check::pass(
+                "ledger",
+                format!("{}: {} Stories, not locked", path.display(), rows.len()),
+            )
+        }
         Err(e) => Check::fail("ledger", e.to_string(), fix),
     }
 }

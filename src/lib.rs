@@ -5,7 +5,8 @@
 //! it. Stages (see `DESIGN.md`): [`template`] parses and checks YAML
 //! templates, [`render`] draws them (pure), [`assets`] loads images from disk,
 //! [`feed`] turns data feeds into variables, [`pipeline`] runs batches of
-//! Stories in parallel, [`validate`] holds any file to Instagram's rules,
+//! Stories in parallel, [`delivery`] is the one step from a Story file to a
+//! published Story, [`validate`] holds any file to Instagram's rules,
 //! [`storage`] puts outputs at URLs Instagram can fetch, [`publish`] talks
 //! to the Graph API exactly once per Story with the [`ledger`] as its
 //! record, [`auth`] logs accounts in and [`doctor`] checks a set-up, [`sandbox`] emulates the Graph API locally for tests and demos,
@@ -15,6 +16,7 @@ pub mod assets;
 pub mod auth;
 pub mod config;
 pub mod daily;
+pub mod delivery;
 pub mod doctor;
 pub mod feed;
 pub mod fonts;

@@ -32,6 +32,9 @@ pub struct RenderSettings {
     pub today: chrono::NaiveDate,
     /// Only these feed rows (1-based). Default: every row.
     pub rows: Option<Vec<usize>>,
+    /// The feed column whose value names a row (`sku`, an id, a date).
+    /// Default: none, rows are named by their position.
+    pub key: Option<String>,
 }
 
 /// Hears about a batch as it runs (the CLI draws progress with it).
@@ -40,6 +43,26 @@ pub trait BatchObserver: Sync {
     fn started(&self, _total: u64) {}
     /// One Story (or failed template or row) is done.
     fn finished(&self, _outcome: &StoryOutcome) {}
+    /// Called before a Story is rendered: true skips it (already
+    /// published, say); the observer reports it itself.
+    fn skip(&self, _story: &StoryKey<'_>) -> bool {
+        false
+    }
+}
+
+/// What names one Story of a batch before it is drawn.
+#[derive(Debug, Clone, Copy)]
+pub struct StoryKey<'a> {
+    /// The template file.
+    pub template: &'a Path,
+    /// The feed, when there is one.
+    pub feed: Option<&'a Path>,
+    /// The row's key: `row:3`, `sku=A1`, or `once` without a feed.
+    pub row_key: &'a str,
+    /// The row, when there is one.
+    pub row: Option<usize>,
+    /// sha256 of what the Story is drawn from (template file, variables).
+    pub input_hash: &'a str,
 }
 
 /// An observer that ignores everything.
@@ -55,6 +78,7 @@ impl Default for RenderSettings {
             quality: None,
             today: chrono::Local::now().date_naive(),
             rows: None,
+            key: None,
         }
     }
 }
@@ -84,6 +108,12 @@ pub struct StoryOutcome {
     /// One-line warnings (text shortened, output renamed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The row's key (`row:3`, `sku=A1`, `once`), when it could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row_key: Option<String>,
+    /// sha256 of what the Story was drawn from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_hash: Option<String>,
 }
 
 /// Everything a batch did.
@@ -127,6 +157,8 @@ fn failure(template: &str, row: Option<usize>, error: String) -> StoryOutcome {
         quality: None,
         error: Some(error),
         warnings: Vec::new(),
+        row_key: None,
+        input_hash: None,
     }
 }
 
@@ -134,6 +166,8 @@ fn failure(template: &str, row: Option<usize>, error: String) -> StoryOutcome {
 struct Loaded {
     template: Template,
     base: std::sync::OnceLock<Option<render::Base>>,
+    /// The template file's bytes, for the input hash.
+    source: Vec<u8>,
 }
 
 struct Job {
@@ -148,6 +182,8 @@ struct Batch<'a> {
     feed_name: Option<String>,
     assets: AssetCache,
     names: Mutex<HashSet<String>>,
+    feed_path: Option<PathBuf>,
+    observer: &'a dyn BatchObserver,
 }
 
 /// Renders every template in `templates` (files or directories of `*.yaml`)
@@ -188,6 +224,7 @@ pub fn render_batch(
                 Arc::new(Loaded {
                     template,
                     base: std::sync::OnceLock::new(),
+                    source: std::fs::read(file).unwrap_or_default(),
                 }),
             )),
             Err(e) => outcomes.push(failure(&file.display().to_string(), None, e.to_string())),
@@ -220,6 +257,8 @@ pub fn render_batch(
         settings,
         feed_dir: feed.as_ref().map(|f| f.dir().to_path_buf()),
         feed_name: feed.as_ref().map(|f| f.path().display().to_string()),
+        feed_path: feed.as_ref().map(|f| f.path().to_path_buf()),
+        observer,
         assets: AssetCache::new(),
         names: Mutex::new(HashSet::new()),
     };
@@ -253,27 +292,30 @@ pub fn render_batch(
         jobs.par_bridge()
             .map(|job| {
                 let result = match job {
-                    Err(e) => (usize::MAX, usize::MAX, failure("", None, e.to_string())),
+                    Err(e) => (usize::MAX, usize::MAX, Some(failure("", None, e.to_string()))),
                     Ok(job) => {
                         let row = job.row.as_ref().map_or(0, |r| r.index);
                         // A bug must cost one Story, not the batch.
                         let run = std::panic::AssertUnwindSafe(|| batch.run(&job));
                         let outcome = std::panic::catch_unwind(run).unwrap_or_else(|_| {
-                            failure(
+                            Some(failure(
                                 &job.template.template.path.display().to_string(),
                                 job.row.as_ref().map(|r| r.index),
                                 format!(
                                     "{}: internal error while rendering this Story (please report it with the template and row)",
                                     job.template.template.path.display()
                                 ),
-                            )
+                            ))
                         });
                         (row, job.order, outcome)
                     }
                 };
-                observer.finished(&result.2);
-                result
+                let (row, order, outcome) = result;
+                let outcome = outcome?;
+                observer.finished(&outcome);
+                Some((row, order, outcome))
             })
+            .flatten()
             .collect()
     });
     done.sort_by_key(|(row, order, _)| (*order, *row));
@@ -298,13 +340,71 @@ impl Batch<'_> {
         s
     }
 
-    fn run(&self, job: &Job) -> StoryOutcome {
+    /// The row's key: the `key` column's value, else its position.
+    fn row_key(&self, row: Option<&FeedRow>) -> Result<String, String> {
+        let Some(r) = row else {
+            return Ok("once".into());
+        };
+        let Some(col) = &self.settings.key else {
+            return Ok(format!("row:{}", r.index));
+        };
+        match r.vars.iter().find(|(k, _)| k.eq_ignore_ascii_case(col)) {
+            Some((_, v)) if !v.trim().is_empty() => Ok(format!("{col}={}", v.trim())),
+            Some(_) => Err(format!(
+                "the key column `{col}` is empty in this row; every row needs its own key"
+            )),
+            None => Err(format!(
+                "the feed has no key column `{col}` (set `key:` in the job to one of its columns)"
+            )),
+        }
+    }
+
+    fn run(&self, job: &Job) -> Option<StoryOutcome> {
         let t = &job.template.template;
         let row = job.row.as_ref();
         let shown = t.path.display().to_string();
         let vars = story_variables(t, row, self.settings.today);
         let row_no = row.map(|r| r.index);
         let fail = |msg: String| failure(&shown, row_no, msg);
+        let row_key = match self.row_key(row) {
+            Ok(k) => k,
+            Err(e) => {
+                return Some(fail(format!(
+                    "{}: {e}",
+                    self.where_(t, Default::default(), row)
+                )))
+            }
+        };
+        let input_hash = input_hash(&job.template.source, &vars);
+        let key = StoryKey {
+            template: &t.path,
+            feed: self.feed_path.as_deref(),
+            row_key: &row_key,
+            row: row_no,
+            input_hash: &input_hash,
+        };
+        if self.observer.skip(&key) {
+            return None;
+        }
+        Some(self.draw(job, vars, row_key.clone(), input_hash.clone()))
+    }
+
+    fn draw(
+        &self,
+        job: &Job,
+        vars: Variables,
+        row_key: String,
+        input_hash: String,
+    ) -> StoryOutcome {
+        let t = &job.template.template;
+        let row = job.row.as_ref();
+        let shown = t.path.display().to_string();
+        let row_no = row.map(|r| r.index);
+        let fail = |msg: String| StoryOutcome {
+            row_key: Some(row_key.clone()),
+            input_hash: Some(input_hash.clone()),
+            ..failure(&shown, row_no, msg)
+        };
         let scene = match prepare_story(t, &vars, self.feed_dir.as_deref(), &self.assets) {
             Ok(s) => s,
             Err(e) => return fail(format!("{}: {e}", self.where_(t, e.pos(), row))),
@@ -369,6 +469,8 @@ impl Batch<'_> {
             quality: Some(jpeg.quality),
             error: None,
             warnings,
+            row_key: Some(row_key),
+            input_hash: Some(input_hash),
         }
     }
 
@@ -454,6 +556,28 @@ pub fn prepare_story(
         (AssetOrigin::Template, _) => assets.load(&t.dir, src),
     };
     render::prepare(t, vars, &load)
+}
+
+/// sha256 of what a Story is drawn from: the template file and the
+/// variables (`today` only when the template mentions it or counts days
+/// to a date, so another day changes nothing for one that shows no date).
+fn input_hash(template: &[u8], vars: &Variables) -> String {
+    let mentions = |word: &[u8]| template.windows(word.len()).any(|w| w == word);
+    let uses_today = mentions(vars::TODAY.as_bytes()) || mentions(b"days_until");
+    let mut pairs: Vec<(&String, &String)> = vars
+        .iter()
+        .filter(|(k, _)| uses_today || k.as_str() != vars::TODAY)
+        .collect();
+    pairs.sort();
+    let text: String = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}\n", k.len(), k) + v + "\n")
+        .collect();
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(template);
+    h.update(text.as_bytes());
+    hex::encode(h.finalize())
 }
 
 /// A safe file name ending in `.jpg`: no directories, no leading dots.

@@ -1,23 +1,26 @@
 //! A job file → published Stories: templates × feeds are rendered and
-//! videos transcoded on rayon while, on tokio, each finished output is
-//! validated, uploaded and published as soon as it exists; the two sides
-//! are joined once. Every item ends in the report (`report.json`,
-//! `report.html`), one bad item never stops the rest, and the ledger makes
-//! reruns no-ops.
+//! videos transcoded on rayon while, on tokio, each finished output goes
+//! through the one delivery step ([`crate::delivery`]) as soon as it
+//! exists; the two sides are joined once. Every item ends in the report
+//! (`report.json`, `report.html`), one bad item never stops the rest, and
+//! identities already published are neither rendered nor transcoded again.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::config::Settings;
+use crate::delivery::{
+    self, identity, Context, Delivery, DeliveryOptions, Item, ItemStatus, Media,
+};
 use crate::fonts::FontBook;
-use crate::ledger::Ledger;
-use crate::pipeline::{self, BatchObserver, RenderSettings, StoryOutcome};
-use crate::publish::{self, Account, MediaKind, Outcome, Publisher, StoryMedia};
-use crate::storage::{self, AnyStore, UrlCheck};
+use crate::ledger::{Asset, State};
+use crate::pipeline::{self, BatchObserver, RenderSettings, StoryKey, StoryOutcome};
 use crate::template::{located, yaml_problem, SourcePos};
-use crate::validate;
+
+pub use crate::delivery::SANDBOX;
 
 /// A job file: what to make, and for which account.
 #[derive(Debug, Clone, Deserialize)]
@@ -53,6 +56,11 @@ pub struct Job {
     /// A ready Story file (JPEG or MP4), published as it is.
     #[serde(default)]
     pub file: Option<PathBuf>,
+    /// The feed column that names a row (`sku`, an id, a date) [default:
+    /// the row's position]. A row whose key is published is never
+    /// published again by accident, wherever it moves in the feed.
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 /// Why a run could not start.
@@ -61,9 +69,18 @@ pub enum RunError {
     /// The job file is unreadable or wrong.
     #[error("{0}")]
     Job(String),
-    /// Anything else that stops the run before it starts.
-    #[error("{0}")]
-    Setup(String),
+    /// The delivery context could not be built.
+    #[error(transparent)]
+    Setup(#[from] delivery::SetupError),
+    /// The output directory or the async runtime could not be made.
+    #[error("{what}: {source}")]
+    Io {
+        /// What failed.
+        what: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl JobFile {
@@ -78,21 +95,20 @@ impl JobFile {
         })?;
         let dir = path.parent().unwrap_or(Path::new("."));
         for (i, j) in job.jobs.iter_mut().enumerate() {
-            let kinds = usize::from(j.template.is_some()) + usize::from(j.videos.is_some());
-            if kinds != 1 || (j.feed.is_some() && j.template.is_none()) {
+            if let Err(e) = j.check() {
                 return Err(RunError::Job(located(
                     &shown,
                     SourcePos::default(),
-                    &format!(
-                        "jobs[{i}]: give either `template` (with an optional `feed`) or `videos`"
-                    ),
+                    &format!("jobs[{i}]: {e}"),
                 )));
             }
-            for p in [&mut j.template, &mut j.feed, &mut j.videos]
+            for p in [&mut j.template, &mut j.feed, &mut j.videos, &mut j.file]
                 .into_iter()
                 .flatten()
             {
-                *p = beside(dir, p);
+                if !identity::is_url(&p.to_string_lossy()) {
+                    *p = beside(dir, p);
+                }
             }
         }
         job.out = Some(beside(
@@ -109,9 +125,12 @@ impl Job {
         let kinds = usize::from(self.template.is_some())
             + usize::from(self.videos.is_some())
             + usize::from(self.file.is_some());
-        if kinds != 1 || ((self.feed.is_some() || self.rows.is_some()) && self.template.is_none()) {
+        if kinds != 1
+            || ((self.feed.is_some() || self.rows.is_some() || self.key.is_some())
+                && self.template.is_none())
+        {
             return Err(
-                "give either `template` (with an optional `feed` and `rows`), `videos` or `file`"
+                "give either `template` (with an optional `feed`, `rows` and `key`), `videos` or `file`"
                     .into(),
             );
         }
@@ -179,27 +198,12 @@ pub struct RunOptions {
     pub today: Option<chrono::NaiveDate>,
     /// x264 preset for videos [default: medium].
     pub preset: Option<String>,
-}
-
-/// One item of the report.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Item {
-    /// Where it came from: `template.yaml row 3` or a video file.
-    pub source: String,
-    /// The Story file.
-    pub output: Option<String>,
-    /// `image` or `video`.
-    pub kind: Option<String>,
-    /// Validation findings (`SF… name: message`).
-    pub findings: Vec<String>,
-    /// The public URL.
-    pub url: Option<String>,
-    /// The published media id.
-    pub media_id: Option<String>,
-    /// `published`, `already published`, `deferred`, `dry run`, `failed`.
-    pub status: String,
-    /// What went wrong, or why it waits.
-    pub error: Option<String>,
+    /// Publish again what was already published (a new generation of each
+    /// identity), and bytes that went out under another identity.
+    pub republish: bool,
+    /// In front of every identity: `day:2026-12-03` for `daily`,
+    /// `schedule:7` for `tick` [default: none].
+    pub scope: Option<String>,
 }
 
 /// What a run did.
@@ -209,60 +213,186 @@ pub struct RunReport {
     pub items: Vec<Item>,
     /// Items published now.
     pub published: usize,
-    /// Items published by an earlier run.
+    /// Items published earlier (by identity, or the same bytes within 24 h).
     pub already: usize,
-    /// Items waiting for quota or rate limits.
+    /// Items another run is publishing right now.
+    pub busy: usize,
+    /// Items waiting for quota, rate limits or the container cap.
     pub deferred: usize,
+    /// Items that may have been published: they wait for the container or
+    /// `storyforge ledger settle`.
+    pub unsure: usize,
     /// Items that failed.
     pub failed: usize,
     /// The Graph API used (`sandbox` when built in).
     pub graph: String,
+    /// The ledger file.
+    pub ledger: String,
 }
 
-/// A finished output (or a failure) from the CPU side.
-struct Produced {
-    source: String,
-    output: Option<PathBuf>,
-    kind: MediaKind,
-    error: Option<String>,
+impl RunReport {
+    fn count(&mut self, item: &Item) {
+        match item.status {
+            ItemStatus::Published => self.published += 1,
+            ItemStatus::AlreadyPublished | ItemStatus::SameContent => self.already += 1,
+            ItemStatus::Busy => self.busy += 1,
+            ItemStatus::Deferred => self.deferred += 1,
+            ItemStatus::Unsure => self.unsure += 1,
+            ItemStatus::Failed => self.failed += 1,
+            ItemStatus::DryRun => {}
+        }
+    }
+
+    /// The one-line summary every command prints.
+    pub fn summary(&self) -> String {
+        let mut parts = vec![
+            format!("{} published", self.published),
+            format!("{} already published", self.already),
+        ];
+        if self.busy > 0 {
+            parts.push(format!("{} in progress in another run", self.busy));
+        }
+        parts.push(format!("{} deferred", self.deferred));
+        if self.unsure > 0 {
+            parts.push(format!("{} unsure (see `storyforge ledger`)", self.unsure));
+        }
+        parts.push(format!("{} failed", self.failed));
+        format!("{}; ledger {}", parts.join(", "), self.ledger)
+    }
 }
 
-struct Forward(mpsc::UnboundedSender<Produced>);
+/// A finished output (or a failure) from the CPU side, with what it is.
+enum Produced {
+    /// A Story to deliver.
+    Story { delivery: Box<Delivery> },
+    /// Nothing to deliver: a render or transcode failed, or the identity
+    /// is published and was skipped.
+    Done(Box<Item>),
+}
 
-impl BatchObserver for Forward {
-    fn finished(&self, o: &StoryOutcome) {
-        let _ = self.0.send(Produced {
-            source: match o.row {
-                Some(r) => format!("{} row {r}", o.template),
-                None => o.template.clone(),
-            },
-            output: o.output.clone(),
-            kind: MediaKind::Image,
-            error: o.error.clone(),
+/// The CPU side's view of one job entry: how to name its Stories, and what
+/// the ledger already holds.
+struct Forward<'a> {
+    tx: mpsc::UnboundedSender<Produced>,
+    scope: Option<&'a str>,
+    account: Option<&'a str>,
+    republish: bool,
+    known: &'a HashMap<String, Asset>,
+    /// The feed of the job entry being rendered (entries go one by one).
+    feed: std::sync::Mutex<Option<PathBuf>>,
+}
+
+impl Forward<'_> {
+    fn send(&self, p: Produced) {
+        let _ = self.tx.send(p);
+    }
+
+    fn failed(&self, source: String, error: String) {
+        self.send(Produced::Done(Box::new(
+            Item {
+                source,
+                ..Item::default()
+            }
+            .failed(error, false),
+        )));
+    }
+
+    /// The published row of `identity`, unless `--republish`.
+    fn published(&self, identity: &str) -> Option<&Asset> {
+        self.known
+            .get(identity)
+            .filter(|r| r.state == State::Published && !self.republish)
+    }
+
+    fn deliver(&self, identity: String, input_hash: Option<String>, source: String, path: PathBuf) {
+        self.send(Produced::Story {
+            delivery: Box::new(Delivery {
+                account: self.account.map(str::to_string),
+                identity,
+                input_hash,
+                source,
+                media: Media::File(path),
+                republish: self.republish,
+            }),
         });
     }
 }
 
+fn row_source(template: &str, row: Option<usize>) -> String {
+    match row {
+        Some(r) if r > 0 => format!("{template} row {r}"),
+        _ => template.to_string(),
+    }
+}
+
+impl BatchObserver for Forward<'_> {
+    fn skip(&self, story: &StoryKey<'_>) -> bool {
+        let feed = self.feed();
+        let id = identity::template(self.scope, story.template, feed.as_deref(), story.row_key);
+        let Some(row) = self.published(&id) else {
+            return false;
+        };
+        let changed = row
+            .input_hash
+            .as_deref()
+            .is_some_and(|h| h != story.input_hash);
+        let item = Item {
+            source: row_source(&story.template.display().to_string(), story.row),
+            output: row.output_path.clone(),
+            kind: Some(row.kind.clone()),
+            ..Item::default()
+        }
+        .already(row, changed);
+        self.send(Produced::Done(Box::new(item)));
+        true
+    }
+
+    fn finished(&self, o: &StoryOutcome) {
+        let source = row_source(&o.template, o.row);
+        match (&o.output, &o.row_key, &o.error) {
+            (Some(out), Some(key), None) => {
+                let feed = self.feed();
+                let id =
+                    identity::template(self.scope, Path::new(&o.template), feed.as_deref(), key);
+                self.deliver(id, o.input_hash.clone(), source, out.clone());
+            }
+            (_, _, e) => self.failed(source, e.clone().unwrap_or_else(|| "no output".into())),
+        }
+    }
+}
+
+impl Forward<'_> {
+    /// The feed of the job entry being rendered.
+    fn feed(&self) -> Option<PathBuf> {
+        self.feed.lock().map(|f| f.clone()).unwrap_or_default()
+    }
+}
+
 #[cfg(feature = "video")]
-impl crate::video::batch::VideoObserver for Forward {
+impl crate::video::batch::VideoObserver for Forward<'_> {
     fn finished(&self, o: &crate::video::batch::VideoOutcome) {
         let source = o.input.display().to_string();
         if let Some(e) = &o.error {
-            let _ = self.0.send(Produced {
-                source,
-                output: None,
-                kind: MediaKind::Video,
-                error: Some(e.clone()),
-            });
+            self.failed(source, e.clone());
             return;
         }
         for out in &o.outputs {
-            let _ = self.0.send(Produced {
-                source: format!("{source} part {}/{}", out.part.0, out.part.1),
-                output: Some(out.path.clone()),
-                kind: MediaKind::Video,
-                error: None,
-            });
+            let (part, parts) = (out.part.0 as u32, out.part.1 as u32);
+            let id = identity::video(self.scope, &o.input, part, parts);
+            let source = format!("{source} part {part}/{parts}");
+            match self.published(&id) {
+                Some(row) => {
+                    let item = Item {
+                        source,
+                        output: Some(out.path.display().to_string()),
+                        kind: Some("video".into()),
+                        ..Item::default()
+                    }
+                    .already(row, false);
+                    self.send(Produced::Done(Box::new(item)));
+                }
+                None => self.deliver(id, None, source, out.path.clone()),
+            }
         }
     }
 }
@@ -279,6 +409,10 @@ fn produce(jobs: &[&Job], out: &Path, fonts: &FontBook, opts: &RunOptions, tx: &
     for job in jobs {
         if let Some(t) = &job.template {
             settings.rows = job.rows.clone();
+            settings.key = job.key.clone();
+            if let Ok(mut f) = tx.feed.lock() {
+                f.clone_from(&job.feed);
+            }
             if let Err(e) = pipeline::render_batch(
                 std::slice::from_ref(t),
                 job.feed.as_deref(),
@@ -286,31 +420,42 @@ fn produce(jobs: &[&Job], out: &Path, fonts: &FontBook, opts: &RunOptions, tx: &
                 &settings,
                 tx,
             ) {
-                let _ = tx.0.send(Produced {
-                    source: t.display().to_string(),
-                    output: None,
-                    kind: MediaKind::Image,
-                    error: Some(e.to_string()),
-                });
+                tx.failed(t.display().to_string(), e.to_string());
             }
         }
         if let Some(v) = &job.videos {
             produce_videos(v, out, opts, tx);
         }
         if let Some(f) = &job.file {
-            let _ = tx.0.send(Produced {
-                source: f.display().to_string(),
-                output: Some(f.clone()),
-                kind: MediaKind::from_name(&f.to_string_lossy()),
-                error: None,
-            });
+            let id = identity::file(tx.scope, f);
+            match tx.published(&id) {
+                Some(row) => {
+                    let changed = std::fs::read(f)
+                        .map(|b| sha(&b) != row.content_hash)
+                        .unwrap_or(false);
+                    let item = Item {
+                        source: f.display().to_string(),
+                        output: Some(f.display().to_string()),
+                        kind: Some(row.kind.clone()),
+                        ..Item::default()
+                    }
+                    .already(row, changed);
+                    tx.send(Produced::Done(Box::new(item)));
+                }
+                None => tx.deliver(id, None, f.display().to_string(), f.clone()),
+            }
         }
     }
 }
 
-#[cfg(feature = "video")]
-fn produce_videos(path: &Path, out: &Path, opts: &RunOptions, tx: &Forward) {
-    let inputs: Vec<PathBuf> = if path.is_dir() {
+fn sha(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The video inputs of a `videos:` entry (a file, or a folder's files).
+fn video_inputs(path: &Path) -> Vec<PathBuf> {
+    if path.is_dir() {
         let mut found: Vec<PathBuf> = std::fs::read_dir(path)
             .map(|d| {
                 d.flatten()
@@ -323,113 +468,80 @@ fn produce_videos(path: &Path, out: &Path, opts: &RunOptions, tx: &Forward) {
         found
     } else {
         vec![path.to_path_buf()]
-    };
+    }
+}
+
+/// Every part of `input` is published (as recorded): no need to transcode it.
+fn all_parts_published<'a>(tx: &'a Forward, input: &Path) -> Option<Vec<&'a Asset>> {
+    let prefix = identity::video_prefix(tx.scope, input);
+    let parts: Vec<&Asset> = tx
+        .known
+        .iter()
+        .filter(|(id, _)| id.starts_with(&prefix))
+        .map(|(_, r)| r)
+        .collect();
+    let count = parts
+        .first()?
+        .identity
+        .rsplit('/')
+        .next()
+        .and_then(|n| n.parse::<usize>().ok())?;
+    let all = parts.len() == count && parts.iter().all(|r| tx.published(&r.identity).is_some());
+    all.then_some(parts)
+}
+
+/// Transcodes the inputs of a `videos:` entry whose parts are not all
+/// published yet (the others are reported as they are).
+fn produce_videos(path: &Path, out: &Path, opts: &RunOptions, tx: &Forward) {
+    let mut inputs = Vec::new();
+    for input in video_inputs(path) {
+        match all_parts_published(tx, &input) {
+            Some(mut parts) => {
+                parts.sort_by(|a, b| a.identity.cmp(&b.identity));
+                for row in parts {
+                    let part = row.identity.rsplit("part:").next().unwrap_or("");
+                    let item = Item {
+                        source: format!("{} part {part}", input.display()),
+                        output: row.output_path.clone(),
+                        kind: Some("video".into()),
+                        ..Item::default()
+                    }
+                    .already(row, false);
+                    tx.send(Produced::Done(Box::new(item)));
+                }
+            }
+            None => inputs.push(input),
+        }
+    }
+    if !inputs.is_empty() {
+        transcode(&inputs, path, out, opts, tx);
+    }
+}
+
+#[cfg(feature = "video")]
+fn transcode(inputs: &[PathBuf], entry: &Path, out: &Path, opts: &RunOptions, tx: &Forward) {
     let mut topts = crate::video::TranscodeOptions::default();
     if let Some(p) = &opts.preset {
         topts.preset = p.clone();
     }
-    if let Err(e) = crate::video::batch::transcode_all(&inputs, out, &topts, None, tx) {
-        let _ = tx.0.send(Produced {
-            source: path.display().to_string(),
-            output: None,
-            kind: MediaKind::Video,
-            error: Some(format!("{}: {e}", out.display())),
-        });
+    if let Err(e) = crate::video::batch::transcode_all(inputs, out, &topts, None, tx) {
+        tx.failed(
+            entry.display().to_string(),
+            format!("{}: {e}", out.display()),
+        );
     }
 }
 
 #[cfg(not(feature = "video"))]
-fn produce_videos(path: &Path, _: &Path, _: &RunOptions, tx: &Forward) {
-    let _ = tx.0.send(Produced {
-        source: path.display().to_string(),
-        output: None,
-        kind: MediaKind::Video,
-        error: Some("this storyforge was built without the `video` feature".into()),
-    });
+fn transcode(_: &[PathBuf], entry: &Path, _: &Path, _: &RunOptions, tx: &Forward) {
+    tx.failed(
+        entry.display().to_string(),
+        "this storyforge was built without the `video` feature".into(),
+    );
 }
 
-/// The I/O side: validate, upload and publish each output as it arrives.
-struct Sink<'a> {
-    store: AnyStore,
-    check: UrlCheck,
-    publisher: Option<Publisher<'a>>,
-    account: Option<Account>,
-    fonts: &'a FontBook,
-}
-
-impl Sink<'_> {
-    async fn handle(&mut self, p: Produced) -> Item {
-        let mut item = Item {
-            source: p.source,
-            output: p.output.as_ref().map(|o| o.display().to_string()),
-            kind: Some(p.kind.as_str().into()),
-            ..Item::default()
-        };
-        let fail = |mut item: Item, e: String| {
-            item.status = "failed".into();
-            item.error = Some(e);
-            item
-        };
-        let Some(path) = p.output else {
-            return fail(item, p.error.unwrap_or_else(|| "no output".into()));
-        };
-        let report = validate::check_file(&path, self.fonts, None, &validate::Options::default());
-        item.findings = report
-            .findings
-            .iter()
-            .map(|f| {
-                format!(
-                    "{} {} {}: {}",
-                    f.rule.severity.label(),
-                    f.rule.id,
-                    f.rule.name,
-                    f.message
-                )
-            })
-            .collect();
-        if report.fails(false) {
-            return fail(item, "validation failed: not uploaded".into());
-        }
-        let up = match storage::upload_file(&self.store, &path, &self.check).await {
-            Ok(u) => u,
-            Err(e) => return fail(item, e.to_string()),
-        };
-        item.url = Some(up.url.clone());
-        let (Some(publisher), Some(account)) = (self.publisher.as_mut(), self.account.as_ref())
-        else {
-            item.status = "dry run".into();
-            return item;
-        };
-        let media = StoryMedia {
-            url: up.url,
-            kind: p.kind,
-            content_hash: up.sha256,
-            source: item.source.clone(),
-            output_path: item.output.clone(),
-        };
-        match publisher.publish(account, &media).await {
-            Ok(Outcome::Published { media_id, already }) => {
-                item.media_id = media_id;
-                item.status = if already {
-                    "already published"
-                } else {
-                    "published"
-                }
-                .into();
-            }
-            Ok(Outcome::Deferred { reason }) => {
-                item.status = "deferred".into();
-                item.error = Some(reason);
-            }
-            Ok(Outcome::Failed { message, .. }) => return fail(item, message),
-            Err(e) => return fail(item, e.to_string()),
-        }
-        item
-    }
-}
-
-/// Runs `job` with `settings`; `None` for the graph base means the built-in
-/// sandbox (`graph.base_url: sandbox`), started here for the run.
+/// Runs `job` with `settings`; with `graph.base_url: sandbox` the built-in
+/// sandbox is started for the run.
 pub fn run(job: &JobFile, settings: Settings, opts: &RunOptions) -> Result<RunReport, RunError> {
     run_with(job, settings, opts, &|_| {})
 }
@@ -437,16 +549,15 @@ pub fn run(job: &JobFile, settings: Settings, opts: &RunOptions) -> Result<RunRe
 /// [`run`], calling `on_item` as each item finishes (the CLI's progress view).
 pub fn run_with(
     job: &JobFile,
-    mut settings: Settings,
+    settings: Settings,
     opts: &RunOptions,
     on_item: &dyn Fn(&Item),
 ) -> Result<RunReport, RunError> {
-    let setup = |e: &dyn std::fmt::Display| RunError::Setup(e.to_string());
     let out = job.out.clone().unwrap_or_else(|| PathBuf::from("out"));
-    std::fs::create_dir_all(&out)
-        .map_err(|e| RunError::Setup(format!("{}: {e}", out.display())))?;
-    let (_sandbox, builtin) = start_builtin_sandbox(&mut settings)?;
-    let ledger = Ledger::open(&settings.ledger).map_err(|e| setup(&e))?;
+    std::fs::create_dir_all(&out).map_err(|source| RunError::Io {
+        what: out.display().to_string(),
+        source,
+    })?;
     let jobs: Vec<&Job> = job
         .jobs
         .iter()
@@ -454,121 +565,59 @@ pub fn run_with(
         .filter(|(i, _)| opts.shard.is_none_or(|s| i % s.count == s.index))
         .map(|(_, j)| j)
         .collect();
-    let fonts = FontBook::bundled();
-    let account = match (opts.dry_run, builtin) {
-        (true, _) => None,
-        (false, Some(demo)) if settings.accounts.is_empty() => Some(demo),
-        (false, _) => Some(pick_account(&settings, job.account.as_deref())?),
-    };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| setup(&e))?;
+        .map_err(|source| RunError::Io {
+            what: "the async runtime".into(),
+            source,
+        })?;
+    let mut ctx = rt.block_on(Context::open(
+        settings,
+        DeliveryOptions {
+            dry_run: opts.dry_run,
+        },
+    ))?;
+    let account = ctx.account_name(job.account.as_deref())?;
+    let known = ctx.known(&account, "");
+    let fonts = FontBook::bundled();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut report = RunReport {
-        graph: settings.graph.base_url.clone(),
+        graph: ctx.settings().graph.base_url.clone(),
+        ledger: ctx.ledger().path().to_string(),
         ..RunReport::default()
     };
-    std::thread::scope(|scope| -> Result<(), RunError> {
+    let forward = Forward {
+        tx,
+        scope: opts.scope.as_deref(),
+        account: Some(account.as_str()),
+        republish: opts.republish,
+        known: &known,
+        feed: std::sync::Mutex::new(None),
+    };
+    std::thread::scope(|scope| {
         let (out_dir, fonts_ref) = (&out, &fonts);
-        let cpu = scope.spawn(move || produce(&jobs, out_dir, fonts_ref, opts, &Forward(tx)));
-        let sink_result = rt.block_on(async {
-            let store = AnyStore::open(&settings.storage)
-                .await
-                .map_err(|e| setup(&e))?;
-            let host = reqwest::Url::parse(&settings.graph.base_url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_default();
-            let check = UrlCheck::new(
-                storage::is_loopback_host(&host) || store.is_local(),
-                publish::secs(settings.graph.timeout),
-            )
-            .map_err(|e| setup(&e))?;
-            let publisher = match &account {
-                Some(_) => {
-                    Some(Publisher::new(settings.graph.clone(), &ledger).map_err(|e| setup(&e))?)
-                }
-                None => None,
-            };
-            let mut sink = Sink {
-                store,
-                check,
-                publisher,
-                account: account.clone(),
-                fonts: &fonts,
-            };
+        let cpu = scope.spawn(move || produce(&jobs, out_dir, fonts_ref, opts, &forward));
+        rt.block_on(async {
             while let Some(p) = rx.recv().await {
-                let item = sink.handle(p).await;
-                match item.status.as_str() {
-                    "published" => report.published += 1,
-                    "already published" => report.already += 1,
-                    "deferred" => report.deferred += 1,
-                    "failed" => report.failed += 1,
-                    _ => {}
-                }
+                let item = match p {
+                    Produced::Story { delivery } => ctx.deliver(&delivery).await,
+                    Produced::Done(item) => *item,
+                };
+                report.count(&item);
                 tracing::info!("{}: {}", item.source, item.status);
                 on_item(&item);
                 report.items.push(item);
             }
-            Ok::<(), RunError>(())
         });
         let _ = cpu.join();
-        sink_result
+    });
+    write_reports(&out, &report).map_err(|source| RunError::Io {
+        what: format!("{}: cannot write the report", out.display()),
+        source,
     })?;
-    write_reports(&out, &report)
-        .map_err(|e| RunError::Setup(format!("{}: cannot write the report: {e}", out.display())))?;
     Ok(report)
 }
-
-fn pick_account(settings: &Settings, name: Option<&str>) -> Result<Account, RunError> {
-    let chosen = match name {
-        Some(n) => settings.accounts.iter().find(|a| a.name == n),
-        None => settings.accounts.first(),
-    };
-    let a = chosen.ok_or_else(|| {
-        RunError::Setup(match name {
-            Some(n) => format!("no account named '{n}' in the settings"),
-            None => "no accounts in the settings; add `accounts:` to storyforge.yaml".into(),
-        })
-    })?;
-    a.load().map_err(|e| RunError::Setup(e.to_string()))
-}
-
-/// With `graph.base_url: sandbox`, starts the built-in sandbox serving the
-/// local store, points the settings at it, and gives its demo account.
-fn start_builtin_sandbox(
-    settings: &mut Settings,
-) -> Result<(Option<crate::sandbox::Sandbox>, Option<Account>), RunError> {
-    if settings.graph.base_url != SANDBOX {
-        return Ok((None, None));
-    }
-    std::fs::create_dir_all(&settings.storage.dir)
-        .map_err(|e| RunError::Setup(format!("{}: {e}", settings.storage.dir.display())))?;
-    let config = crate::sandbox::SandboxConfig {
-        media_dir: Some(settings.storage.dir.clone()),
-        image_processing_ms: 200,
-        video_processing_ms: 1000,
-        ..crate::sandbox::SandboxConfig::default()
-    };
-    let sandbox =
-        crate::sandbox::Sandbox::start(config).map_err(|e| RunError::Setup(e.to_string()))?;
-    settings.graph.base_url = sandbox.base_url();
-    settings.storage.base_url = format!("{}/media/", sandbox.base_url());
-    let demo = Account {
-        settings: publish::AccountSettings {
-            name: "demo".into(),
-            ig_user_id: crate::sandbox::DEMO_ACCOUNT_ID.into(),
-            token_env: None,
-            token_file: None,
-        },
-        token: publish::Secret::new(crate::sandbox::DEMO_TOKEN),
-    };
-    Ok((Some(sandbox), Some(demo)))
-}
-
-/// The `graph.base_url` that means "the built-in sandbox".
-pub const SANDBOX: &str = "sandbox";
 
 fn write_reports(out: &Path, report: &RunReport) -> std::io::Result<()> {
     let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
@@ -604,8 +653,8 @@ fn html(out: &Path, r: &RunReport) -> String {
         };
         let mut lines = vec![format!(
             "<b class=\"{}\">{}</b>",
-            esc(&i.status.replace(' ', "-")),
-            esc(&i.status)
+            esc(&i.status.label().replace(' ', "-")),
+            esc(i.status.label())
         )];
         lines.push(format!("<span>{}</span>", esc(&i.source)));
         if let Some(m) = &i.media_id {
@@ -626,11 +675,8 @@ fn html(out: &Path, r: &RunReport) -> String {
         ));
     }
     format!(
-        "<!doctype html><meta charset=\"utf-8\"><title>storyforge report</title>\n<style>body{{font:14px system-ui;margin:24px}}main{{display:flex;flex-wrap:wrap;gap:16px}}figure{{width:180px;margin:0}}img,video,.none{{width:180px;height:320px;object-fit:cover;background:#eee;border-radius:8px}}.published{{color:#2a7}}.failed,.err{{color:#c33}}.deferred{{color:#c80}}code{{font-size:11px}}small{{display:block;color:#555}}</style>\n<h1>storyforge run</h1><p>{} published, {} already published, {} deferred, {} failed — Graph API: {}</p>\n<main>\n{cards}</main>\n",
-        r.published,
-        r.already,
-        r.deferred,
-        r.failed,
+        "<!doctype html><meta charset=\"utf-8\"><title>storyforge report</title>\n<style>body{{font:14px system-ui;margin:24px}}main{{display:flex;flex-wrap:wrap;gap:16px}}figure{{width:180px;margin:0}}img,video,.none{{width:180px;height:320px;object-fit:cover;background:#eee;border-radius:8px}}.published{{color:#2a7}}.failed,.err{{color:#c33}}.deferred{{color:#c80}}code{{font-size:11px}}small{{display:block;color:#555}}</style>\n<h1>storyforge run</h1><p>{} — Graph API: {}</p>\n<main>\n{cards}</main>\n",
+        esc(&r.summary()),
         esc(&r.graph)
     )
 }

@@ -1,16 +1,19 @@
 //! `tick`: the ledger's schedule and clock → what is due now is done once:
 //! scheduled Stories are made and published (containers are created only
 //! then), insights of Stories about 22–24 h old are collected, and tokens
-//! near expiry are refreshed. A lock file keeps two ticks from overlapping;
-//! every step is idempotent through the ledger, so ticks can run as often
-//! as cron likes.
+//! near expiry are refreshed. A Story that fails for a passing reason is
+//! tried again on later ticks with backoff (attempts and next try kept in
+//! the ledger). A lock file keeps two ticks from overlapping, but only to
+//! save work: the ledger's claims keep any number of ticks, runs and
+//! publishes from publishing a Story twice.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::config::Settings;
-use crate::ledger::{parse_time, Ledger, Scheduled};
+use crate::delivery::{Item, ItemStatus};
+use crate::ledger::{parse_time, Ledger, LedgerError, ScheduleState, Scheduled};
 use crate::publish::{self, insights, tokens};
 use crate::run::{self, Job, JobFile, RunOptions};
 
@@ -19,8 +22,8 @@ use crate::run::{self, Job, JobFile, RunOptions};
 pub struct TickReport {
     /// False when another tick held the lock (nothing was done).
     pub ran: bool,
-    /// Scheduled entries handled: (id, state, result).
-    pub scheduled: Vec<(i64, String, String)>,
+    /// Scheduled entries handled: (id, state, what happened).
+    pub scheduled: Vec<(i64, ScheduleState, String)>,
     /// Stories whose insights were collected.
     pub insights: usize,
     /// Accounts whose token was refreshed.
@@ -31,8 +34,23 @@ pub struct TickReport {
 
 /// Why a tick could not run.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct TickError(pub String);
+pub enum TickError {
+    /// The lock file could not be opened or locked (other than being held).
+    #[error("{path}: cannot use the tick lock: {source}")]
+    Lock {
+        /// The lock file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The ledger failed.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The Graph client or runtime could not be made.
+    #[error("{0}")]
+    Setup(String),
+}
 
 /// The lock file beside the ledger.
 fn lock_path(ledger: &Path) -> PathBuf {
@@ -41,36 +59,130 @@ fn lock_path(ledger: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// Tries of a scheduled Story that keeps failing for a passing reason.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// The wait before try `attempts + 1`: 1 min doubling, at most 2 h.
+pub fn backoff(attempts: u32) -> chrono::Duration {
+    let minutes = 1i64 << attempts.saturating_sub(1).min(7);
+    chrono::Duration::minutes(minutes.min(120))
+}
+
+/// A run's items → the schedule entry's next state and what to show.
+fn settle_entry(
+    s: &Scheduled,
+    result: Result<run::RunReport, run::RunError>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (ScheduleState, String, u32, Option<String>) {
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => return (ScheduleState::Failed, e.to_string(), s.attempts + 1, None),
+    };
+    let lines = |pick: &dyn Fn(&Item) -> bool| {
+        report
+            .items
+            .iter()
+            .filter(|i| pick(i))
+            .map(|i| match (&i.error, &i.media_id) {
+                (Some(e), _) => format!("{}: {e}", i.status),
+                (None, Some(m)) => format!("{} media {m}", i.status),
+                (None, None) => i.status.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let waiting = |i: &Item| {
+        matches!(
+            i.status,
+            ItemStatus::Deferred | ItemStatus::Busy | ItemStatus::Unsure
+        ) || (i.status == ItemStatus::Failed && i.transient)
+    };
+    if report.items.is_empty() {
+        return (
+            ScheduleState::Failed,
+            "the entry made no Story (check its template, feed and row)".into(),
+            s.attempts + 1,
+            None,
+        );
+    }
+    if report
+        .items
+        .iter()
+        .any(|i| i.status == ItemStatus::Failed && !i.transient)
+    {
+        let bad = |i: &Item| i.status == ItemStatus::Failed && !i.transient;
+        return (ScheduleState::Failed, lines(&bad), s.attempts + 1, None);
+    }
+    if report.items.iter().any(waiting) {
+        // Deferred Stories wait for a window, not for luck: no attempt spent.
+        let spent = report
+            .items
+            .iter()
+            .any(|i| i.status != ItemStatus::Deferred && waiting(i));
+        let attempts = s.attempts + u32::from(spent);
+        if attempts >= MAX_ATTEMPTS {
+            return (
+                ScheduleState::Failed,
+                format!("gave up after {attempts} attempts: {}", lines(&waiting)),
+                attempts,
+                None,
+            );
+        }
+        let next = now + backoff(attempts.max(1));
+        let next = next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        return (
+            ScheduleState::Pending,
+            format!(
+                "waiting (attempt {attempts}, next try {next}): {}",
+                lines(&waiting)
+            ),
+            attempts,
+            Some(next),
+        );
+    }
+    (ScheduleState::Done, lines(&|_| true), s.attempts + 1, None)
+}
+
 /// Runs one tick at `now`; `out` is where scheduled Stories are written.
 pub fn tick(
     settings: &Settings,
     out: &Path,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<TickReport, TickError> {
+    let lock = lock_path(&settings.ledger);
+    let lock_error = |source| TickError::Lock {
+        path: lock.display().to_string(),
+        source,
+    };
     let lock_file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(lock_path(&settings.ledger))
-        .map_err(|e| {
-            TickError(format!(
-                "{}: cannot open the tick lock: {e}",
-                settings.ledger.display()
-            ))
-        })?;
-    if lock_file.try_lock().is_err() {
-        return Ok(TickReport::default());
+        .open(&lock)
+        .map_err(lock_error)?;
+    // Only an optimisation: the ledger's claims keep overlapping ticks
+    // (and runs) from publishing twice.
+    match lock_file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Ok(TickReport::default()),
+        Err(std::fs::TryLockError::Error(e)) => return Err(lock_error(e)),
     }
     let mut report = TickReport {
         ran: true,
         ..TickReport::default()
     };
-    let ledger = Ledger::open(&settings.ledger).map_err(|e| TickError(e.to_string()))?;
+    let ledger = Ledger::open(&settings.ledger)?;
     let due: Vec<Scheduled> = ledger
-        .schedule()
-        .map_err(|e| TickError(e.to_string()))?
+        .schedule()?
         .into_iter()
-        .filter(|s| s.state == "pending" && parse_time(&s.at).is_some_and(|at| at <= now))
+        .filter(|s| {
+            s.state == ScheduleState::Pending
+                && parse_time(&s.at).is_some_and(|at| at <= now)
+                && s.next_try
+                    .as_deref()
+                    .and_then(parse_time)
+                    .is_none_or(|t| t <= now)
+        })
         .collect();
     for s in due {
         let job = JobFile {
@@ -82,32 +194,20 @@ pub fn tick(
                 videos: None,
                 rows: s.row.map(|r| vec![r]),
                 file: s.file.as_ref().map(PathBuf::from),
+                key: None,
             }],
         };
-        let (state, result) = match run::run(&job, settings.clone(), &RunOptions::default()) {
-            Ok(r) if r.failed > 0 => (
-                "failed",
-                r.items
-                    .iter()
-                    .filter_map(|i| i.error.clone())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-            Ok(r) if r.deferred > 0 => ("pending", "deferred: quota or rate limit".to_string()),
-            Ok(r) => (
-                "done",
-                r.items
-                    .iter()
-                    .map(|i| format!("{} {}", i.status, i.media_id.clone().unwrap_or_default()))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-            Err(e) => ("failed", e.to_string()),
+        let opts = RunOptions {
+            scope: Some(format!("schedule:{}", s.id)),
+            republish: s.republish,
+            ..RunOptions::default()
         };
-        if let Err(e) = ledger.set_schedule_state(s.id, state, &result) {
+        let result = run::run(&job, settings.clone(), &opts);
+        let (state, text, attempts, next) = settle_entry(&s, result, now);
+        if let Err(e) = ledger.set_schedule_state(s.id, state, &text, attempts, next.as_deref()) {
             report.errors.push(e.to_string());
         }
-        report.scheduled.push((s.id, state.into(), result));
+        report.scheduled.push((s.id, state, text));
     }
     if settings.graph.base_url == run::SANDBOX {
         // The built-in sandbox lives only as long as one run: nothing to ask.
@@ -116,13 +216,13 @@ pub fn tick(
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| TickError(e.to_string()))?;
+        .map_err(|e| TickError::Setup(e.to_string()))?;
     let client = publish::graph::GraphClient::new(
         &settings.graph.base_url,
         &settings.graph.version,
         publish::secs(settings.graph.timeout),
     )
-    .map_err(|e| TickError(e.to_string()))?;
+    .map_err(|e| TickError::Setup(e.to_string()))?;
     for a in &settings.accounts {
         let account = match a.load() {
             Ok(acc) => acc,

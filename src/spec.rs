@@ -57,3 +57,8 @@ pub const MAX_AUDIO_CHANNELS: u16 = 2;
 /// Instagram's own video file-size cap (the project's default budget,
 /// [`DEFAULT_VIDEO_MAX_BYTES`], is lower).
 pub const INSTAGRAM_MAX_VIDEO_BYTES: u64 = 100_000_000;
+
+/// Containers an account may create per rolling 24 h.
+pub const MAX_CONTAINERS_PER_DAY: usize = 400;
+/// A Story's life (and a container's), hours: it cannot be deleted before.
+pub const STORY_LIFETIME_HOURS: i64 = 24;

@@ -13,22 +13,16 @@ use storyforge::sandbox::{Faults, Sandbox, SandboxConfig};
 
 const STORIES: usize = 30;
 
-/// A valid JPEG made distinct by a comment segment after SOI.
-fn variant(base: &[u8], i: usize) -> Vec<u8> {
-    let text = format!("story {i}");
-    let mut seg = vec![0xFF, 0xFE];
-    seg.extend_from_slice(&((text.len() + 2) as u16).to_be_bytes());
-    seg.extend_from_slice(text.as_bytes());
-    [&base[..2], &seg, &base[2..]].concat()
-}
-
 #[test]
 fn killed_runs_resume_to_exactly_once() {
     let media = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let base = std::fs::read(common::root().join("fixtures/bad/ok-story.jpg")).unwrap();
     for i in 0..STORIES {
-        std::fs::write(media.path().join(format!("s{i:02}.jpg")), variant(&base, i)).unwrap();
+        std::fs::write(
+            media.path().join(format!("s{i:02}.jpg")),
+            common::jpeg_variant(i),
+        )
+        .unwrap();
     }
     let sandbox = Sandbox::start(SandboxConfig {
         media_dir: Some(media.path().to_path_buf()),

@@ -133,13 +133,41 @@ fn job_to_published_stories_through_real_s3_and_the_sandbox() {
     let sandbox_ids: BTreeSet<_> = record.iter().map(|r| r.media_id.clone()).collect();
     assert_eq!(ids, sandbox_ids);
     assert!(work.path().join("out/report.html").is_file());
-    // A second run is a no-op.
-    let again = command().output().unwrap();
-    assert_eq!(again.status.code(), Some(0));
-    let report: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
-    assert_eq!(
-        (report["published"].as_u64(), report["already"].as_u64()),
-        (Some(0), Some(stories as u64))
-    );
-    assert_eq!(sandbox.published().len(), stories);
+    // The ledger keeps the object key, never a URL signature.
+    assert!(assets
+        .iter()
+        .all(|a| a.object_key.is_some() && !a.url.as_deref().unwrap_or("").contains("X-Amz")));
+    // A second and a third run are no-ops that render and transcode nothing.
+    let outputs = |dir: &std::path::Path| -> Vec<(std::path::PathBuf, std::time::SystemTime)> {
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.path()
+                    .extension()
+                    .is_some_and(|x| x == "jpg" || x == "mp4")
+            })
+            .map(|e| (e.path(), e.metadata().unwrap().modified().unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    let written = outputs(&work.path().join("out"));
+    assert_eq!(written.len(), stories, "{written:?}");
+    for _ in 0..2 {
+        let again = command().output().unwrap();
+        assert_eq!(again.status.code(), Some(0));
+        let report: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+        assert_eq!(
+            (report["published"].as_u64(), report["already"].as_u64()),
+            (Some(0), Some(stories as u64)),
+            "{report:#}"
+        );
+        assert_eq!(sandbox.published().len(), stories);
+        assert_eq!(
+            outputs(&work.path().join("out")),
+            written,
+            "nothing rendered or transcoded again"
+        );
+    }
 }

@@ -7,8 +7,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use storyforge::ledger::{Ledger, State};
+use storyforge::ledger::{ClaimOutcome, Ledger, State, StoryRequest};
 use storyforge::publish::errors::ErrorClass;
+use storyforge::publish::flow::FlowError;
 use storyforge::publish::graph::{parse_usage, GraphError};
 use storyforge::publish::{
     insights, tokens, Account, AccountSettings, GraphSettings, MediaKind, Outcome, Publisher,
@@ -78,17 +79,82 @@ impl Rig {
     }
 
     /// Serves `fixture` under `name` and describes it as a Story.
-    fn story(&self, fixture: &Path, name: &str, kind: MediaKind) -> StoryMedia {
+    fn story(&self, fixture: &Path, name: &str, kind: MediaKind) -> Story {
         let bytes = std::fs::read(fixture).expect("fixture");
         std::fs::write(self.media.path().join(name), &bytes).expect("serve");
-        StoryMedia {
-            url: format!("{}/media/{name}", self.sandbox.base_url()),
-            kind,
+        Story {
+            media: StoryMedia {
+                url: format!("{}/media/{name}", self.sandbox.base_url()),
+                kind,
+            },
             content_hash: format!("{name}-{}", bytes.len()),
             source: fixture.display().to_string(),
-            output_path: None,
         }
     }
+}
+
+/// A Story for the flow: its media and what the ledger keys it by.
+#[derive(Clone)]
+struct Story {
+    media: StoryMedia,
+    content_hash: String,
+    source: String,
+}
+
+/// The publisher with the claim the delivery step takes before it.
+struct Flow<'a> {
+    publisher: Publisher,
+    ledger: &'a Ledger,
+}
+
+impl<'a> Flow<'a> {
+    fn new(settings: GraphSettings, ledger: &'a Ledger) -> Flow<'a> {
+        Flow {
+            publisher: Publisher::new(settings).expect("publisher"),
+            ledger,
+        }
+    }
+
+    fn client(&self) -> &storyforge::publish::graph::GraphClient {
+        self.publisher.client()
+    }
+
+    /// Claims `story` (identity = its content hash) and publishes it.
+    async fn publish(&mut self, account: &Account, story: &Story) -> Result<Outcome, FlowError> {
+        let req = StoryRequest {
+            account: account.settings.name.clone(),
+            identity: story.content_hash.clone(),
+            content_hash: story.content_hash.clone(),
+            input_hash: None,
+            kind: story.media.kind.as_str().into(),
+            source: story.source.clone(),
+            output_path: None,
+            republish: false,
+        };
+        let lease = chrono::Duration::seconds(60);
+        match self.ledger.claim(&req, "test-owner/1/x", lease)? {
+            ClaimOutcome::Claimed { row, claim, .. } => {
+                let o = self
+                    .publisher
+                    .publish(self.ledger, &claim, &row, account, &story.media)
+                    .await;
+                self.ledger.release(&claim)?;
+                o
+            }
+            ClaimOutcome::Published { row, .. } => Ok(Outcome::Published {
+                media_id: row.media_id,
+                already: true,
+            }),
+            other => panic!("not claimed: {other:?}"),
+        }
+    }
+}
+
+fn find(ledger: &Ledger, identity: &str) -> storyforge::ledger::Asset {
+    ledger
+        .latest("demo", identity)
+        .expect("ledger read")
+        .expect("row exists")
 }
 
 fn bad(name: &str) -> PathBuf {
@@ -108,7 +174,7 @@ fn published_id(o: &Outcome) -> String {
 async fn image_flow_publishes_once_and_records_the_media_id() {
     let r = rig(|_| {});
     let ledger = r.ledger();
-    let mut p = Publisher::new(fast(&r.sandbox.base_url()), &ledger).unwrap();
+    let mut p = Flow::new(fast(&r.sandbox.base_url()), &ledger);
     let story = r.story(&bad("ok-story.jpg"), "a.jpg", MediaKind::Image);
     let first = p.publish(&account(TOKEN), &story).await.unwrap();
     let id = published_id(&first);
@@ -123,7 +189,7 @@ async fn image_flow_publishes_once_and_records_the_media_id() {
     let record = r.sandbox.published();
     assert_eq!(record.len(), 1);
     assert_eq!(record[0].media_id, id);
-    let row = ledger.find("demo", &story.content_hash).unwrap().unwrap();
+    let row = find(&ledger, &story.content_hash);
     assert_eq!(row.state, State::Published);
     assert_eq!(row.media_id.as_deref(), Some(id.as_str()));
     assert!(row.container_id.is_some());
@@ -133,7 +199,7 @@ async fn image_flow_publishes_once_and_records_the_media_id() {
 async fn video_flow_polls_until_finished() {
     let r = rig(|_| {});
     let ledger = r.ledger();
-    let mut p = Publisher::new(fast(&r.sandbox.base_url()), &ledger).unwrap();
+    let mut p = Flow::new(fast(&r.sandbox.base_url()), &ledger);
     let story = r.story(&bad("ok-video.mp4"), "v.mp4", MediaKind::Video);
     let id = published_id(&p.publish(&account(TOKEN), &story).await.unwrap());
     let record = r.sandbox.published();
@@ -148,7 +214,7 @@ async fn video_flow_polls_until_finished() {
 async fn broken_media_is_fix_the_input_and_never_retried() {
     let r = rig(|_| {});
     let ledger = r.ledger();
-    let mut p = Publisher::new(fast(&r.sandbox.base_url()), &ledger).unwrap();
+    let mut p = Flow::new(fast(&r.sandbox.base_url()), &ledger);
     let png = r.story(&bad("SF101-png-named.jpg"), "p.jpg", MediaKind::Image);
     match p.publish(&account(TOKEN), &png).await.unwrap() {
         Outcome::Failed { class, message } => {
@@ -167,7 +233,7 @@ async fn broken_media_is_fix_the_input_and_never_retried() {
     }
     // A URL Instagram cannot fetch: 9004 on creation.
     let mut missing = png.clone();
-    missing.url = format!("{}/media/nothing-here.jpg", r.sandbox.base_url());
+    missing.media.url = format!("{}/media/nothing-here.jpg", r.sandbox.base_url());
     missing.content_hash = "missing".into();
     match p.publish(&account(TOKEN), &missing).await.unwrap() {
         Outcome::Failed { class, message } => {
@@ -177,17 +243,14 @@ async fn broken_media_is_fix_the_input_and_never_retried() {
         other => panic!("{other:?}"),
     }
     assert!(r.sandbox.published().is_empty());
-    assert_eq!(
-        ledger.find("demo", "missing").unwrap().unwrap().state,
-        State::Failed
-    );
+    assert_eq!(find(&ledger, "missing").state, State::Failed);
 }
 
 #[tokio::test]
 async fn faults_are_survived_without_a_duplicate() {
     let r = rig(|_| {});
     let ledger = r.ledger();
-    let mut p = Publisher::new(fast(&r.sandbox.base_url()), &ledger).unwrap();
+    let mut p = Flow::new(fast(&r.sandbox.base_url()), &ledger);
     let faults = [
         Faults {
             transient_errors: 3,
@@ -224,7 +287,7 @@ async fn faults_are_survived_without_a_duplicate() {
 async fn quota_used_up_defers_with_when_it_frees() {
     let r = rig(|c| c.quota_total = 1);
     let ledger = r.ledger();
-    let mut p = Publisher::new(fast(&r.sandbox.base_url()), &ledger).unwrap();
+    let mut p = Flow::new(fast(&r.sandbox.base_url()), &ledger);
     let a = r.story(&bad("ok-story.jpg"), "q1.jpg", MediaKind::Image);
     published_id(&p.publish(&account(TOKEN), &a).await.unwrap());
     let b = r.story(&bad("SF109-exif-rotated.jpg"), "q2.jpg", MediaKind::Image);
@@ -237,19 +300,14 @@ async fn quota_used_up_defers_with_when_it_frees() {
     }
     assert_eq!(r.sandbox.published().len(), 1);
     // No container was created for the deferred Story.
-    assert!(ledger
-        .find("demo", &b.content_hash)
-        .unwrap()
-        .unwrap()
-        .container_id
-        .is_none());
+    assert!(find(&ledger, &b.content_hash).container_id.is_none());
 }
 
 #[tokio::test]
 async fn rate_limit_defers_and_usage_is_read() {
     let r = rig(|c| c.calls_per_hour = 4);
     let ledger = r.ledger();
-    let mut p = Publisher::new(fast(&r.sandbox.base_url()), &ledger).unwrap();
+    let mut p = Flow::new(fast(&r.sandbox.base_url()), &ledger);
     let a = r.story(&bad("ok-story.jpg"), "r1.jpg", MediaKind::Image);
     let outcome = p.publish(&account(TOKEN), &a).await.unwrap();
     match outcome {
@@ -271,7 +329,7 @@ async fn rate_limit_defers_and_usage_is_read() {
 async fn expired_and_invalid_tokens_are_auth_errors_and_never_leak() {
     let r = rig(|_| {});
     let ledger = r.ledger();
-    let mut p = Publisher::new(fast(&r.sandbox.base_url()), &ledger).unwrap();
+    let mut p = Flow::new(fast(&r.sandbox.base_url()), &ledger);
     let story = r.story(&bad("ok-story.jpg"), "t.jpg", MediaKind::Image);
     let secret = "IGQVJ-super-secret-token-value";
     match p.publish(&account(secret), &story).await.unwrap() {
@@ -282,7 +340,7 @@ async fn expired_and_invalid_tokens_are_auth_errors_and_never_leak() {
         }
         other => panic!("{other:?}"),
     }
-    let row = ledger.find("demo", &story.content_hash).unwrap().unwrap();
+    let row = find(&ledger, &story.content_hash);
     assert!(!format!("{row:?}").contains(secret));
     let dump = std::fs::read(r.db.path().join("storyforge.db")).unwrap();
     assert!(!String::from_utf8_lossy(&dump).contains(secret));
@@ -302,7 +360,7 @@ async fn expired_and_invalid_tokens_are_auth_errors_and_never_leak() {
 async fn tokens_refresh_into_the_token_file() {
     let r = rig(|_| {});
     let ledger = r.ledger();
-    let p = Publisher::new(fast(&r.sandbox.base_url()), &ledger).unwrap();
+    let p = Flow::new(fast(&r.sandbox.base_url()), &ledger);
     let file = r.db.path().join("demo.token");
     std::fs::write(&file, TOKEN).unwrap();
     let settings = AccountSettings {
@@ -330,7 +388,7 @@ async fn tokens_refresh_into_the_token_file() {
     assert!(st.days_left.unwrap() > 59.0);
     assert!(!st.refresh_due);
     // The new token publishes.
-    let mut p = Publisher::new(fast(&r.sandbox.base_url()), &ledger).unwrap();
+    let mut p = Flow::new(fast(&r.sandbox.base_url()), &ledger);
     let story = r.story(&bad("ok-story.jpg"), "after.jpg", MediaKind::Image);
     published_id(&p.publish(&stored, &story).await.unwrap());
 }
@@ -339,7 +397,7 @@ async fn tokens_refresh_into_the_token_file() {
 async fn insights_are_collected_for_live_stories() {
     let r = rig(|_| {});
     let ledger = r.ledger();
-    let mut p = Publisher::new(fast(&r.sandbox.base_url()), &ledger).unwrap();
+    let mut p = Flow::new(fast(&r.sandbox.base_url()), &ledger);
     let story = r.story(&bad("ok-story.jpg"), "i.jpg", MediaKind::Image);
     let id = published_id(&p.publish(&account(TOKEN), &story).await.unwrap());
     let got = insights::collect(

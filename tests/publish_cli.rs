@@ -4,26 +4,8 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
+use common::{cli as storyforge, text};
 use storyforge::sandbox::{Sandbox, SandboxConfig};
-
-fn storyforge(args: &[&str], config: &std::path::Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_storyforge"))
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .output()
-        .expect("run storyforge")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 #[test]
 fn files_are_validated_uploaded_and_published_once() {
@@ -55,13 +37,16 @@ fn files_are_validated_uploaded_and_published_once() {
     let again = storyforge(&["publish", good.to_str().unwrap(), "--json"], &config);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
     let v: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
-    assert_eq!(v[0]["outcome"], "published");
-    assert_eq!(v[0]["already"], true);
+    assert_eq!(v[0]["status"], "already_published");
+    assert_eq!(v[0]["media_id"], sandbox.published()[0].media_id.as_str());
     assert_eq!(sandbox.published().len(), 1);
     let ledger = storyforge(&["ledger", "--json"], &config);
     let rows: serde_json::Value = serde_json::from_slice(&ledger.stdout).unwrap();
-    assert_eq!(rows.as_array().unwrap().len(), 1);
+    // The refused file is recorded too, as failed (never sent to Instagram).
+    assert_eq!(rows.as_array().unwrap().len(), 2);
     assert_eq!(rows[0]["state"], "published");
+    assert_eq!(rows[1]["state"], "failed");
+    assert!(rows[1]["container_id"].is_null());
     assert_eq!(
         rows[0]["media_id"],
         sandbox.published()[0].media_id.as_str()

@@ -23,7 +23,7 @@ fn rig() -> Rig {
         ..SandboxConfig::default()
     })
     .expect("test setup");
-    common::sandbox_settings(work.path(), media.path(), &sandbox.base_url());
+    common::fast_settings(work.path(), media.path(), &sandbox.base_url(), "");
     Rig {
         sandbox,
         work,
@@ -43,13 +43,7 @@ impl Rig {
     }
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::text;
 
 #[test]
 fn daily_takes_the_days_rows_once() {
@@ -157,4 +151,74 @@ fn tick_publishes_what_is_due_once() {
         text(&blocked)
     );
     lock.unlock().unwrap();
+}
+
+#[test]
+fn tick_retries_a_passing_failure_with_backoff_and_fails_an_empty_entry() {
+    let r = rig();
+    let config = r.work.path().join("storyforge.yaml");
+    let settings = storyforge::config::Settings::load(&config).expect("settings");
+    let story = r.work.path().join("s.jpg");
+    std::fs::write(&story, common::jpeg_variant(7)).expect("write");
+    let root = common::root();
+    let add = |extra: &[&str]| {
+        let mut args = vec!["schedule", "add", "--at", "2026-01-01T00:00:00Z"];
+        args.extend_from_slice(extra);
+        r.run(&args)
+    };
+    assert!(add(&[story.to_str().expect("utf-8")]).status.success());
+    let tpl = root.join("templates/quote-card.yaml");
+    let feed = root.join("fixtures/feeds/quote-card.csv");
+    let empty = add(&[
+        "--template",
+        tpl.to_str().expect("utf-8"),
+        "--feed",
+        feed.to_str().expect("utf-8"),
+        "--row",
+        "999",
+    ]);
+    assert!(empty.status.success(), "{}", text(&empty));
+    // Every Graph call fails for a while (more than the client's retries).
+    r.sandbox.set_faults(storyforge::sandbox::Faults {
+        transient_errors: 1000,
+        ..Default::default()
+    });
+    let out = r.work.path().join("out");
+    let now = chrono::Utc::now();
+    let first = storyforge::schedule::tick(&settings, &out, now).expect("tick");
+    let by_id: std::collections::BTreeMap<_, _> = first
+        .scheduled
+        .iter()
+        .map(|(id, s, t)| (*id, (*s, t.clone())))
+        .collect();
+    use storyforge::ledger::ScheduleState;
+    assert_eq!(by_id[&1].0, ScheduleState::Pending, "{by_id:?}");
+    assert!(
+        by_id[&1].1.contains("waiting (attempt 1, next try"),
+        "{by_id:?}"
+    );
+    assert_eq!(by_id[&2].0, ScheduleState::Failed, "{by_id:?}");
+    assert!(by_id[&2].1.contains("made no Story"), "{by_id:?}");
+    let list = r.run(&["schedule", "list"]);
+    assert!(
+        text(&list).contains("(attempt 1, next try"),
+        "{}",
+        text(&list)
+    );
+    // Not yet due again: nothing tried.
+    let early = storyforge::schedule::tick(&settings, &out, now + chrono::Duration::seconds(10))
+        .expect("tick");
+    assert!(early.scheduled.is_empty(), "{:?}", early.scheduled);
+    // The fault passes; the next try publishes it once.
+    r.sandbox.set_faults(storyforge::sandbox::Faults::default());
+    let later = storyforge::schedule::tick(&settings, &out, now + chrono::Duration::minutes(5))
+        .expect("tick");
+    assert_eq!(later.scheduled.len(), 1, "{:?}", later.scheduled);
+    assert_eq!(
+        later.scheduled[0].1,
+        ScheduleState::Done,
+        "{:?}",
+        later.scheduled
+    );
+    assert_eq!(r.sandbox.published().len(), 1);
 }

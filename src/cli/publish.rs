@@ -5,16 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
-use sha2::Digest;
+use anyhow::{bail, Context as _};
 
 use storyforge::config::Settings;
-use storyforge::fonts::FontBook;
-use storyforge::ledger::Ledger;
-use storyforge::publish::MediaKind;
-use storyforge::publish::{self, tokens, Account, Outcome, Publisher, StoryMedia};
-use storyforge::storage::{self, AnyStore, UrlCheck};
-use storyforge::validate;
+use storyforge::delivery::{
+    self, identity, Context, Delivery, DeliveryOptions, Item, ItemStatus, Media,
+};
+use storyforge::ledger::{Ledger, Settlement, State};
+use storyforge::publish::{self, tokens, Account};
 
 /// Where the settings come from.
 #[derive(Debug, clap::Args)]
@@ -40,21 +38,46 @@ pub struct PublishArgs {
     /// The account (a name under `accounts:`) [default: the first].
     #[arg(long)]
     account: Option<String>,
-    /// Print a JSON array of outcomes on stdout.
+    /// Publish again even if these files (or their bytes) already went out.
+    #[arg(long)]
+    republish: bool,
+    /// Print a JSON array of items on stdout.
     #[arg(long)]
     json: bool,
     #[command(flatten)]
     config: ConfigArg,
 }
 
-/// List the ledger.
+/// List the ledger, or settle an unsure Story by hand.
 #[derive(Debug, clap::Args)]
 pub struct LedgerArgs {
+    #[command(subcommand)]
+    action: Option<LedgerAction>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
     #[command(flatten)]
     config: ConfigArg,
+}
+
+/// What `storyforge ledger` does besides listing.
+#[derive(Debug, clap::Subcommand)]
+pub enum LedgerAction {
+    /// Settle an unsure Story: it was published (as MEDIA_ID) or it was not.
+    Settle(SettleArgs),
+}
+
+/// `storyforge ledger settle ID --published MEDIA_ID | --not-published`.
+#[derive(Debug, clap::Args)]
+pub struct SettleArgs {
+    /// The Story's id (the first column of `storyforge ledger`).
+    id: i64,
+    /// It is live on the account as this media id.
+    #[arg(long, value_name = "MEDIA_ID", conflicts_with = "not_published")]
+    published: Option<String>,
+    /// It is not on the account: the next run publishes it.
+    #[arg(long)]
+    not_published: bool,
 }
 
 /// Token status, or refresh now.
@@ -144,183 +167,105 @@ fn accounts(settings: &Settings, only: Option<&str>, first: bool) -> anyhow::Res
         .collect()
 }
 
-fn is_url(s: &str) -> bool {
-    s.starts_with("https://") || s.starts_with("http://")
-}
-
-/// Validates, uploads and checks one file → the Story to publish.
-async fn prepare_file(
-    path: &Path,
-    store: &AnyStore,
-    check: &UrlCheck,
-    fonts: &FontBook,
-) -> Result<StoryMedia, String> {
-    let report = validate::check_file(path, fonts, None, &validate::Options::default());
-    if report.fails(false) {
-        let first = report
-            .findings
-            .iter()
-            .find(|f| validate::fails(f.rule.severity, false))
-            .map(|f| {
-                format!(
-                    "{} {}: {}; {}",
-                    f.rule.id, f.rule.name, f.message, f.rule.hint
-                )
-            })
-            .unwrap_or_default();
-        return Err(format!("{}: not published: {first}", path.display()));
-    }
-    let up = storage::upload_file(store, path, check)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(StoryMedia {
-        url: up.url,
-        kind: if up.content_type.starts_with("video/") {
-            MediaKind::Video
-        } else {
-            MediaKind::Image
-        },
-        content_hash: up.sha256,
-        source: path.display().to_string(),
-        output_path: Some(path.display().to_string()),
-    })
-}
-
-/// Runs `storyforge publish`.
+/// Runs `storyforge publish`: each input through the one delivery step.
 pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
-    let (settings, ledger) = open(&args.config)?;
-    let account = accounts(&settings, args.account.as_deref(), true)?.remove(0);
+    let settings = args.config.settings()?;
     let rt = runtime()?;
-    let fonts = FontBook::bundled();
-    let outcomes = rt.block_on(async {
-        let mut publisher = Publisher::new(settings.graph.clone(), &ledger)?;
-        let mut account = account;
-        if tokens::status(&ledger, &account, chrono::Utc::now())?.refresh_due {
-            match tokens::refresh(publisher.client(), &ledger, &account).await {
-                Ok(fresh) => {
-                    tracing::info!("{}: token refreshed", account.settings.name);
-                    account.token = fresh;
-                }
-                Err(e) => tracing::warn!("{e}; publishing with the current token"),
-            }
-        }
-        let needs_store = args.inputs.iter().any(|i| !is_url(i));
-        let store = if needs_store {
-            Some(AnyStore::open(&settings.storage).await?)
-        } else {
-            None
-        };
-        let loopback_target = storage::is_loopback_host(
-            reqwest::Url::parse(&settings.graph.base_url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .as_deref()
-                .unwrap_or(""),
-        );
-        let check = UrlCheck::new(loopback_target, publish::secs(settings.graph.timeout))?;
-        let mut out: Vec<(String, Result<Outcome, String>)> = Vec::new();
-        let mut stopped: Option<String> = None;
+    let items = rt.block_on(async {
+        let mut ctx = Context::open(settings, DeliveryOptions::default()).await?;
+        let mut items = Vec::new();
         for input in &args.inputs {
-            if let Some(why) = &stopped {
-                out.push((input.clone(), Err(format!("skipped: {why}"))));
-                continue;
-            }
-            let media = if is_url(input) {
-                Ok(StoryMedia {
-                    url: input.clone(),
-                    kind: MediaKind::from_name(input),
-                    content_hash: hex::encode(sha2::Sha256::digest(input.as_bytes())),
-                    source: input.clone(),
-                    output_path: None,
-                })
+            let (identity, media) = if delivery::is_url(input) {
+                (identity::url(None, input), Media::Url(input.clone()))
             } else {
-                match &store {
-                    Some(s) => prepare_file(Path::new(input), s, &check, &fonts).await,
-                    None => Err("no store".into()),
-                }
+                let path = PathBuf::from(input);
+                (identity::file(None, &path), Media::File(path))
             };
-            let result = match media {
-                Ok(m) => publisher
-                    .publish(&account, &m)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e),
+            let d = Delivery {
+                account: args.account.clone(),
+                identity,
+                input_hash: None,
+                source: input.clone(),
+                media,
+                republish: args.republish,
             };
-            if let Ok(Outcome::Failed { class, message }) = &result {
-                if matches!(
-                    class,
-                    publish::ErrorClass::Auth | publish::ErrorClass::Blocked
-                ) {
-                    stopped = Some(format!(
-                        "account '{}' stopped: {message}",
-                        account.settings.name
-                    ));
-                }
-            }
-            out.push((input.clone(), result));
+            items.push(ctx.deliver(&d).await);
         }
-        anyhow::Ok(out)
+        anyhow::Ok((items, ctx.ledger().path().to_string()))
     })?;
-    report(&outcomes, args.json)
+    let (items, ledger) = items;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&items)?);
+    } else {
+        for i in &items {
+            println!("{}", item_line(i));
+        }
+    }
+    eprintln!("ledger {ledger}");
+    Ok(exit_code(&items))
 }
 
-fn report(outcomes: &[(String, Result<Outcome, String>)], json: bool) -> anyhow::Result<ExitCode> {
-    let mut failed = false;
-    let mut rows = Vec::new();
-    for (input, result) in outcomes {
-        let line = match result {
-            Ok(Outcome::Published { media_id, already }) => {
-                let id = media_id.as_deref().unwrap_or("(unknown id)");
-                if *already {
-                    format!("{input}: already published as media {id}")
-                } else {
-                    format!("{input}: published as media {id}")
-                }
-            }
-            Ok(Outcome::Deferred { reason }) => format!("{input}: deferred: {reason}"),
-            Ok(Outcome::Failed { class, message }) => {
-                failed = true;
-                format!(
-                    "{input}: failed ({}): {message}",
-                    serde_json::to_string(class)?.trim_matches('"')
-                )
-            }
-            Err(e) => {
-                failed = true;
-                format!("{input}: {e}")
-            }
-        };
-        if json {
-            let mut v = match result {
-                Ok(o) => serde_json::to_value(o)?,
-                Err(e) => serde_json::json!({"outcome": "error", "message": e}),
-            };
-            v["input"] = serde_json::Value::String(input.clone());
-            rows.push(v);
-        } else {
-            println!("{line}");
+/// One item as the commands print it.
+pub fn item_line(i: &Item) -> String {
+    let id = i.media_id.as_deref().unwrap_or("(id unknown)");
+    let detail = i.error.as_deref().unwrap_or("");
+    match i.status {
+        ItemStatus::Published => format!("{}: published as media {id}", i.source),
+        ItemStatus::AlreadyPublished if detail.is_empty() => {
+            format!("{}: already published as media {id}", i.source)
         }
+        ItemStatus::AlreadyPublished => {
+            format!("{}: already published as media {id}; {detail}", i.source)
+        }
+        _ => format!("{}: {}: {detail}", i.source, i.status),
     }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-    }
-    Ok(if failed {
+}
+
+/// 1 when any item failed or waits for a person (unsure), else 0.
+fn exit_code(items: &[Item]) -> ExitCode {
+    if items
+        .iter()
+        .any(|i| matches!(i.status, ItemStatus::Failed | ItemStatus::Unsure))
+    {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
-/// Runs `storyforge ledger`.
+/// Runs `storyforge ledger` (and `ledger settle`).
 pub fn ledger(args: LedgerArgs) -> anyhow::Result<ExitCode> {
     let (_, ledger) = open(&args.config)?;
+    if let Some(LedgerAction::Settle(settle)) = &args.action {
+        let how = match (&settle.published, settle.not_published) {
+            (Some(m), false) => Settlement::Published(m.clone()),
+            (None, true) => Settlement::NotPublished,
+            _ => bail!(
+                "ledger settle {}: give --published MEDIA_ID or --not-published",
+                settle.id
+            ),
+        };
+        let row = ledger.settle(settle.id, &how)?;
+        println!(
+            "Story {} ({}): {}{}",
+            row.id,
+            row.source,
+            row.state,
+            row.media_id
+                .as_deref()
+                .map(|m| format!(" as media {m}"))
+                .unwrap_or_default()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let assets = ledger.assets()?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&assets)?);
     } else {
         for a in &assets {
             println!(
-                "{:<10} {:<8} {:<10} media {:<20} {}{}",
+                "{:<5} {:<10} {:<6} {:<10} media {:<20} {}{}",
+                a.id,
                 a.account,
                 a.kind,
                 a.state.as_str(),
@@ -332,10 +277,22 @@ pub fn ledger(args: LedgerArgs) -> anyhow::Result<ExitCode> {
                     .unwrap_or_default()
             );
         }
+        let unsure: Vec<_> = assets.iter().filter(|a| a.state == State::Unsure).collect();
+        for a in &unsure {
+            eprintln!(
+                "unsure: Story {} ({}) may have been published (container {}). Look at the account's Stories, then run `storyforge ledger settle {} --published MEDIA_ID` or `storyforge ledger settle {} --not-published`",
+                a.id,
+                a.source,
+                a.container_id.as_deref().unwrap_or("-"),
+                a.id,
+                a.id
+            );
+        }
         eprintln!(
-            "{} asset{}",
+            "{} Stor{} in {}",
             assets.len(),
-            if assets.len() == 1 { "" } else { "s" }
+            if assets.len() == 1 { "y" } else { "ies" },
+            ledger.path()
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -485,6 +442,10 @@ pub struct RunArgs {
     /// x264 preset for videos [default: medium].
     #[arg(long)]
     preset: Option<String>,
+    /// Publish again what was already published (a new Story each), and
+    /// bytes that went out under another name.
+    #[arg(long)]
+    republish: bool,
     /// Print the run report as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -501,8 +462,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         shard: args.shard,
         today: args.today,
         preset: args.preset,
+        republish: args.republish,
+        scope: None,
     };
-    let report = storyforge::run::run(&job, settings, &opts)?;
+    let report =
+        with_progress(|on_item| storyforge::run::run_with(&job, settings, &opts, on_item))?;
     print_run(
         &report,
         job.out.as_deref().unwrap_or(Path::new("out")),
@@ -513,7 +477,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 /// Runs `f` with one progress view for the whole batch: a spinner with the
 /// counts and the last item on a terminal, nothing otherwise (the report
 /// lines follow at the end).
-pub fn with_progress<T>(f: impl FnOnce(&dyn Fn(&storyforge::run::Item)) -> T) -> T {
+pub fn with_progress<T>(f: impl FnOnce(&dyn Fn(&Item)) -> T) -> T {
     use std::io::IsTerminal;
     let bar = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new_spinner();
@@ -527,7 +491,7 @@ pub fn with_progress<T>(f: impl FnOnce(&dyn Fn(&storyforge::run::Item)) -> T) ->
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let on_item = |i: &storyforge::run::Item| {
+    let on_item = |i: &Item| {
         bar.inc(1);
         bar.set_message(format!("{}: {}", i.source, i.status));
     };
@@ -546,25 +510,13 @@ pub fn print_run(
         println!("{}", serde_json::to_string_pretty(report)?);
     } else {
         for i in &report.items {
-            let detail = match (&i.media_id, &i.error) {
-                (Some(m), _) => format!("media {m}"),
-                (None, Some(e)) => e.clone(),
-                _ => String::new(),
-            };
-            println!("{}: {} {detail}", i.source, i.status);
+            println!("{}", item_line(i));
         }
     }
     eprintln!(
-        "{} published, {} already published, {} deferred, {} failed; report: {}",
-        report.published,
-        report.already,
-        report.deferred,
-        report.failed,
+        "{}; report: {}",
+        report.summary(),
         out.join("report.html").display()
     );
-    Ok(if report.failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(exit_code(&report.items))
 }

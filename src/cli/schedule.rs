@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 
 use storyforge::feed::Feed;
-use storyforge::ledger::{Ledger, Scheduled};
+use storyforge::ledger::{Ledger, ScheduleState, Scheduled};
 use storyforge::run::{self, Job, JobFile, RunOptions};
 
 use super::publish::ConfigArg;
@@ -33,6 +33,12 @@ pub struct DailyArgs {
     /// Stop before publishing.
     #[arg(long)]
     dry_run: bool,
+    /// The feed column that names a row [default: its position].
+    #[arg(long, value_name = "COLUMN")]
+    key: Option<String>,
+    /// Publish the day's Stories again even if they already went out.
+    #[arg(long)]
+    republish: bool,
     #[command(flatten)]
     config: ConfigArg,
 }
@@ -68,12 +74,16 @@ pub fn daily(args: DailyArgs) -> anyhow::Result<ExitCode> {
             videos: None,
             rows: Some(picked),
             file: None,
+            key: args.key,
         }],
     };
     let settings = args.config.settings()?;
     let opts = RunOptions {
         dry_run: args.dry_run,
         today: Some(day),
+        republish: args.republish,
+        // One Story per row and day: tomorrow the same row is a new Story.
+        scope: Some(format!("day:{day}")),
         ..RunOptions::default()
     };
     let report =
@@ -108,6 +118,9 @@ pub struct ScheduleArgs {
     /// The account [default: the first].
     #[arg(long)]
     account: Option<String>,
+    /// Publish it even if the same bytes went out within 24 h (on purpose).
+    #[arg(long)]
+    republish: bool,
     #[command(flatten)]
     config: ConfigArg,
 }
@@ -125,8 +138,13 @@ fn parse_at(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
         .with_context(|| format!("--at `{s}`: not a single local time (a clock change?)"))
 }
 
+/// A local path made absolute (it must exist); a feed URL kept as it is.
 fn absolute(p: PathBuf) -> anyhow::Result<String> {
-    let abs = std::fs::canonicalize(&p).with_context(|| format!("{}: not found", p.display()))?;
+    let shown = p.display().to_string();
+    if storyforge::delivery::is_url(&shown) {
+        return Ok(shown);
+    }
+    let abs = std::fs::canonicalize(&p).with_context(|| format!("{shown}: not found"))?;
     Ok(abs.display().to_string())
 }
 
@@ -143,12 +161,19 @@ pub fn schedule(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
                     s.row.map_or("-".into(), |r| r.to_string())
                 )
             });
+            let tries = match (s.attempts, &s.next_try) {
+                (0, _) => String::new(),
+                (n, Some(t)) if s.state == ScheduleState::Pending => {
+                    format!(" (attempt {n}, next try {t})")
+                }
+                (n, _) => format!(" ({n} attempt{})", if n == 1 { "" } else { "s" }),
+            };
             println!(
-                "#{} {} {} {what} {}",
+                "#{} {} {}{tries} {what}{}",
                 s.id,
                 s.at,
                 s.state,
-                s.result.unwrap_or_default()
+                s.result.map(|r| format!(" — {r}")).unwrap_or_default()
             );
         }
         return Ok(ExitCode::SUCCESS);
@@ -162,6 +187,7 @@ pub fn schedule(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
         videos: None,
         rows: args.row.map(|r| vec![r]),
         file: args.file.clone(),
+        key: None,
     };
     job.check()
         .map_err(|m| anyhow::anyhow!("schedule add: {m}"))?;
@@ -172,6 +198,7 @@ pub fn schedule(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
         feed: args.feed.map(absolute).transpose()?,
         row: args.row,
         at: parse_at(at)?.to_rfc3339(),
+        republish: args.republish,
         ..Scheduled::default()
     };
     let id = ledger.add_schedule(&entry)?;
@@ -214,8 +241,11 @@ pub fn tick(args: TickArgs) -> anyhow::Result<ExitCode> {
             report.refreshed.len()
         );
     }
-    let failed =
-        report.scheduled.iter().any(|(_, s, _)| s == "failed") || !report.errors.is_empty();
+    let failed = report
+        .scheduled
+        .iter()
+        .any(|(_, s, _)| *s == ScheduleState::Failed)
+        || !report.errors.is_empty();
     Ok(if failed {
         ExitCode::from(1)
     } else {

@@ -1,8 +1,10 @@
-//! One Story, exactly once: ledger row → (resume a container left by an
-//! earlier run) → quota check → create the container → poll → publish →
-//! media id, with every state written to the ledger before its call. A
-//! publish whose reply was lost is resolved from the container's status,
-//! never by a second container.
+//! One claimed Story, exactly once: (resume the container an earlier run
+//! left) → quota and container-cap checks → create the container → poll →
+//! publish → media id, every state written to the ledger, under the claim,
+//! before its call. A publish whose reply was lost is settled by the
+//! container's status; when nothing can settle it the row is `unsure`,
+//! never `failed`, and no new container is made without evidence that
+//! nothing went out.
 
 use std::time::Instant;
 
@@ -11,8 +13,9 @@ use serde::Serialize;
 
 use super::errors::{subcode_in, subcode_meaning, ErrorClass};
 use super::graph::{CallError, GraphClient, Method};
+use super::stories::{self, LiveStories};
 use super::{secs, Account, GraphSettings, MediaKind, StoryMedia};
-use crate::ledger::{parse_time, Asset, Ledger, LedgerError, State};
+use crate::ledger::{parse_time, Asset, Claim, Ledger, LedgerError, State};
 
 /// What became of one Story.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -20,21 +23,28 @@ use crate::ledger::{parse_time, Asset, Ledger, LedgerError, State};
 pub enum Outcome {
     /// Published now, or earlier (`already`).
     Published {
-        /// The media id (None when a lost reply's Story could not be identified).
+        /// The media id (None when a lost reply's Story could not be told apart).
         media_id: Option<String>,
         /// True when an earlier run had published it.
         already: bool,
     },
-    /// Not attempted now; a later run will (quota, rate limit).
+    /// Not attempted now; a later run will (quota, rate limit, container cap).
     Deferred {
         /// Why, and when it can go.
         reason: String,
     },
-    /// Failed; the class says whether retrying can help.
+    /// Certainly not published; the class says whether retrying can help.
     Failed {
         /// What to do about it.
         class: ErrorClass,
         /// What went wrong (redacted).
+        message: String,
+    },
+    /// It may have been published and nothing could settle it yet.
+    Unsure {
+        /// The class of the error that left it so.
+        class: ErrorClass,
+        /// What is known and what to do.
         message: String,
     },
 }
@@ -42,7 +52,8 @@ pub enum Outcome {
 /// Why publishing could not go on at all.
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
-    /// The ledger failed: stop before anything is published blind.
+    /// The ledger failed, or the claim was lost: stop before anything is
+    /// published blind.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
@@ -58,12 +69,18 @@ enum Status {
     Gone,
 }
 
-/// Publishes Stories for accounts, recording everything in a ledger.
-pub struct Publisher<'a> {
+/// Publishes claimed Stories through one Graph client.
+pub struct Publisher {
     client: GraphClient,
     settings: GraphSettings,
-    ledger: &'a Ledger,
     last_publish: Option<Instant>,
+}
+
+/// One Story being published: the ledger, its claim and its account.
+struct Job<'a> {
+    ledger: &'a Ledger,
+    claim: &'a Claim,
+    account: &'a Account,
 }
 
 enum Step {
@@ -72,9 +89,16 @@ enum Step {
     Publish(String),
 }
 
-impl<'a> Publisher<'a> {
-    /// A publisher talking to `settings.base_url`, recording in `ledger`.
-    pub fn new(settings: GraphSettings, ledger: &'a Ledger) -> Result<Self, CallError> {
+/// How to go on with a container an earlier attempt left.
+enum Resume {
+    Done(Outcome),
+    Continue(String),
+    Recreate,
+}
+
+impl Publisher {
+    /// A publisher talking to `settings.base_url`.
+    pub fn new(settings: GraphSettings) -> Result<Self, CallError> {
         let client = GraphClient::new(
             &settings.base_url,
             &settings.version,
@@ -83,7 +107,6 @@ impl<'a> Publisher<'a> {
         Ok(Publisher {
             client,
             settings,
-            ledger,
             last_publish: None,
         })
     }
@@ -93,34 +116,33 @@ impl<'a> Publisher<'a> {
         &self.client
     }
 
-    /// Publishes `media` to `account` unless the ledger says it already is.
+    /// Publishes the claimed `row` (resuming whatever an earlier run left).
     pub async fn publish(
         &mut self,
+        ledger: &Ledger,
+        claim: &Claim,
+        row: &Asset,
         account: &Account,
         media: &StoryMedia,
     ) -> Result<Outcome, FlowError> {
-        let name = &account.settings.name;
-        let row = self.ledger.upsert(
-            name,
-            &media.content_hash,
-            media.kind.as_str(),
-            &media.source,
-            media.output_path.as_deref(),
-        )?;
-        if row.state == State::Published {
-            return Ok(Outcome::Published {
-                media_id: row.media_id,
-                already: true,
-            });
-        }
-        self.ledger.set_uploaded(row.id, &media.url)?;
+        let job = Job {
+            ledger,
+            claim,
+            account,
+        };
         let mut step = match (&row.state, &row.container_id) {
-            (State::Container | State::Publishing, Some(c)) => {
-                match self.resolve(account, &row, c).await? {
+            (State::Container | State::Publishing | State::Unsure, Some(c)) => {
+                match self.resolve(&job, c).await? {
                     Resume::Done(outcome) => return Ok(outcome),
                     Resume::Continue(c) => Step::Poll(c),
                     Resume::Recreate => Step::Create,
                 }
+            }
+            (State::Unsure, None) => {
+                return Ok(Outcome::Unsure {
+                    class: ErrorClass::Transient,
+                    message: row.last_error.clone().unwrap_or_default(),
+                })
             }
             _ => Step::Create,
         };
@@ -133,15 +155,15 @@ impl<'a> Publisher<'a> {
                     containers += 1;
                     if containers > 3 {
                         return self.fail(
-                            &row,
+                            &job,
                             ErrorClass::NewContainer,
                             "three containers in a row expired or vanished; try again later".into(),
                         );
                     }
-                    if let Some(deferred) = self.quota_check(account).await? {
+                    if let Some(deferred) = self.limits_check(&job).await? {
                         return Ok(deferred);
                     }
-                    self.ledger.set_creating(row.id)?;
+                    ledger.set_creating(claim, &account.settings.name)?;
                     let param = match media.kind {
                         MediaKind::Image => "image_url",
                         MediaKind::Video => "video_url",
@@ -151,31 +173,28 @@ impl<'a> Publisher<'a> {
                     match self.call(account, Method::Post, &path, &params).await {
                         Ok(v) => match v.get("id").and_then(id_str) {
                             Some(id) => {
-                                self.ledger.set_container(row.id, &id)?;
+                                ledger.set_container(claim, &id)?;
                                 Step::Poll(id)
                             }
                             None => {
                                 return self.fail(
-                                    &row,
+                                    &job,
                                     ErrorClass::Transient,
                                     format!("container reply without an id: {v}"),
                                 )
                             }
                         },
-                        Err(e) => return self.call_failed(&row, &e),
+                        Err(e) => return self.call_failed(&job, &e),
                     }
                 }
                 Step::Poll(c) => match self.poll(account, &c, media.kind).await {
                     Ok(Status::Finished) => Step::Publish(c),
-                    Ok(Status::Published) => {
-                        let id = self.find_media(account, &row).await;
-                        self.ledger.set_published(row.id, id.as_deref())?;
-                        return Ok(Outcome::Published {
-                            media_id: id,
-                            already: false,
-                        });
-                    }
-                    Ok(Status::Expired | Status::Gone) => Step::Create,
+                    Ok(Status::Published) => return self.published_unseen(&job).await,
+                    Ok(Status::Expired | Status::Gone) => match self.gone(&job, &c).await? {
+                        Resume::Done(o) => return Ok(o),
+                        Resume::Continue(c) => Step::Poll(c),
+                        Resume::Recreate => Step::Create,
+                    },
                     Ok(Status::Error(text)) => {
                         let meaning = subcode_in(&text)
                             .map(subcode_meaning)
@@ -186,31 +205,32 @@ impl<'a> Publisher<'a> {
                             _ => ErrorClass::FixInput,
                         };
                         if class == ErrorClass::NewContainer {
+                            // A container in ERROR was never published.
                             Step::Create
                         } else {
                             return self.fail(
-                                &row,
+                                &job,
                                 class,
                                 format!(
                                     "Instagram could not process {}: {text} — {meaning}",
-                                    media.url
+                                    crate::publish::redact::redact(&media.url)
                                 ),
                             );
                         }
                     }
                     Ok(Status::InProgress) => {
-                        return self.fail(&row, ErrorClass::Transient, format!("container {c} still processing after the deadline; the next run resumes it"));
+                        return self.fail(&job, ErrorClass::Transient, format!("container {c} still processing after the deadline; the next run resumes it"));
                     }
-                    Err(e) => return self.call_failed(&row, &e),
+                    Err(e) => return self.call_failed(&job, &e),
                 },
                 Step::Publish(c) => {
                     publish_tries += 1;
                     if publish_tries > self.settings.retries + 1 {
                         return self.fail(
-                            &row,
+                            &job,
                             ErrorClass::Transient,
                             format!(
-                                "publishing container {c} kept failing; the next run resumes it"
+                                "publishing container {c} kept failing while it stayed unpublished; the next run resumes it"
                             ),
                         );
                     }
@@ -219,7 +239,7 @@ impl<'a> Publisher<'a> {
                         tokio::time::sleep(secs(base * (0.5 + fastrand::f64()))).await;
                     }
                     self.space_publishes().await;
-                    self.ledger.set_publishing(row.id)?;
+                    ledger.set_publishing(claim)?;
                     let path = format!("{}/media_publish", account.settings.ig_user_id);
                     let result = self
                         .call(account, Method::Post, &path, &[("creation_id", c.as_str())])
@@ -228,11 +248,15 @@ impl<'a> Publisher<'a> {
                     match result {
                         Ok(v) => {
                             let id = v.get("id").and_then(id_str);
-                            self.ledger.set_published(row.id, id.as_deref())?;
+                            let recorded = ledger.set_published(claim, id.as_deref())?;
                             return Ok(Outcome::Published {
-                                media_id: id,
+                                media_id: recorded,
                                 already: false,
                             });
+                        }
+                        Err(e) if is_already_published(&e) => {
+                            // The API's own word: the container went out.
+                            return self.published_unseen(&job).await;
                         }
                         Err(e) if e.class() == ErrorClass::NotReady && not_ready < 5 => {
                             // 9007: the SAME container, after a wait.
@@ -240,18 +264,23 @@ impl<'a> Publisher<'a> {
                             tokio::time::sleep(secs(self.settings.not_ready_wait)).await;
                             Step::Poll(c)
                         }
-                        Err(e) if e.class() == ErrorClass::NewContainer => Step::Create,
-                        Err(e) if matches!(e, CallError::Api { .. }) && !e.class().retryable() => {
-                            return self.call_failed(&row, &e)
+                        Err(e)
+                            if matches!(e.class(), ErrorClass::Quota | ErrorClass::RateLimited) =>
+                        {
+                            // Refused before it took effect: the container waits.
+                            let message = describe(&e);
+                            ledger.set_error(claim, State::Container, &message)?;
+                            return Ok(Outcome::Deferred { reason: message });
                         }
-                        Err(_) => {
-                            // The reply was lost or the call failed: the
+                        Err(CallError::Transport { not_sent: true, .. }) => Step::Publish(c),
+                        Err(e) => {
+                            // The reply was lost or said something else: the
                             // container's status says whether it went out.
-                            let fresh = self
-                                .ledger
-                                .find(&account.settings.name, &media.content_hash)?;
-                            let fresh = fresh.unwrap_or(row.clone());
-                            match self.resolve(account, &fresh, &c).await? {
+                            tracing::warn!(
+                                "{}: publish of container {c}: {e}; asking the container",
+                                account.settings.name
+                            );
+                            match self.resolve(&job, &c).await? {
                                 Resume::Done(outcome) => return Ok(outcome),
                                 Resume::Continue(c) => Step::Poll(c),
                                 Resume::Recreate => Step::Create,
@@ -263,28 +292,118 @@ impl<'a> Publisher<'a> {
         }
     }
 
-    /// Settles a container an earlier attempt left.
-    async fn resolve(
-        &mut self,
-        account: &Account,
-        row: &Asset,
-        container: &str,
-    ) -> Result<Resume, FlowError> {
-        match self.status(account, container).await {
-            Ok(Status::Published) => {
-                let id = self.find_media(account, row).await;
-                self.ledger.set_published(row.id, id.as_deref())?;
-                Ok(Resume::Done(Outcome::Published {
-                    media_id: id,
-                    already: false,
-                }))
-            }
-            // Never published (a published container says PUBLISHED), so a
-            // new container is safe.
-            Ok(Status::Expired | Status::Gone) => Ok(Resume::Recreate),
+    /// Settles a container an earlier attempt (or a lost reply) left.
+    async fn resolve(&mut self, job: &Job<'_>, container: &str) -> Result<Resume, FlowError> {
+        match self.status(job.account, container).await {
+            Ok(Status::Published) => Ok(Resume::Done(self.published_unseen(job).await?)),
+            Ok(Status::Expired | Status::Gone) => self.gone(job, container).await,
+            // FINISHED: not published, the same container goes again;
+            // IN_PROGRESS and ERROR were never published either.
             Ok(_) => Ok(Resume::Continue(container.to_string())),
-            Err(e) => Ok(Resume::Done(self.call_failed(row, &e)?)),
+            Err(e) => Ok(Resume::Done(self.call_failed(job, &e)?)),
         }
+    }
+
+    /// A container that is gone or expired: a new one is made only with
+    /// evidence that nothing went out (no publish attempted on it, or no
+    /// Story unknown to the ledger live since the attempt).
+    async fn gone(&mut self, job: &Job<'_>, container: &str) -> Result<Resume, FlowError> {
+        let row = job.ledger.get(job.claim.id)?;
+        if row.publish_started_at.is_none() {
+            return Ok(Resume::Recreate);
+        }
+        // Code 24 can be passing (spec: retry 1–2 times within 2 min).
+        for _ in 0..2 {
+            tokio::time::sleep(secs(self.settings.gone_wait)).await;
+            match self.status(job.account, container).await {
+                Ok(Status::Published) => {
+                    return Ok(Resume::Done(self.published_unseen(job).await?))
+                }
+                Ok(Status::Expired | Status::Gone) => {}
+                Ok(_) => return Ok(Resume::Continue(container.to_string())),
+                Err(e) => return Ok(Resume::Done(self.call_failed(job, &e)?)),
+            }
+        }
+        match self.live_since(job, &row).await {
+            Ok(unknown) if unknown.is_empty() => {
+                tracing::info!(
+                    "{}: container {container} is gone and no Story went live since the publish attempt; making a new one",
+                    job.account.settings.name
+                );
+                Ok(Resume::Recreate)
+            }
+            Ok(unknown) => Ok(Resume::Done(self.unsure(
+                job,
+                ErrorClass::NewContainer,
+                format!(
+                    "container {container} is gone after a publish attempt, and {} Stor{} unknown to the ledger went live since",
+                    unknown.len(),
+                    if unknown.len() == 1 { "y" } else { "ies" }
+                ),
+            )?)),
+            Err(e) => Ok(Resume::Done(self.unsure(
+                job,
+                e.class(),
+                format!(
+                    "container {container} is gone after a publish attempt, and the live Stories could not be read: {}",
+                    describe(&e)
+                ),
+            )?)),
+        }
+    }
+
+    /// Records a publish whose reply was not seen, with its media id only
+    /// when exactly one live Story since the attempt is unknown to the ledger.
+    async fn published_unseen(&mut self, job: &Job<'_>) -> Result<Outcome, FlowError> {
+        let row = job.ledger.get(job.claim.id)?;
+        let id = match self.live_since(job, &row).await {
+            Ok(unknown) if unknown.len() == 1 => unknown.into_iter().next(),
+            Ok(unknown) => {
+                tracing::warn!(
+                    "{}: {} published, but {} live Stories are unknown to the ledger: recording it with id unknown",
+                    job.account.settings.name,
+                    row.source,
+                    unknown.len()
+                );
+                None
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "{}: cannot list live Stories: {e}",
+                    job.account.settings.name
+                );
+                None
+            }
+        };
+        let recorded = job.ledger.set_published(job.claim, id.as_deref())?;
+        Ok(Outcome::Published {
+            media_id: recorded,
+            already: false,
+        })
+    }
+
+    /// Ids of live Stories published since `row`'s publish attempt (less
+    /// two minutes of clock skew) that no ledger row holds.
+    async fn live_since(&self, job: &Job<'_>, row: &Asset) -> Result<Vec<String>, CallError> {
+        let since = row
+            .publish_started_at
+            .as_deref()
+            .and_then(parse_time)
+            .map(|t| t - chrono::Duration::seconds(120));
+        let live: LiveStories = stories::live(&self.client, job.account).await?;
+        let known = job
+            .ledger
+            .media_ids(&job.account.settings.name)
+            .unwrap_or_default();
+        Ok(live
+            .into_iter()
+            .filter(|s| !known.contains(&s.id))
+            .filter(|s| match (s.timestamp, since) {
+                (Some(t), Some(since)) => t >= since,
+                _ => true,
+            })
+            .map(|s| s.id)
+            .collect())
     }
 
     /// A call with retries: transient errors back off exponentially with
@@ -429,12 +548,29 @@ impl<'a> Publisher<'a> {
         }
     }
 
-    /// `Some(Deferred)` when the account's publishing quota is used up.
-    async fn quota_check(&self, account: &Account) -> Result<Option<Outcome>, FlowError> {
-        let path = format!("{}/content_publishing_limit", account.settings.ig_user_id);
+    /// `Some(Deferred)` when the account's publishing quota or its
+    /// containers per 24 h are used up.
+    async fn limits_check(&self, job: &Job<'_>) -> Result<Option<Outcome>, FlowError> {
+        let name = &job.account.settings.name;
+        let day = chrono::Duration::hours(crate::spec::STORY_LIFETIME_HOURS);
+        let made = job.ledger.containers_since(name, Utc::now() - day)?;
+        if made.len() >= crate::spec::MAX_CONTAINERS_PER_DAY {
+            let frees = made[made.len() - crate::spec::MAX_CONTAINERS_PER_DAY] + day;
+            return Ok(Some(Outcome::Deferred {
+                reason: format!(
+                    "{} containers made in the last 24 h, Instagram's cap; the next can be made at {}",
+                    made.len(),
+                    frees.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            }));
+        }
+        let path = format!(
+            "{}/content_publishing_limit",
+            job.account.settings.ig_user_id
+        );
         let v = match self
             .call(
-                account,
+                job.account,
                 Method::Get,
                 &path,
                 &[("fields", "config,quota_usage")],
@@ -442,12 +578,9 @@ impl<'a> Publisher<'a> {
             .await
         {
             Ok(v) => v,
-            // Unknown quota: go on; a cap error on create is handled there.
+            // Unknown quota: go on; a cap error on publish is handled there.
             Err(e) => {
-                tracing::warn!(
-                    "{}: cannot read the publishing quota: {e}",
-                    account.settings.name
-                );
+                tracing::warn!("{name}: cannot read the publishing quota: {e}");
                 return Ok(None);
             }
         };
@@ -462,103 +595,106 @@ impl<'a> Publisher<'a> {
             return Ok(None);
         }
         let since = Utc::now() - chrono::Duration::seconds(window as i64);
-        let frees = self
+        let frees = job
             .ledger
-            .published_since(&account.settings.name, since)?
+            .published_since(name, since)?
             .first()
             .map(|t| {
-                (*t + chrono::Duration::seconds(window as i64))
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                format!(
+                    "at {}",
+                    (*t + chrono::Duration::seconds(window as i64))
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )
             })
-            .unwrap_or_else(|| "as the rolling 24 h window moves on".into());
+            .unwrap_or_else(|| "as the rolling window moves on".into());
         Ok(Some(Outcome::Deferred {
             reason: format!(
-                "publishing quota used up ({used} of {total} in {} h); it frees {}",
-                window / 3600,
-                if frees.starts_with("as") {
-                    frees
-                } else {
-                    format!("at {frees}")
-                }
+                "publishing quota used up ({used} of {total} in {} h); it frees {frees}",
+                window / 3600
             ),
         }))
     }
 
-    /// The media id of a Story whose publish reply was lost: the earliest
-    /// live Story published since the attempt began that the ledger does
-    /// not already know.
-    async fn find_media(&self, account: &Account, row: &Asset) -> Option<String> {
-        let known = self.ledger.media_ids(&account.settings.name).ok()?;
-        let since = row
-            .publish_started_at
-            .as_deref()
-            .and_then(parse_time)
-            .map(|t| t - chrono::Duration::seconds(120));
-        let path = format!("{}/stories", account.settings.ig_user_id);
-        let v = self
-            .call(account, Method::Get, &path, &[("fields", "id,timestamp")])
-            .await
-            .ok()?;
-        let mut candidates: Vec<(Option<chrono::DateTime<Utc>>, String)> = v["data"]
-            .as_array()?
-            .iter()
-            .filter_map(|s| {
-                let id = s.get("id").and_then(id_str)?;
-                let ts = s
-                    .get("timestamp")
-                    .and_then(|t| t.as_str())
-                    .and_then(|t| chrono::DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%z").ok())
-                    .map(|t| t.with_timezone(&Utc));
-                Some((ts, id))
-            })
-            .filter(|(_, id)| !known.contains(id))
-            .filter(|(ts, _)| match (ts, since) {
-                (Some(t), Some(s)) => *t >= s,
-                _ => true,
-            })
-            .collect();
-        candidates.sort();
-        candidates.into_iter().next().map(|(_, id)| id)
-    }
-
-    fn fail(&self, row: &Asset, class: ErrorClass, message: String) -> Result<Outcome, FlowError> {
-        // Retryable failures stay resumable; the others need the user.
-        let state = if class.retryable() || class == ErrorClass::RateLimited {
-            self.ledger
-                .find(&row.account, &row.content_hash)?
-                .map_or(State::Pending, |a| a.state)
+    /// Records a failure. When a publish of the current container was
+    /// attempted and not settled, it is never `failed`: it stays resumable
+    /// (retryable errors) or becomes `unsure`.
+    fn fail(
+        &self,
+        job: &Job<'_>,
+        class: ErrorClass,
+        message: String,
+    ) -> Result<Outcome, FlowError> {
+        let row = job.ledger.get(job.claim.id)?;
+        if row.publish_started_at.is_some() {
+            return self.unsure(job, class, message);
+        }
+        let state = if class.retryable() {
+            row.state
         } else {
             State::Failed
         };
-        self.ledger.set_error(row.id, state, &message)?;
+        job.ledger.set_error(job.claim, state, &message)?;
         Ok(Outcome::Failed { class, message })
     }
 
-    fn call_failed(&self, row: &Asset, e: &CallError) -> Result<Outcome, FlowError> {
+    /// Leaves the row `unsure` (or resumable, for a passing error) with
+    /// what to do.
+    fn unsure(
+        &self,
+        job: &Job<'_>,
+        class: ErrorClass,
+        message: String,
+    ) -> Result<Outcome, FlowError> {
+        let row = job.ledger.get(job.claim.id)?;
+        let (state, todo) = if class.retryable() {
+            (
+                row.state,
+                "the next run asks the container again".to_string(),
+            )
+        } else {
+            (
+                State::Unsure,
+                format!(
+                    "check the account's Stories, then `storyforge ledger settle {} --published MEDIA_ID` or `--not-published`",
+                    row.id
+                ),
+            )
+        };
+        let message = format!("publish may have gone out: {message}; {todo}");
+        job.ledger.set_error(job.claim, state, &message)?;
+        Ok(Outcome::Unsure { class, message })
+    }
+
+    fn call_failed(&self, job: &Job<'_>, e: &CallError) -> Result<Outcome, FlowError> {
         let class = e.class();
-        let mut message = e.to_string();
-        if let Some(sub) = e.api().and_then(|g| g.error_subcode) {
-            message.push_str(&format!(" — {}", subcode_meaning(sub)));
-        }
+        let message = describe(e);
         if class == ErrorClass::Quota || class == ErrorClass::RateLimited {
-            self.ledger.set_error(
-                row.id,
-                self.ledger
-                    .find(&row.account, &row.content_hash)?
-                    .map_or(State::Pending, |a| a.state),
-                &message,
-            )?;
+            let row = job.ledger.get(job.claim.id)?;
+            job.ledger.set_error(job.claim, row.state, &message)?;
             return Ok(Outcome::Deferred { reason: message });
         }
-        self.fail(row, class, message)
+        self.fail(job, class, message)
     }
 }
 
-/// How to go on with a container an earlier attempt left.
-enum Resume {
-    Done(Outcome),
-    Continue(String),
-    Recreate,
+/// An error's text with its subcode's meaning.
+fn describe(e: &CallError) -> String {
+    let mut message = e.to_string();
+    if let Some(sub) = e.api().and_then(|g| g.error_subcode) {
+        message.push_str(&format!(" — {}", subcode_meaning(sub)));
+    }
+    message
+}
+
+/// "This container was already published": Meta documents no code for it,
+/// so it is told by the sandbox's subcode or by the message.
+fn is_already_published(e: &CallError) -> bool {
+    e.api().is_some_and(|g| {
+        g.error_subcode == Some(2207099) || {
+            let m = g.message.to_ascii_lowercase();
+            m.contains("already published") || m.contains("already been published")
+        }
+    })
 }
 
 fn id_str(v: &serde_json::Value) -> Option<String> {

@@ -9,6 +9,7 @@ pub mod flow;
 pub mod graph;
 pub mod insights;
 pub mod redact;
+pub mod stories;
 pub mod tokens;
 
 use std::path::PathBuf;
@@ -59,6 +60,9 @@ pub struct GraphSettings {
     pub max_wait: f64,
     /// Wait before publishing again after 9007 "not ready". Default: 5.
     pub not_ready_wait: f64,
+    /// Wait before asking again about a container the API says does not
+    /// exist (code 24) after a publish was attempted; asked twice. Default: 40.
+    pub gone_wait: f64,
     /// Usage (percent) above which calls slow down. Default: 80.
     pub slow_down_above: f64,
     /// Longest pause added when usage is near 100 %. Default: 60.
@@ -81,6 +85,7 @@ impl Default for GraphSettings {
             rate_limit_base: 60.0,
             max_wait: 3600.0,
             not_ready_wait: 5.0,
+            gone_wait: 40.0,
             slow_down_above: 80.0,
             slow_down_max: 60.0,
         }
@@ -217,17 +222,11 @@ impl MediaKind {
     }
 }
 
-/// One asset to publish.
+/// One Story's media, at the URL Instagram fetches.
 #[derive(Debug, Clone)]
 pub struct StoryMedia {
-    /// The public URL Instagram fetches.
+    /// The public URL Instagram fetches (may carry a signature: never stored).
     pub url: String,
     /// Image or video.
     pub kind: MediaKind,
-    /// sha256 of the bytes (the ledger key with the account).
-    pub content_hash: String,
-    /// Where it came from, for people.
-    pub source: String,
-    /// The local file, when there is one.
-    pub output_path: Option<String>,
 }

@@ -204,6 +204,17 @@ pub struct Faults {
     /// The next N media fetches fail as if the URL were unreachable.
     /// Default: 0.
     pub fail_fetch: u32,
+    /// The next N status reads of a PUBLISHED container answer 24 / 2207008
+    /// ("does not exist or expired"), as the live API can. Default: 0.
+    pub published_container_gone: u32,
+    /// The next N successful publishes take effect, then answer the
+    /// "already published" error (100 / 2207099) instead of the media id.
+    /// Default: 0.
+    pub already_published_reply: u32,
+    /// The next N status reads of a container that has seen a publish
+    /// call answer a non-retryable error (100, invalid parameter).
+    /// Default: 0.
+    pub status_read_error: u32,
 }
 
 impl SandboxConfig {

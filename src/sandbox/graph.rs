@@ -215,6 +215,11 @@ pub fn publish(shared: &Shared, req: &Req, auth: &Auth, id: &str) -> Result<Repl
         req.kill.store(true, Ordering::SeqCst);
         tracing::info!(media = %media_id, "publish took effect; dropping the reply (fault)");
     }
+    if world.faults.already_published_reply > 0 {
+        world.faults.already_published_reply -= 1;
+        tracing::info!(media = %media_id, "publish took effect; answering 'already published' (fault)");
+        return Err(GraphError::already_published(&media_id));
+    }
     Ok(Reply::Json(json!({ "id": media_id })))
 }
 
@@ -275,7 +280,7 @@ pub fn node(shared: &Shared, req: &Req, auth: &Auth, id: &str) -> Result<Reply, 
         return super::oauth::me(shared, req, auth);
     }
     let life = lifetime(shared);
-    let world = shared.lock();
+    let mut world = shared.lock();
     let now = world.now();
     let mut out = Map::new();
     out.insert("id".into(), json!(id));
@@ -283,7 +288,21 @@ pub fn node(shared: &Shared, req: &Req, auth: &Auth, id: &str) -> Result<Reply, 
         .containers
         .get(id)
         .filter(|c| c.account_id == auth.account_id)
+        .cloned()
     {
+        if world.faults.status_read_error > 0 && c.publish_attempts > 0 {
+            world.faults.status_read_error -= 1;
+            return Err(GraphError::invalid_parameter(
+                "Unsupported get request (status read fault)",
+            ));
+        }
+        if world.faults.published_container_gone > 0
+            && world.status(&c, now, life) == Status::Published
+        {
+            world.faults.published_container_gone -= 1;
+            return Err(GraphError::container_expired());
+        }
+        let c = &c;
         let fields = requested_fields(
             req,
             &["id", "status_code", "status"],

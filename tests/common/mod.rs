@@ -95,3 +95,58 @@ pub fn sandbox_settings(work: &Path, media: &Path, base: &str) -> PathBuf {
     .expect("write settings");
     config
 }
+
+/// Runs the `storyforge` binary with `args` and `--config config`.
+pub fn cli(args: &[&str], config: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_storyforge"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("run storyforge")
+}
+
+/// Starts the `storyforge` binary with `args` and `--config config`,
+/// output captured.
+pub fn spawn(args: &[&str], config: &Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_storyforge"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start storyforge")
+}
+
+/// stdout and stderr of a finished command, as text.
+pub fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A valid JPEG Story made distinct by a comment segment after SOI.
+pub fn jpeg_variant(i: usize) -> Vec<u8> {
+    let base = std::fs::read(root().join("fixtures/bad/ok-story.jpg")).expect("ok-story.jpg");
+    let text = format!("story {i}");
+    let mut seg = vec![0xFF, 0xFE];
+    seg.extend_from_slice(&((text.len() + 2) as u16).to_be_bytes());
+    seg.extend_from_slice(text.as_bytes());
+    [&base[..2], &seg, &base[2..]].concat()
+}
+
+/// [`sandbox_settings`] with fast retries and waits (tests only wait
+/// milliseconds), and `extra` appended (top-level YAML).
+pub fn fast_settings(work: &Path, media: &Path, base: &str, extra: &str) -> PathBuf {
+    let config = sandbox_settings(work, media, base);
+    let text = std::fs::read_to_string(&config).expect("read settings");
+    let text = text.replace(
+        "graph:\n",
+        "graph:\n  retry_base: 0.02\n  not_ready_wait: 0.02\n  gone_wait: 0.02\n  slow_down_max: 0\n  rate_limit_base: 0.05\n",
+    );
+    std::fs::write(&config, format!("{text}{extra}")).expect("write settings");
+    config
+}

@@ -1,0 +1,477 @@
+//! The one delivery step, used by `publish`, `run`, `daily` and `tick`
+//! alike: a Story (a file or a URL, with its identity) → claim in the
+//! ledger → validate → upload → URL check → publish → ledger, reported as
+//! one [`Item`]. The [`Context`] is built once from the settings: the
+//! store, the URL check, the Graph publisher, the ledger, the accounts
+//! (chosen here and only here, tokens refreshed when due) and this
+//! process's owner id.
+
+pub mod identity;
+mod item;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use sha2::Digest;
+
+pub use item::{Item, ItemStatus};
+
+use crate::config::Settings;
+use crate::fonts::FontBook;
+use crate::ledger::{self, Asset, Claim, ClaimOutcome, Ledger, LedgerError, State, StoryRequest};
+use crate::publish::{
+    self, tokens, Account, ErrorClass, MediaKind, Outcome, Publisher, StoryMedia,
+};
+use crate::storage::{self, AnyStore, UrlCheck};
+use crate::validate;
+
+/// The `graph.base_url` that means "the built-in sandbox".
+pub const SANDBOX: &str = "sandbox";
+
+/// Why the context could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The ledger could not be opened.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] storage::StoreError),
+    /// The Graph client could not be made.
+    #[error(transparent)]
+    Graph(#[from] publish::graph::CallError),
+    /// The built-in sandbox could not start.
+    #[error("the built-in sandbox: {0}")]
+    Sandbox(#[from] crate::sandbox::SandboxError),
+    /// A directory could not be made.
+    #[error("{path}: {source}")]
+    Dir {
+        /// The directory.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No such account, or its token cannot be read.
+    #[error("{0}")]
+    Account(String),
+}
+
+/// One Story to deliver.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The account name [default: the first, or the sandbox's demo account].
+    pub account: Option<String>,
+    /// What the Story is (see [`identity`]).
+    pub identity: String,
+    /// sha256 of what it was made from, when known.
+    pub input_hash: Option<String>,
+    /// Where it came from, for people.
+    pub source: String,
+    /// The Story file, or its public URL.
+    pub media: Media,
+    /// Publish even if this identity (or these bytes) already went out.
+    pub republish: bool,
+}
+
+/// A Story's media.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Media {
+    /// A local file, validated and uploaded first.
+    File(PathBuf),
+    /// Already at a public HTTPS URL.
+    Url(String),
+}
+
+/// How the step runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeliveryOptions {
+    /// Validate and upload only.
+    pub dry_run: bool,
+}
+
+/// Everything the delivery step needs, built once from the settings.
+pub struct Context {
+    settings: Settings,
+    ledger: Ledger,
+    store: Option<AnyStore>,
+    check: UrlCheck,
+    publisher: Publisher,
+    fonts: FontBook,
+    owner: String,
+    lease: chrono::Duration,
+    accounts: HashMap<String, Account>,
+    stopped: HashMap<String, String>,
+    demo: Option<Account>,
+    opts: DeliveryOptions,
+    _sandbox: Option<crate::sandbox::Sandbox>,
+}
+
+impl Context {
+    /// Builds the context: with `graph.base_url: sandbox` the built-in
+    /// sandbox is started for this process and serves the local store.
+    pub async fn open(
+        mut settings: Settings,
+        opts: DeliveryOptions,
+    ) -> Result<Context, SetupError> {
+        let (sandbox, demo) = start_builtin_sandbox(&mut settings)?;
+        let ledger = Ledger::open(&settings.ledger)?;
+        let store = Some(AnyStore::open(&settings.storage).await?);
+        let host = reqwest::Url::parse(&settings.graph.base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        let local = store.as_ref().is_some_and(AnyStore::is_local);
+        let check = UrlCheck::new(
+            storage::is_loopback_host(&host) || local,
+            publish::secs(settings.graph.timeout),
+        )?;
+        let publisher = Publisher::new(settings.graph.clone())?;
+        let lease = chrono::Duration::milliseconds((settings.lease.max(1.0) * 1000.0) as i64);
+        Ok(Context {
+            settings,
+            ledger,
+            store,
+            check,
+            publisher,
+            fonts: FontBook::bundled(),
+            owner: ledger::owner_id(),
+            lease,
+            accounts: HashMap::new(),
+            stopped: HashMap::new(),
+            demo,
+            opts,
+            _sandbox: sandbox,
+        })
+    }
+
+    /// The settings in effect (the built-in sandbox's URLs filled in).
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The Graph client.
+    pub fn client(&self) -> &publish::graph::GraphClient {
+        self.publisher.client()
+    }
+
+    /// The name of the account `name` picks (the first when `None`, or the
+    /// built-in sandbox's demo account when there are none).
+    pub fn account_name(&self, name: Option<&str>) -> Result<String, SetupError> {
+        match name {
+            Some(n) if self.settings.accounts.iter().any(|a| a.name == n) => Ok(n.to_string()),
+            Some(n) if self.demo.as_ref().is_some_and(|d| d.settings.name == n) => Ok(n.to_string()),
+            Some(n) => {
+                let names: Vec<_> = self.settings.accounts.iter().map(|a| a.name.as_str()).collect();
+                Err(SetupError::Account(format!(
+                    "no account named '{n}' in the settings (accounts: {})",
+                    if names.is_empty() { "none".into() } else { names.join(", ") }
+                )))
+            }
+            None => match (self.settings.accounts.first(), &self.demo) {
+                (Some(a), _) => Ok(a.name.clone()),
+                (None, Some(d)) => Ok(d.settings.name.clone()),
+                (None, None) => Err(SetupError::Account(
+                    "no accounts in the settings; add `accounts:` (name, ig_user_id, token_env or token_file) to storyforge.yaml".into(),
+                )),
+            },
+        }
+    }
+
+    /// The account `name` picks, its token loaded and refreshed first when
+    /// due (once per process).
+    pub async fn account(&mut self, name: Option<&str>) -> Result<Account, SetupError> {
+        let name = self.account_name(name)?;
+        if let Some(a) = self.accounts.get(&name) {
+            return Ok(a.clone());
+        }
+        let mut account = match self.settings.accounts.iter().find(|a| a.name == name) {
+            Some(a) => a.load().map_err(|e| SetupError::Account(e.to_string()))?,
+            None => self
+                .demo
+                .clone()
+                .ok_or_else(|| SetupError::Account(format!("no account named '{name}'")))?,
+        };
+        if tokens::status(&self.ledger, &account, chrono::Utc::now())?.refresh_due {
+            match tokens::refresh(self.publisher.client(), &self.ledger, &account).await {
+                Ok(fresh) => {
+                    tracing::info!("{name}: token refreshed");
+                    account.token = fresh;
+                }
+                Err(e) => tracing::warn!("{e}; publishing with the current token"),
+            }
+        }
+        self.accounts.insert(name, account.clone());
+        Ok(account)
+    }
+
+    /// The newest row of every identity of `account` starting with `prefix`,
+    /// by identity (a run asks once, to skip work already published).
+    pub fn known(&self, account: &str, prefix: &str) -> HashMap<String, Asset> {
+        self.ledger
+            .identities(account, prefix)
+            .map(|rows| rows.into_iter().map(|r| (r.identity.clone(), r)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Delivers one Story: claim → validate → upload → publish → ledger.
+    /// Never fails as a whole: the item says what happened.
+    pub async fn deliver(&mut self, d: &Delivery) -> Item {
+        let mut item = Item::new(&d.source, &d.media);
+        let account = match self.account(d.account.as_deref()).await {
+            Ok(a) => a,
+            Err(e) => return item.failed(e.to_string(), false),
+        };
+        let name = account.settings.name.clone();
+        if let Some(why) = self.stopped.get(&name) {
+            return item.failed(format!("skipped: account '{name}' stopped: {why}"), false);
+        }
+        let hash = match &d.media {
+            Media::File(p) => match std::fs::read(p) {
+                Ok(bytes) => hex::encode(sha2::Sha256::digest(&bytes)),
+                Err(e) => return item.failed(format!("{}: cannot read: {e}", p.display()), false),
+            },
+            Media::Url(u) => hex::encode(sha2::Sha256::digest(u.as_bytes())),
+        };
+        let kind = match &d.media {
+            Media::File(p) => MediaKind::from_name(&p.to_string_lossy()),
+            Media::Url(u) => MediaKind::from_name(u),
+        };
+        item.kind = Some(kind.as_str().into());
+        let req = StoryRequest {
+            account: name.clone(),
+            identity: d.identity.clone(),
+            content_hash: hash,
+            input_hash: d.input_hash.clone(),
+            kind: kind.as_str().into(),
+            source: d.source.clone(),
+            output_path: match &d.media {
+                Media::File(p) => Some(p.display().to_string()),
+                Media::Url(_) => None,
+            },
+            republish: d.republish,
+        };
+        if self.opts.dry_run {
+            if let Ok(Some(row)) = self.ledger.latest(&name, &d.identity) {
+                if row.state == State::Published && !d.republish {
+                    return item.already(&row, false);
+                }
+            }
+            return match self.prepare(&mut item, &d.media).await {
+                Ok(_) => item.with(ItemStatus::DryRun),
+                Err(e) => item.failed(e, false),
+            };
+        }
+        let (row, claim, taken_over) = match self.ledger.claim(&req, &self.owner, self.lease) {
+            Err(e) => return item.failed(e.to_string(), true),
+            Ok(ClaimOutcome::Published { row, changed }) => return item.already(&row, changed),
+            Ok(ClaimOutcome::Busy { row }) => {
+                item.error = Some(format!(
+                    "in progress in another run (Story {}, {})",
+                    row.id, row.state
+                ));
+                return item.with(ItemStatus::Busy);
+            }
+            Ok(ClaimOutcome::SameContent { row }) => {
+                item.media_id = row.media_id.clone();
+                item.error = Some(format!(
+                    "the same bytes were published as {} (Story {}{}) within 24 h; not published again (use --republish to publish them again)",
+                    row.source,
+                    row.id,
+                    row.media_id.as_deref().map(|m| format!(", media {m}")).unwrap_or_default()
+                ));
+                return item.with(ItemStatus::SameContent);
+            }
+            Ok(ClaimOutcome::Claimed {
+                row,
+                claim,
+                taken_over,
+            }) => (row, claim, taken_over),
+        };
+        if taken_over {
+            tracing::info!(
+                "{}: taken over from a run that stopped ({}); resuming",
+                d.source,
+                row.state
+            );
+        }
+        item.story = Some(row.id);
+        let item = self
+            .publish_claimed(item, &d.media, &row, &claim, &account)
+            .await;
+        let _ = self.ledger.release(&claim);
+        item
+    }
+
+    /// Validates and uploads a file (a URL is used as it is): the URL to
+    /// publish, and the store key.
+    async fn prepare(
+        &self,
+        item: &mut Item,
+        media: &Media,
+    ) -> Result<(String, Option<String>), String> {
+        let path = match media {
+            Media::Url(u) => return Ok((u.clone(), None)),
+            Media::File(p) => p,
+        };
+        let report = validate::check_file(path, &self.fonts, None, &validate::Options::default());
+        item.findings = report.findings.iter().map(item::finding_line).collect();
+        if report.fails(false) {
+            let first = report
+                .findings
+                .iter()
+                .find(|f| validate::fails(f.rule.severity, false))
+                .map(|f| {
+                    format!(
+                        "{} {}: {}; {}",
+                        f.rule.id, f.rule.name, f.message, f.rule.hint
+                    )
+                })
+                .unwrap_or_default();
+            return Err(format!("{}: not published: {first}", path.display()));
+        }
+        let store = self.store.as_ref().ok_or("no store is configured")?;
+        let up = storage::upload_file(store, path, &self.check)
+            .await
+            .map_err(|e| e.to_string())?;
+        item.url = Some(publish::redact::redact(&up.url));
+        Ok((up.url, Some(up.key)))
+    }
+
+    async fn publish_claimed(
+        &mut self,
+        mut item: Item,
+        media: &Media,
+        row: &Asset,
+        claim: &Claim,
+        account: &Account,
+    ) -> Item {
+        let (url, key) = match self.prepare(&mut item, media).await {
+            Ok(u) => u,
+            Err(e) => {
+                // Bad media is the user's to fix; a store error passes.
+                let bad = e.contains(": not published:");
+                let state = if bad && !row.state.in_flight() {
+                    State::Failed
+                } else {
+                    row.state
+                };
+                let _ = self.ledger.set_error(claim, state, &e);
+                return item.failed(e, !bad);
+            }
+        };
+        if let Err(e) = self.ledger.set_uploaded(claim, key.as_deref(), &url) {
+            return item.failed(e.to_string(), true);
+        }
+        let kind = match media {
+            Media::File(p) => MediaKind::from_name(&p.to_string_lossy()),
+            Media::Url(u) => MediaKind::from_name(u),
+        };
+        let story = StoryMedia { url, kind };
+        let ledger = &self.ledger;
+        let lease = self.lease;
+        let renew_every = (lease / 3)
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(20));
+        let renew = async {
+            loop {
+                tokio::time::sleep(renew_every).await;
+                if let Err(e) = ledger.renew(claim, lease) {
+                    return e;
+                }
+            }
+        };
+        let outcome = tokio::select! {
+            o = self.publisher.publish(ledger, claim, row, account, &story) => o,
+            e = renew => Err(e.into()),
+        };
+        match outcome {
+            Ok(Outcome::Published { media_id, .. }) => {
+                item.media_id = media_id;
+                item.with(ItemStatus::Published)
+            }
+            Ok(Outcome::Deferred { reason }) => {
+                item.error = Some(reason);
+                item.with(ItemStatus::Deferred)
+            }
+            Ok(Outcome::Failed { class, message }) => {
+                self.stop_on(&account.settings.name, class, &message);
+                item.failed(message, class.retryable())
+            }
+            Ok(Outcome::Unsure { class, message }) => {
+                self.stop_on(&account.settings.name, class, &message);
+                item.error = Some(message);
+                item.with(ItemStatus::Unsure)
+            }
+            Err(publish::flow::FlowError::Ledger(LedgerError::ClaimLost { .. })) => {
+                item.error = Some(
+                    "taken over by another run while this one was stalled; it finishes there"
+                        .into(),
+                );
+                item.with(ItemStatus::Busy)
+            }
+            Err(e) => item.failed(e.to_string(), true),
+        }
+    }
+
+    /// An auth or blocked error stops the account for the rest of the run.
+    fn stop_on(&mut self, account: &str, class: ErrorClass, message: &str) {
+        if matches!(class, ErrorClass::Auth | ErrorClass::Blocked) {
+            self.stopped
+                .insert(account.to_string(), message.to_string());
+        }
+    }
+}
+
+/// With `graph.base_url: sandbox`, starts the built-in sandbox serving the
+/// local store, points the settings at it, and gives its demo account.
+fn start_builtin_sandbox(
+    settings: &mut Settings,
+) -> Result<(Option<crate::sandbox::Sandbox>, Option<Account>), SetupError> {
+    if settings.graph.base_url != SANDBOX {
+        return Ok((None, None));
+    }
+    std::fs::create_dir_all(&settings.storage.dir).map_err(|source| SetupError::Dir {
+        path: settings.storage.dir.display().to_string(),
+        source,
+    })?;
+    let config = crate::sandbox::SandboxConfig {
+        media_dir: Some(settings.storage.dir.clone()),
+        image_processing_ms: 200,
+        video_processing_ms: 1000,
+        ..crate::sandbox::SandboxConfig::default()
+    };
+    let sandbox = crate::sandbox::Sandbox::start(config)?;
+    settings.graph.base_url = sandbox.base_url();
+    settings.storage.base_url = format!("{}/media/", sandbox.base_url());
+    let demo = Account {
+        settings: publish::AccountSettings {
+            name: "demo".into(),
+            ig_user_id: crate::sandbox::DEMO_ACCOUNT_ID.into(),
+            token_env: None,
+            token_file: None,
+        },
+        token: publish::Secret::new(crate::sandbox::DEMO_TOKEN),
+    };
+    Ok((Some(sandbox), Some(demo)))
+}
+
+/// The sha256 (hex) of `parts`, each length-prefixed.
+pub fn digest<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    hex::encode(h.finalize())
+}
+
+/// True for a path that names media in a store or on the web, not on disk.
+pub fn is_url(s: &str) -> bool {
+    identity::is_url(s)
+}

@@ -1,0 +1,361 @@
+//! The SQLite ledger (WAL), shared by any number of storyforge processes:
+//! one row per Story *identity* and generation (what the user asked for,
+//! not its bytes) with its state, claim, container id and media id; the
+//! schedule; token lifetimes; insights. Every state is written BEFORE its
+//! side effect is attempted and only by the process holding the row's
+//! claim, so a run that dies anywhere, or two runs at once, never publish
+//! twice. Tokens and URL signatures are never stored here.
+
+mod schedule;
+mod stories;
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde::Serialize;
+
+pub use schedule::{ScheduleState, Scheduled, TokenRecord};
+pub use stories::{owner_id, Claim, ClaimOutcome, Settlement, StoryRequest};
+
+/// Where a Story is on its way to Instagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Known, nothing sent yet.
+    Pending,
+    /// At a public URL.
+    Uploaded,
+    /// A container is being created (the reply may be lost).
+    Creating,
+    /// A container exists; it is being processed.
+    Container,
+    /// The publish call is being made (the reply may be lost).
+    Publishing,
+    /// Published; the media id is known (or could not be told apart).
+    Published,
+    /// Failed for a reason that needs the user (bad media, blocked account);
+    /// certainly not published.
+    Failed,
+    /// A publish may have gone out and nothing could settle it: waits for
+    /// the container to say, or for `storyforge ledger settle`.
+    Unsure,
+}
+
+impl State {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Uploaded => "uploaded",
+            State::Creating => "creating",
+            State::Container => "container",
+            State::Publishing => "publishing",
+            State::Published => "published",
+            State::Failed => "failed",
+            State::Unsure => "unsure",
+        }
+    }
+
+    fn parse(s: &str) -> State {
+        match s {
+            "uploaded" => State::Uploaded,
+            "creating" => State::Creating,
+            "container" => State::Container,
+            "publishing" => State::Publishing,
+            "published" => State::Published,
+            "failed" => State::Failed,
+            "unsure" => State::Unsure,
+            _ => State::Pending,
+        }
+    }
+
+    /// True once a container exists or is being made: a publish may be near.
+    pub fn in_flight(self) -> bool {
+        matches!(
+            self,
+            State::Creating | State::Container | State::Publishing | State::Unsure
+        )
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One Story's row (one identity, one generation).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Asset {
+    /// Row id.
+    pub id: i64,
+    /// Account name (from the config).
+    pub account: String,
+    /// What the Story is: `template:…|feed:…|key:sku=A1`, `video:…|part:1/2`,
+    /// `file:…`, with `day:` or `schedule:` in front for daily and tick.
+    pub identity: String,
+    /// 0 for the first publish of an identity; `--republish` adds one.
+    pub generation: i64,
+    /// sha256 of the media bytes last prepared for it.
+    pub content_hash: String,
+    /// sha256 of what it was made from (template, row values, day), when known.
+    pub input_hash: Option<String>,
+    /// `image` or `video`.
+    pub kind: String,
+    /// Where it came from, for people: `template.yaml row 3`, a file, a URL.
+    pub source: String,
+    /// The output file, when there is one.
+    pub output_path: Option<String>,
+    /// The object's key in the store, when uploaded by storyforge.
+    pub object_key: Option<String>,
+    /// The URL Instagram fetched, without query (no signature is stored).
+    pub url: Option<String>,
+    /// The Graph container id.
+    pub container_id: Option<String>,
+    /// The published media id.
+    pub media_id: Option<String>,
+    /// Current state.
+    pub state: State,
+    /// Publish attempts so far.
+    pub attempts: i64,
+    /// The last error, redacted.
+    pub last_error: Option<String>,
+    /// The process holding the claim (`host/pid/nonce`), if any.
+    pub owner: Option<String>,
+    /// Until when the claim holds unless renewed.
+    pub lease_until: Option<String>,
+    /// When the row was made.
+    pub created_at: String,
+    /// When it last changed.
+    pub updated_at: String,
+    /// When the container was created (its 24 h clock).
+    pub container_at: Option<String>,
+    /// When publishing of the current container was last attempted.
+    pub publish_started_at: Option<String>,
+    /// When it was published.
+    pub published_at: Option<String>,
+}
+
+/// What the ledger could not do.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// SQLite failed.
+    #[error("ledger {path}: {source}; check the file is writable and not used by another program")]
+    Sql {
+        /// The database file.
+        path: String,
+        /// SQLite's reason.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// This process no longer holds the row's claim (its lease ran out and
+    /// another run took the Story over): it must stop touching it.
+    #[error(
+        "ledger {path}: Story {id} was taken over by another run; this run stops working on it"
+    )]
+    ClaimLost {
+        /// The database file.
+        path: String,
+        /// The row.
+        id: i64,
+    },
+    /// A `settle` or lookup named a row that is not there or not in the right state.
+    #[error("ledger {path}: {message}")]
+    Refused {
+        /// The database file.
+        path: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+}
+
+/// The open ledger.
+pub struct Ledger {
+    conn: Connection,
+    path: String,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS stories (
+    id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 0,
+    content_hash TEXT NOT NULL,
+    input_hash TEXT,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    output_path TEXT,
+    object_key TEXT,
+    url TEXT,
+    container_id TEXT,
+    media_id TEXT,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    owner TEXT,
+    lease_until TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    container_at TEXT,
+    publish_started_at TEXT,
+    published_at TEXT,
+    UNIQUE (account, identity, generation)
+);
+CREATE INDEX IF NOT EXISTS stories_content ON stories (account, content_hash);
+CREATE TABLE IF NOT EXISTS containers_made (
+    account TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    account TEXT PRIMARY KEY,
+    issued_at TEXT,
+    expires_at TEXT,
+    refreshed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS schedule (
+    id INTEGER PRIMARY KEY,
+    account TEXT,
+    file TEXT,
+    template TEXT,
+    feed TEXT,
+    row INTEGER,
+    at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    result TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS insights (
+    media_id TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    collected_at TEXT NOT NULL,
+    metrics TEXT NOT NULL
+);
+";
+
+/// Columns added after the first release, with their definitions.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("schedule", "attempts", "INTEGER NOT NULL DEFAULT 0"),
+    ("schedule", "next_try", "TEXT"),
+    ("schedule", "republish", "INTEGER NOT NULL DEFAULT 0"),
+];
+
+/// The first release keyed rows by content hash alone (`assets`): each
+/// becomes a Story whose identity is its content.
+const MIGRATE_ASSETS: &str = "
+INSERT INTO stories (account, identity, generation, content_hash, kind, source, output_path, url,
+    container_id, media_id, state, attempts, last_error, created_at, updated_at, container_at,
+    publish_started_at, published_at)
+SELECT account, 'content:' || content_hash, 0, content_hash, kind, source, output_path, url,
+    container_id, media_id, CASE WHEN state = 'failed' AND container_id IS NOT NULL AND publish_started_at IS NOT NULL THEN 'unsure' ELSE state END,
+    attempts, last_error, created_at, updated_at, container_at, publish_started_at, published_at
+FROM assets;
+ALTER TABLE assets RENAME TO assets_v1;
+";
+
+pub(crate) fn now() -> String {
+    stamp(Utc::now())
+}
+
+pub(crate) fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Parses a stored timestamp.
+pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+impl Ledger {
+    /// Opens (creating or upgrading) the ledger at `path`, in WAL mode.
+    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        let shown = path.display().to_string();
+        let fail = |source| LedgerError::Sql {
+            path: shown.clone(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(fail)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(fail)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(fail)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(fail)?;
+        let ledger = Ledger {
+            conn,
+            path: shown.clone(),
+        };
+        ledger.upgrade().map_err(fail)?;
+        Ok(ledger)
+    }
+
+    /// The database file, as given.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Creates the tables and brings an older ledger up to date, in one
+    /// immediate transaction so two processes opening it at once agree.
+    fn upgrade(&self) -> rusqlite::Result<()> {
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
+        tx.execute_batch(SCHEMA)?;
+        for (table, column, def) in ADDED_COLUMNS {
+            let has: bool = tx.query_row(
+                &format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
+                [column],
+                |r| r.get(0),
+            )?;
+            if !has {
+                tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {def}"))?;
+            }
+        }
+        let old: bool = tx.query_row(
+            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'assets'",
+            [],
+            |r| r.get(0),
+        )?;
+        if old {
+            tx.execute_batch(MIGRATE_ASSETS)?;
+        }
+        tx.commit()
+    }
+
+    fn fail(&self, source: rusqlite::Error) -> LedgerError {
+        LedgerError::Sql {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn refused(&self, message: String) -> LedgerError {
+        LedgerError::Refused {
+            path: self.path.clone(),
+            message,
+        }
+    }
+
+    fn exec(&self, sql: &str, p: impl rusqlite::Params) -> Result<usize, LedgerError> {
+        self.conn.execute(sql, p).map_err(|e| self.fail(e))
+    }
+
+    fn rows<T>(
+        &self,
+        sql: &str,
+        p: impl rusqlite::Params,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, LedgerError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.fail(e))?;
+        let rows = stmt
+            .query_map(p, map)
+            .map_err(|e| self.fail(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.fail(e));
+        rows
+    }
+}

@@ -1,0 +1,193 @@
+//! The ledger's other tables: Stories scheduled for later (with their
+//! retry state), token lifetimes (never the tokens) and collected insights.
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+use super::{now, Ledger, LedgerError};
+
+/// Where a scheduled entry is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleState {
+    /// Not yet done (due, waiting for its time, or waiting to retry).
+    #[default]
+    Pending,
+    /// Published (or found already published).
+    Done,
+    /// Failed for a reason that needs the user, or out of retries.
+    Failed,
+}
+
+impl ScheduleState {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScheduleState::Pending => "pending",
+            ScheduleState::Done => "done",
+            ScheduleState::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> ScheduleState {
+        match s {
+            "done" => ScheduleState::Done,
+            "failed" => ScheduleState::Failed,
+            _ => ScheduleState::Pending,
+        }
+    }
+}
+
+impl std::fmt::Display for ScheduleState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A Story scheduled for later: a file, or a template with a feed row.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Scheduled {
+    /// Row id (0 before it is stored).
+    pub id: i64,
+    /// Account name [default: the first].
+    pub account: Option<String>,
+    /// A ready Story file.
+    pub file: Option<String>,
+    /// Or a template…
+    pub template: Option<String>,
+    /// …with a feed…
+    pub feed: Option<String>,
+    /// …and its row (1-based).
+    pub row: Option<usize>,
+    /// When it is due (RFC 3339, UTC).
+    pub at: String,
+    /// Where it is.
+    pub state: ScheduleState,
+    /// What the last attempt did, or why it waits.
+    pub result: Option<String>,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When a waiting entry is tried again (RFC 3339, UTC).
+    pub next_try: Option<String>,
+    /// Publish even if the same bytes went out within 24 h.
+    pub republish: bool,
+}
+
+/// A token's recorded lifetime.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TokenRecord {
+    /// When the current token was issued (or first seen).
+    pub issued_at: Option<String>,
+    /// When it expires, when known.
+    pub expires_at: Option<String>,
+    /// When storyforge last refreshed it.
+    pub refreshed_at: Option<String>,
+}
+
+impl Ledger {
+    /// The recorded lifetime of `account`'s token.
+    pub fn token(&self, account: &str) -> Result<TokenRecord, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT issued_at, expires_at, refreshed_at FROM tokens WHERE account = ?1",
+                [account],
+                |r| {
+                    Ok(TokenRecord {
+                        issued_at: r.get(0)?,
+                        expires_at: r.get(1)?,
+                        refreshed_at: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Records a token's lifetime (never the token).
+    pub fn set_token(&self, account: &str, rec: &TokenRecord) -> Result<(), LedgerError> {
+        self.exec(
+            "INSERT INTO tokens (account, issued_at, expires_at, refreshed_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (account) DO UPDATE SET issued_at = ?2, expires_at = ?3, refreshed_at = ?4",
+            params![account, rec.issued_at, rec.expires_at, rec.refreshed_at],
+        )
+        .map(|_| ())
+    }
+
+    /// Stores a Story's metrics (JSON), replacing older ones.
+    pub fn set_insights(
+        &self,
+        media: &str,
+        account: &str,
+        metrics: &str,
+    ) -> Result<(), LedgerError> {
+        self.exec(
+            "INSERT INTO insights (media_id, account, collected_at, metrics) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (media_id) DO UPDATE SET collected_at = ?3, metrics = ?4",
+            params![media, account, now(), metrics],
+        )
+        .map(|_| ())
+    }
+
+    /// The stored metrics of `media`, if collected.
+    pub fn insights(&self, media: &str) -> Result<Option<String>, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT metrics FROM insights WHERE media_id = ?1",
+                [media],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Stores a scheduled Story (the media, or how to make it; never a container).
+    pub fn add_schedule(&self, entry: &Scheduled) -> Result<i64, LedgerError> {
+        self.exec(
+            "INSERT INTO schedule (account, file, template, feed, row, at, state, created_at, republish) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?8)",
+            params![entry.account, entry.file, entry.template, entry.feed, entry.row.map(|r| r as i64), entry.at, now(), entry.republish],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Every scheduled entry, soonest first.
+    pub fn schedule(&self) -> Result<Vec<Scheduled>, LedgerError> {
+        self.rows(
+            "SELECT id, account, file, template, feed, row, at, state, result, attempts, next_try, republish FROM schedule ORDER BY at, id",
+            [],
+            |r| {
+                Ok(Scheduled {
+                    id: r.get(0)?,
+                    account: r.get(1)?,
+                    file: r.get(2)?,
+                    template: r.get(3)?,
+                    feed: r.get(4)?,
+                    row: r.get::<_, Option<i64>>(5)?.map(|v| v.max(0) as usize),
+                    at: r.get(6)?,
+                    state: ScheduleState::parse(&r.get::<_, String>(7)?),
+                    result: r.get(8)?,
+                    attempts: r.get::<_, i64>(9)?.clamp(0, u32::MAX as i64) as u32,
+                    next_try: r.get(10)?,
+                    republish: r.get(11)?,
+                })
+            },
+        )
+    }
+
+    /// Records how a scheduled entry went: its state, what happened, the
+    /// attempts so far and when to try again (for a waiting entry).
+    pub fn set_schedule_state(
+        &self,
+        id: i64,
+        state: ScheduleState,
+        result: &str,
+        attempts: u32,
+        next_try: Option<&str>,
+    ) -> Result<(), LedgerError> {
+        self.exec(
+            "UPDATE schedule SET state = ?2, result = ?3, attempts = ?4, next_try = ?5 WHERE id = ?1",
+            params![id, state.as_str(), crate::publish::redact::redact(result), attempts, next_try],
+        )
+        .map(|_| ())
+    }
+}

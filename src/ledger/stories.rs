@@ -1,0 +1,635 @@
+//! Story rows: an identity + content → an atomic claim (`BEGIN IMMEDIATE`,
+//! owner id, renewed lease) or the reason not to go on (published, in
+//! another run, the same bytes live under another identity); then state
+//! changes that each hold only while this process owns the claim.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
+
+use super::{now, parse_time, stamp, Asset, Ledger, LedgerError, State};
+
+/// What a process asks to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryRequest {
+    /// Account name.
+    pub account: String,
+    /// What the Story is (see [`Asset::identity`]).
+    pub identity: String,
+    /// sha256 of the bytes to publish.
+    pub content_hash: String,
+    /// sha256 of what it was made from, when known.
+    pub input_hash: Option<String>,
+    /// `image` or `video`.
+    pub kind: String,
+    /// Where it came from, for people.
+    pub source: String,
+    /// The output file, when there is one.
+    pub output_path: Option<String>,
+    /// Publish again even when this identity (or these bytes) already went out.
+    pub republish: bool,
+}
+
+/// A claim on one row: the row id and the owner holding it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// Row id.
+    pub id: i64,
+    /// This process's owner id.
+    pub owner: String,
+}
+
+/// What a claim attempt found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimOutcome {
+    /// The row is this process's to work on; `taken_over` when another
+    /// run had left it (resume from its container).
+    Claimed {
+        /// The row as claimed.
+        row: Box<Asset>,
+        /// The claim to pass to every change.
+        claim: Claim,
+        /// An earlier owner had left it unfinished.
+        taken_over: bool,
+    },
+    /// This identity is published (and `--republish` was not given).
+    Published {
+        /// The published row.
+        row: Box<Asset>,
+        /// The bytes (or inputs) differ from what was published.
+        changed: bool,
+    },
+    /// Another live run holds the claim.
+    Busy {
+        /// The row.
+        row: Box<Asset>,
+    },
+    /// The same bytes went out under another identity within a Story's life.
+    SameContent {
+        /// That other row.
+        row: Box<Asset>,
+    },
+}
+
+/// How a person settles an unsure row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settlement {
+    /// It was published, as this media id.
+    Published(String),
+    /// It was not published: the next run publishes it.
+    NotPublished,
+}
+
+/// This process's owner id: `host/pid/nonce`.
+pub fn owner_id() -> String {
+    format!(
+        "{}/{}/{:08x}",
+        hostname(),
+        std::process::id(),
+        fastrand::u32(..)
+    )
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty() && !h.contains('/'))
+        .unwrap_or_else(|| "host".into())
+}
+
+/// False only when `owner` certainly is gone: a process of this host whose
+/// pid no longer exists (or is this process under another nonce). Owners
+/// on other hosts are alive until their lease runs out.
+fn owner_alive(owner: &str) -> bool {
+    let mut parts = owner.split('/');
+    let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
+        return true;
+    };
+    if host != hostname() || !Path::new("/proc/self").exists() {
+        return true;
+    }
+    let Ok(pid) = pid.parse::<u32>() else {
+        return true;
+    };
+    if pid == std::process::id() {
+        return false; // our pid, another nonce: that process is gone
+    }
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+use std::path::Path;
+
+const COLUMNS: &str = "id, account, identity, generation, content_hash, input_hash, kind, source, output_path, object_key, url, container_id, media_id, state, attempts, last_error, owner, lease_until, created_at, updated_at, container_at, publish_started_at, published_at";
+
+fn row_to_asset(r: &rusqlite::Row<'_>) -> rusqlite::Result<Asset> {
+    Ok(Asset {
+        id: r.get(0)?,
+        account: r.get(1)?,
+        identity: r.get(2)?,
+        generation: r.get(3)?,
+        content_hash: r.get(4)?,
+        input_hash: r.get(5)?,
+        kind: r.get(6)?,
+        source: r.get(7)?,
+        output_path: r.get(8)?,
+        object_key: r.get(9)?,
+        url: r.get(10)?,
+        container_id: r.get(11)?,
+        media_id: r.get(12)?,
+        state: State::parse(&r.get::<_, String>(13)?),
+        attempts: r.get(14)?,
+        last_error: r.get(15)?,
+        owner: r.get(16)?,
+        lease_until: r.get(17)?,
+        created_at: r.get(18)?,
+        updated_at: r.get(19)?,
+        container_at: r.get(20)?,
+        publish_started_at: r.get(21)?,
+        published_at: r.get(22)?,
+    })
+}
+
+/// How long the same bytes under another identity count as a duplicate:
+/// a Story's life (after it, posting them again is a repost, not a copy).
+const SAME_CONTENT_HOURS: i64 = crate::spec::STORY_LIFETIME_HOURS;
+
+impl Ledger {
+    /// Claims the row of `req` for `owner` until `lease` from now, in one
+    /// `BEGIN IMMEDIATE` transaction, or says why this process must not
+    /// work on it.
+    pub fn claim(
+        &self,
+        req: &StoryRequest,
+        owner: &str,
+        lease: chrono::Duration,
+    ) -> Result<ClaimOutcome, LedgerError> {
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .map_err(|e| self.fail(e))?;
+        let outcome = self.claim_in(req, owner, lease)?;
+        tx.commit().map_err(|e| self.fail(e))?;
+        Ok(outcome)
+    }
+
+    fn claim_in(
+        &self,
+        req: &StoryRequest,
+        owner: &str,
+        lease: chrono::Duration,
+    ) -> Result<ClaimOutcome, LedgerError> {
+        let t = Utc::now();
+        let until = stamp(t + lease);
+        let latest = self.latest(&req.account, &req.identity)?;
+        let insert = |generation: i64| -> Result<ClaimOutcome, LedgerError> {
+            self.exec(
+                "INSERT INTO stories (account, identity, generation, content_hash, input_hash, kind, source, output_path, state, owner, lease_until, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?11, ?11)",
+                params![req.account, req.identity, generation, req.content_hash, req.input_hash, req.kind, req.source, req.output_path, owner, until, stamp(t)],
+            )?;
+            let id = self.conn.last_insert_rowid();
+            Ok(ClaimOutcome::Claimed {
+                row: Box::new(self.get(id)?),
+                claim: Claim {
+                    id,
+                    owner: owner.to_string(),
+                },
+                taken_over: false,
+            })
+        };
+        let Some(row) = latest else {
+            if !req.republish {
+                let since = stamp(t - chrono::Duration::hours(SAME_CONTENT_HOURS));
+                let same = self
+                    .conn
+                    .query_row(
+                        &format!("SELECT {COLUMNS} FROM stories WHERE account = ?1 AND content_hash = ?2 AND identity != ?3 AND (state = 'published' AND published_at >= ?4 OR state IN ('creating','container','publishing','unsure')) ORDER BY id DESC LIMIT 1"),
+                        params![req.account, req.content_hash, req.identity, since],
+                        row_to_asset,
+                    )
+                    .optional()
+                    .map_err(|e| self.fail(e))?;
+                if let Some(row) = same {
+                    return Ok(ClaimOutcome::SameContent { row: Box::new(row) });
+                }
+            }
+            return insert(0);
+        };
+        if row.state == State::Published {
+            if req.republish {
+                return insert(row.generation + 1);
+            }
+            let changed = row.content_hash != req.content_hash
+                || matches!((&row.input_hash, &req.input_hash), (Some(a), Some(b)) if a != b);
+            return Ok(ClaimOutcome::Published {
+                row: Box::new(row),
+                changed,
+            });
+        }
+        let live = row.owner.as_deref().is_some_and(|o| {
+            o != owner
+                && row
+                    .lease_until
+                    .as_deref()
+                    .and_then(parse_time)
+                    .is_some_and(|l| l > t)
+                && owner_alive(o)
+        });
+        if live {
+            return Ok(ClaimOutcome::Busy { row: Box::new(row) });
+        }
+        let taken_over = row.owner.as_deref().is_some_and(|o| o != owner);
+        // Bytes in flight stay those of the container; otherwise the new ones count.
+        let (hash, input) = if row.state.in_flight() {
+            (row.content_hash.clone(), row.input_hash.clone())
+        } else {
+            (req.content_hash.clone(), req.input_hash.clone())
+        };
+        self.exec(
+            "UPDATE stories SET owner = ?2, lease_until = ?3, content_hash = ?4, input_hash = ?5, source = ?6, output_path = COALESCE(?7, output_path), updated_at = ?8 WHERE id = ?1",
+            params![row.id, owner, until, hash, input, req.source, req.output_path, stamp(t)],
+        )?;
+        Ok(ClaimOutcome::Claimed {
+            row: Box::new(self.get(row.id)?),
+            claim: Claim {
+                id: row.id,
+                owner: owner.to_string(),
+            },
+            taken_over,
+        })
+    }
+
+    /// Extends the claim's lease; `ClaimLost` when another run took it.
+    pub fn renew(&self, claim: &Claim, lease: chrono::Duration) -> Result<(), LedgerError> {
+        self.owned(
+            claim,
+            "UPDATE stories SET lease_until = ?3 WHERE id = ?1 AND owner = ?2",
+            stamp(Utc::now() + lease),
+        )
+    }
+
+    /// Gives the claim up (the row stays as it is).
+    pub fn release(&self, claim: &Claim) -> Result<(), LedgerError> {
+        self.exec(
+            "UPDATE stories SET owner = NULL, lease_until = NULL WHERE id = ?1 AND owner = ?2",
+            params![claim.id, claim.owner],
+        )
+        .map(|_| ())
+    }
+
+    fn owned(&self, claim: &Claim, sql: &str, value: String) -> Result<(), LedgerError> {
+        match self.exec(sql, params![claim.id, claim.owner, value])? {
+            0 => Err(LedgerError::ClaimLost {
+                path: self.path.clone(),
+                id: claim.id,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn owned_exec(
+        &self,
+        claim: &Claim,
+        sql: &str,
+        p: &[&dyn rusqlite::ToSql],
+    ) -> Result<(), LedgerError> {
+        let mut all: Vec<&dyn rusqlite::ToSql> = vec![&claim.id, &claim.owner];
+        all.extend_from_slice(p);
+        match self.exec(sql, all.as_slice())? {
+            0 => Err(LedgerError::ClaimLost {
+                path: self.path.clone(),
+                id: claim.id,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records where the bytes are: the store key and the URL without query.
+    pub fn set_uploaded(
+        &self,
+        claim: &Claim,
+        key: Option<&str>,
+        url: &str,
+    ) -> Result<(), LedgerError> {
+        let shown = url.split(['?', '#']).next().unwrap_or(url).to_string();
+        self.owned_exec(
+            claim,
+            "UPDATE stories SET object_key = COALESCE(?3, object_key), url = ?4, state = CASE WHEN state IN ('pending','failed') THEN 'uploaded' ELSE state END, updated_at = ?5 WHERE id = ?1 AND owner = ?2",
+            &[&key, &shown, &now()],
+        )
+    }
+
+    /// Marks that a container is about to be created (before the call),
+    /// and counts it toward the account's containers per 24 h.
+    pub fn set_creating(&self, claim: &Claim, account: &str) -> Result<(), LedgerError> {
+        let t = now();
+        self.owned_exec(
+            claim,
+            "UPDATE stories SET state = 'creating', container_id = NULL, publish_started_at = NULL, updated_at = ?3 WHERE id = ?1 AND owner = ?2",
+            &[&t],
+        )?;
+        self.exec(
+            "INSERT INTO containers_made (account, created_at) VALUES (?1, ?2)",
+            params![account, t],
+        )
+        .map(|_| ())
+    }
+
+    /// Records the container id returned by the API.
+    pub fn set_container(&self, claim: &Claim, container: &str) -> Result<(), LedgerError> {
+        self.owned_exec(
+            claim,
+            "UPDATE stories SET state = 'container', container_id = ?3, container_at = ?4, updated_at = ?4 WHERE id = ?1 AND owner = ?2",
+            &[&container, &now()],
+        )
+    }
+
+    /// Marks that the publish call is about to be made (before the call).
+    pub fn set_publishing(&self, claim: &Claim) -> Result<(), LedgerError> {
+        self.owned_exec(
+            claim,
+            "UPDATE stories SET state = 'publishing', attempts = attempts + 1, publish_started_at = COALESCE(publish_started_at, ?3), updated_at = ?3 WHERE id = ?1 AND owner = ?2",
+            &[&now()],
+        )
+    }
+
+    /// Records the publish and its media id. An id another row already
+    /// holds is never recorded twice: the row then says "id unknown".
+    /// Returns the id recorded.
+    pub fn set_published(
+        &self,
+        claim: &Claim,
+        media: Option<&str>,
+    ) -> Result<Option<String>, LedgerError> {
+        let media = match media {
+            Some(m) if self.media_holder(m)?.is_some_and(|other| other != claim.id) => {
+                tracing::warn!("media {m} is already recorded for another Story; recording this one as published, id unknown");
+                None
+            }
+            other => other.map(str::to_string),
+        };
+        self.owned_exec(
+            claim,
+            "UPDATE stories SET state = 'published', media_id = ?3, published_at = COALESCE(published_at, ?4), last_error = NULL, owner = NULL, lease_until = NULL, updated_at = ?4 WHERE id = ?1 AND owner = ?2",
+            &[&media, &now()],
+        )?;
+        Ok(media)
+    }
+
+    /// Records an error; `state` says where the row stays.
+    pub fn set_error(&self, claim: &Claim, state: State, error: &str) -> Result<(), LedgerError> {
+        let error = crate::publish::redact::redact(error);
+        self.owned_exec(
+            claim,
+            "UPDATE stories SET state = ?3, last_error = ?4, updated_at = ?5 WHERE id = ?1 AND owner = ?2",
+            &[&state.as_str(), &error, &now()],
+        )
+    }
+
+    /// Settles an `unsure` row by hand.
+    pub fn settle(&self, id: i64, how: &Settlement) -> Result<Asset, LedgerError> {
+        let row = self.get(id).map_err(|_| {
+            self.refused(format!(
+                "no Story with id {id}; `storyforge ledger` lists them"
+            ))
+        })?;
+        if row.state != State::Unsure {
+            return Err(self.refused(format!(
+                "Story {id} is {}, not unsure: only unsure Stories are settled by hand",
+                row.state
+            )));
+        }
+        match how {
+            Settlement::Published(media) => {
+                if let Some(other) = self.media_holder(media)? {
+                    return Err(self.refused(format!(
+                        "media {media} is already recorded for Story {other}; check the id on the account"
+                    )));
+                }
+                self.exec(
+                    "UPDATE stories SET state = 'published', media_id = ?2, published_at = COALESCE(publish_started_at, ?3), last_error = 'settled by hand: published', owner = NULL, lease_until = NULL, updated_at = ?3 WHERE id = ?1",
+                    params![id, media, now()],
+                )?;
+            }
+            Settlement::NotPublished => {
+                self.exec(
+                    "UPDATE stories SET state = 'pending', container_id = NULL, publish_started_at = NULL, last_error = 'settled by hand: not published', owner = NULL, lease_until = NULL, updated_at = ?2 WHERE id = ?1",
+                    params![id, now()],
+                )?;
+            }
+        }
+        self.get(id)
+    }
+
+    fn media_holder(&self, media: &str) -> Result<Option<i64>, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT id FROM stories WHERE media_id = ?1 LIMIT 1",
+                [media],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.fail(e))
+    }
+
+    /// The row with this id.
+    pub fn get(&self, id: i64) -> Result<Asset, LedgerError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM stories WHERE id = ?1"),
+                [id],
+                row_to_asset,
+            )
+            .map_err(|e| self.fail(e))
+    }
+
+    /// The newest generation of (`account`, `identity`), if any.
+    pub fn latest(&self, account: &str, identity: &str) -> Result<Option<Asset>, LedgerError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM stories WHERE account = ?1 AND identity = ?2 ORDER BY generation DESC LIMIT 1"),
+                params![account, identity],
+                row_to_asset,
+            )
+            .optional()
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Every Story row, oldest first.
+    pub fn assets(&self) -> Result<Vec<Asset>, LedgerError> {
+        self.rows(
+            &format!("SELECT {COLUMNS} FROM stories ORDER BY id"),
+            [],
+            row_to_asset,
+        )
+    }
+
+    /// The newest row of each identity of `account` that starts with
+    /// `prefix` (a run asks this once, to skip work already published).
+    pub fn identities(&self, account: &str, prefix: &str) -> Result<Vec<Asset>, LedgerError> {
+        let pattern = format!(
+            "{}%",
+            prefix
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        self.rows(
+            &format!("SELECT {COLUMNS} FROM stories s WHERE account = ?1 AND identity LIKE ?2 ESCAPE '\\' AND generation = (SELECT MAX(generation) FROM stories t WHERE t.account = s.account AND t.identity = s.identity) ORDER BY id"),
+            params![account, pattern],
+            row_to_asset,
+        )
+    }
+
+    /// Media ids already recorded for `account`.
+    pub fn media_ids(&self, account: &str) -> Result<Vec<String>, LedgerError> {
+        self.rows(
+            "SELECT media_id FROM stories WHERE account = ?1 AND media_id IS NOT NULL",
+            [account],
+            |r| r.get::<_, String>(0),
+        )
+    }
+
+    /// Publish times of `account` since `since`, oldest first.
+    pub fn published_since(
+        &self,
+        account: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, LedgerError> {
+        Ok(self
+            .rows(
+                "SELECT published_at FROM stories WHERE account = ?1 AND published_at >= ?2 ORDER BY published_at",
+                params![account, stamp(since)],
+                |r| r.get::<_, String>(0),
+            )?
+            .iter()
+            .filter_map(|s| parse_time(s))
+            .collect())
+    }
+
+    /// When `account`'s containers since `since` were created, oldest first.
+    pub fn containers_since(
+        &self,
+        account: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, LedgerError> {
+        Ok(self
+            .rows(
+                "SELECT created_at FROM containers_made WHERE account = ?1 AND created_at >= ?2 ORDER BY created_at",
+                params![account, stamp(since)],
+                |r| r.get::<_, String>(0),
+            )?
+            .iter()
+            .filter_map(|s| parse_time(s))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(identity: &str, hash: &str) -> StoryRequest {
+        StoryRequest {
+            account: "main".into(),
+            identity: identity.into(),
+            content_hash: hash.into(),
+            input_hash: None,
+            kind: "image".into(),
+            source: "t.yaml row 1".into(),
+            output_path: None,
+            republish: false,
+        }
+    }
+
+    fn claimed(o: ClaimOutcome) -> (Asset, Claim) {
+        match o {
+            ClaimOutcome::Claimed { row, claim, .. } => (*row, claim),
+            other => panic!("not claimed: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn claims_states_and_identity() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let l = Ledger::open(&dir.path().join("l.db")).expect("open");
+        let lease = chrono::Duration::seconds(60);
+        let (row, c) = claimed(
+            l.claim(&req("t|row:1", "abc"), "a/1/x", lease)
+                .expect("claim"),
+        );
+        assert_eq!(row.state, State::Pending);
+        // Another live owner (another host: alive until its lease ends) is refused.
+        let busy = l
+            .claim(&req("t|row:1", "abc"), "other-host/1/y", lease)
+            .expect("claim");
+        assert!(matches!(busy, ClaimOutcome::Busy { .. }), "{busy:?}");
+        l.set_uploaded(&c, Some("k.jpg"), "https://x/k.jpg?X-Amz-Signature=SECRET")
+            .expect("uploaded");
+        l.set_creating(&c, "main").expect("creating");
+        l.set_container(&c, "c1").expect("container");
+        l.set_publishing(&c).expect("publishing");
+        // A stranger's update is refused, not applied.
+        let thief = Claim {
+            id: c.id,
+            owner: "b/2/z".into(),
+        };
+        assert!(matches!(
+            l.set_published(&thief, Some("m1")),
+            Err(LedgerError::ClaimLost { .. })
+        ));
+        assert_eq!(
+            l.set_published(&c, Some("m1"))
+                .expect("published")
+                .as_deref(),
+            Some("m1")
+        );
+        let done = l.get(c.id).expect("row");
+        assert_eq!((done.state, done.attempts), (State::Published, 1));
+        assert_eq!(done.url.as_deref(), Some("https://x/k.jpg"));
+        assert!(done.owner.is_none());
+        // The same identity with new bytes: published, content changed.
+        match l
+            .claim(&req("t|row:1", "def"), "a/1/x", lease)
+            .expect("claim")
+        {
+            ClaimOutcome::Published { row, changed } => {
+                assert!(changed);
+                assert_eq!(row.media_id.as_deref(), Some("m1"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // The same bytes under another identity within 24 h.
+        assert!(matches!(
+            l.claim(&req("t|row:2", "abc"), "a/1/x", lease)
+                .expect("claim"),
+            ClaimOutcome::SameContent { .. }
+        ));
+        // --republish: a new generation.
+        let mut again = req("t|row:1", "def");
+        again.republish = true;
+        let (row2, c2) = claimed(l.claim(&again, "a/1/x", lease).expect("claim"));
+        assert_eq!(row2.generation, 1);
+        // A media id another row holds is never recorded twice.
+        assert_eq!(l.set_published(&c2, Some("m1")).expect("published"), None);
+    }
+
+    #[test]
+    fn unsure_rows_are_settled_by_hand() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let l = Ledger::open(&dir.path().join("l.db")).expect("open");
+        let lease = chrono::Duration::seconds(60);
+        let (_, c) = claimed(l.claim(&req("f", "h"), "a/1/x", lease).expect("claim"));
+        l.set_error(&c, State::Unsure, "lost reply")
+            .expect("unsure");
+        assert!(l.settle(999, &Settlement::NotPublished).is_err());
+        let row = l.settle(c.id, &Settlement::NotPublished).expect("settle");
+        assert_eq!(row.state, State::Pending);
+        assert!(
+            l.settle(c.id, &Settlement::NotPublished).is_err(),
+            "only unsure rows"
+        );
+    }
+}
