@@ -279,8 +279,13 @@ impl Context {
             }
             Ok(ClaimOutcome::SameContent { row }) => {
                 item.media_id = row.media_id.clone();
+                let when = if row.state == State::Published {
+                    "were published"
+                } else {
+                    "are being published"
+                };
                 item.error = Some(format!(
-                    "the same bytes were published as {} (Story {}{}) within 24 h; not published again (use --republish to publish them again)",
+                    "the same bytes {when} as {} (Story {}{}) within 24 h; not published again (use --republish to publish them again)",
                     row.source,
                     row.id,
                     row.media_id.as_deref().map(|m| format!(", media {m}")).unwrap_or_default()

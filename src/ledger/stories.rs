@@ -205,8 +205,8 @@ impl Ledger {
                 let same = self
                     .conn
                     .query_row(
-                        &format!("SELECT {COLUMNS} FROM stories WHERE account = ?1 AND content_hash = ?2 AND identity != ?3 AND (state = 'published' AND published_at >= ?4 OR state IN ('creating','container','publishing','unsure')) ORDER BY id DESC LIMIT 1"),
-                        params![req.account, req.content_hash, req.identity, since],
+                        &format!("SELECT {COLUMNS} FROM stories WHERE account = ?1 AND content_hash = ?2 AND identity != ?3 AND (state = 'published' AND published_at >= ?4 OR state IN ('creating','container','publishing','unsure') OR state IN ('pending','uploaded') AND owner IS NOT NULL AND lease_until > ?5) ORDER BY id DESC LIMIT 1"),
+                        params![req.account, req.content_hash, req.identity, since, stamp(t)],
                         row_to_asset,
                     )
                     .optional()
@@ -614,6 +614,46 @@ mod tests {
         assert_eq!(row2.generation, 1);
         // A media id another row holds is never recorded twice.
         assert_eq!(l.set_published(&c2, Some("m1")).expect("published"), None);
+    }
+
+    #[test]
+    fn the_same_bytes_claimed_under_two_identities_go_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let l = Ledger::open(&dir.path().join("l.db")).expect("open");
+        let lease = chrono::Duration::seconds(60);
+        let (_, c) = claimed(l.claim(&req("a", "same"), "h1/1/x", lease).expect("claim"));
+        // Still pending (not even uploaded), but claimed by a live run.
+        assert!(matches!(
+            l.claim(&req("b", "same"), "h2/2/y", lease).expect("claim"),
+            ClaimOutcome::SameContent { .. }
+        ));
+        // Once its claim is given up without a container, the bytes are free.
+        l.release(&c).expect("release");
+        assert!(matches!(
+            l.claim(&req("b", "same"), "h2/2/y", lease).expect("claim"),
+            ClaimOutcome::Claimed { .. }
+        ));
+    }
+
+    #[test]
+    fn a_lease_that_ran_out_is_taken_over() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let l = Ledger::open(&dir.path().join("l.db")).expect("open");
+        let short = chrono::Duration::milliseconds(30);
+        let (_, old) = claimed(
+            l.claim(&req("a", "h"), "far-host/7/x", short)
+                .expect("claim"),
+        );
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        match l.claim(&req("a", "h"), "h2/2/y", short).expect("claim") {
+            ClaimOutcome::Claimed { taken_over, .. } => assert!(taken_over),
+            other => panic!("{other:?}"),
+        }
+        // The old owner's next change is refused.
+        assert!(matches!(
+            l.renew(&old, short),
+            Err(LedgerError::ClaimLost { .. })
+        ));
     }
 
     #[test]
