@@ -327,8 +327,10 @@ fn page_of(
         .get(start..end)
         .map(<[Value]>::to_vec)
         .unwrap_or_default();
-    if data.is_empty() {
-        return Ok(json!({ "data": [] }));
+    // Everything on one page: no `paging` (the shape of the recorded
+    // single-page replies).
+    if data.is_empty() || (start == 0 && end == all.len()) {
+        return Ok(json!({ "data": data }));
     }
     let mut paging = json!({
         "cursors": { "before": encode_cursor(start), "after": encode_cursor(end) }
