@@ -32,12 +32,20 @@ bench: deps
 bench-video: deps
 	./benches/video_compare.sh --show-commands
 
-## make fuzz: the validator's probes under libFuzzer (cargo-fuzz), FUZZ_SECONDS each (default 60)
+## make fuzz: every cargo-fuzz target in fuzz/ (validator probes, template YAML, feeds), FUZZ_SECONDS each (default 60)
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := image_probe video_probe template_yaml feed_parse
 fuzz: deps
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	mkdir -p fuzz/corpus/image_probe fuzz/corpus/video_probe
+	mkdir -p $(addprefix fuzz/corpus/,$(FUZZ_TARGETS))
 	cp fixtures/bad/*.jpg fuzz/corpus/image_probe/
 	cp fixtures/bad/*.mp4 fixtures/bad/*.mkv fuzz/corpus/video_probe/
-	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run image_probe -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
-	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run video_probe -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
+	cp templates/*.yaml fixtures/bad/*.yaml fuzz/corpus/template_yaml/
+	# feed_parse: the first byte picks the reader (0 CSV, 1 JSON, 2 YAML, 3 RSS/Atom).
+	for f in fixtures/feeds/*.csv; do { printf '\000'; cat "$$f"; } > fuzz/corpus/feed_parse/$$(basename "$$f"); done
+	for f in fixtures/feeds/*.json; do { printf '\001'; cat "$$f"; } > fuzz/corpus/feed_parse/$$(basename "$$f"); done
+	for f in fixtures/feeds/*.yaml; do { printf '\002'; cat "$$f"; } > fuzz/corpus/feed_parse/$$(basename "$$f"); done
+	{ printf '\003'; cat fixtures/fuzz/feed.rss; } > fuzz/corpus/feed_parse/feed.rss
+	set -e; cd fuzz && for t in $(FUZZ_TARGETS); do \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048; \
+	done

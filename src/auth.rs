@@ -190,9 +190,11 @@ pub struct AuthRequest {
 /// The authorisation URL for `app` with a fresh random `state`.
 pub fn authorize_request(app: &AppSettings) -> Result<AuthRequest, AuthError> {
     app.check()?;
-    let state: String = (0..32)
-        .map(|_| char::from(b"0123456789abcdef"[fastrand::usize(..16)]))
-        .collect();
+    // 128 bits from the OS CSPRNG: a forged redirect cannot guess it.
+    let mut raw = [0u8; 16];
+    getrandom::fill(&mut raw)
+        .map_err(|e| AuthError::Settings(format!("the OS random source failed: {e}")))?;
+    let state = hex::encode(raw);
     let mut url = Url::parse(&app.authorize_url)
         .map_err(|e| AuthError::Settings(format!("`app.authorize_url`: {e}")))?;
     url.query_pairs_mut()
@@ -207,7 +209,10 @@ pub fn authorize_request(app: &AppSettings) -> Result<AuthRequest, AuthError> {
     })
 }
 
-/// The code in a redirect URL (`…?code=…&state=…#_`), after checking `state`.
+/// The code in a redirect URL (`…?code=…&state=…#_`), after checking
+/// `state` first: a redirect without this login's `state` is refused as
+/// [`AuthError::StateMismatch`] whatever it says, `error=` included, so
+/// only the real login window can report a refusal.
 pub fn parse_redirect(redirect: &str, expected_state: &str) -> Result<Secret, AuthError> {
     let trimmed = redirect.trim();
     let trimmed = trimmed.strip_suffix("#_").unwrap_or(trimmed);
@@ -221,14 +226,14 @@ pub fn parse_redirect(redirect: &str, expected_state: &str) -> Result<Secret, Au
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.into_owned())
     };
+    if param("state").as_deref() != Some(expected_state) {
+        return Err(AuthError::StateMismatch);
+    }
     if let Some(err) = param("error") {
         let why = param("error_description")
             .or_else(|| param("error_reason"))
             .unwrap_or_default();
         return Err(AuthError::Denied(redact(&format!("{err}: {why}"))));
-    }
-    if param("state").as_deref() != Some(expected_state) {
-        return Err(AuthError::StateMismatch);
     }
     let code = param("code")
         .map(|c| Secret::new(c.trim_end_matches("#_")))
@@ -259,10 +264,14 @@ pub async fn bind_loopback(redirect_uri: &str) -> Result<TcpListener, AuthError>
 
 const PAGE_OK: &str = "<!doctype html><title>storyforge</title><h1>Logged in</h1><p>You can close this window and return to storyforge.</p>";
 const PAGE_FAIL: &str = "<!doctype html><title>storyforge</title><h1>Login failed</h1><p>See the terminal running storyforge.</p>";
+const PAGE_FOREIGN: &str = "<!doctype html><title>storyforge</title><h1>Not this login</h1><p>This request does not carry the state of the login storyforge started, so it was ignored; the login is still waiting for the Instagram window.</p>";
 
 /// Waits on `listener` for the login window's redirect to `redirect_uri`'s
 /// path, answers a small page, and returns the checked code. Other paths
-/// (a browser's `/favicon.ico`) get a 404 and the wait goes on.
+/// (a browser's `/favicon.ico`) get a 404 and the wait goes on; so does a
+/// callback with a wrong or missing `state` (`error=` included), answered
+/// with an error page: any local page hitting the callback cannot end or
+/// abort the login.
 pub async fn await_redirect(
     listener: &TcpListener,
     redirect_uri: &str,
@@ -310,13 +319,21 @@ pub async fn await_redirect(
                 .map(|u| u.to_string())
                 .unwrap_or_default();
             let result = parse_redirect(&full, expected_state);
-            let page = if result.is_ok() { PAGE_OK } else { PAGE_FAIL };
+            let (status, page) = match &result {
+                Ok(_) => ("200 OK", PAGE_OK),
+                Err(AuthError::StateMismatch) => ("400 Bad Request", PAGE_FOREIGN),
+                Err(_) => ("200 OK", PAGE_FAIL),
+            };
             let reply = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{page}",
+                "HTTP/1.1 {status}\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{page}",
                 page.len()
             );
             let _ = sock.write_all(reply.as_bytes()).await;
             let _ = sock.shutdown().await;
+            if matches!(result, Err(AuthError::StateMismatch)) {
+                tracing::warn!("ignored a callback without this login's state");
+                continue;
+            }
             return result;
         }
     };
@@ -612,5 +629,15 @@ mod tests {
             parse_redirect("AQBx1", "s1"),
             Err(AuthError::Redirect(_))
         ));
+        // A refusal without this login's state is not believed.
+        for forged in [
+            "http://x/cb?error=access_denied&error_description=forged#_",
+            "http://x/cb?error=access_denied&state=s2",
+        ] {
+            assert!(
+                matches!(parse_redirect(forged, "s1"), Err(AuthError::StateMismatch)),
+                "{forged}"
+            );
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! `storyforge doctor`: settings → a list of [`Check`]s, each passed or
 //! failed with a one-line fix: FFmpeg encoders, fonts and templates, the
-//! store (write, fetch back, remove), every account's token, type,
-//! permission and quota, the ledger, and the clock. A check never stops
-//! the others; the caller decides the exit code from [`all_ok`].
+//! store (write, fetch back, remove), the ledger, which Graph API it checks
+//! and why ([`graph_target`]), every account's token, type, permission and
+//! quota, and the clock. A check never stops the others; the caller decides
+//! the exit code from [`all_ok`].
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -113,11 +114,46 @@ pub async fn run(settings: &Settings, opts: &DoctorOptions) -> Vec<Check> {
         )),
     }
     checks.push(ledger(&settings.ledger));
+    checks.push(graph_target(settings));
+    if settings.graph.base_url == crate::run::SANDBOX {
+        // Nothing to reach: each run starts its own sandbox on loopback.
+        return checks;
+    }
     for account in &settings.accounts {
         checks.extend(account_checks(settings, account, Utc::now()).await);
     }
     checks.push(clock(&settings.graph.base_url, opts.timeout, Utc::now()).await);
     checks
+}
+
+/// Which Graph API the checks below talk to, and why. With the embedded
+/// defaults that is `https://graph.instagram.com` with no accounts: nothing
+/// can publish, and the built-in sandbox is used only when
+/// `graph.base_url: sandbox` says so (as `demo/storyforge.yaml` does).
+pub fn graph_target(settings: &Settings) -> Check {
+    let base = &settings.graph.base_url;
+    let shown = crate::util::redact::redact_url(base);
+    if base == crate::run::SANDBOX {
+        return Check::pass(
+            "graph",
+            "the built-in sandbox (`graph.base_url: sandbox`): each run starts it on loopback with its demo account, so no live Graph API, account or clock is checked",
+        );
+    }
+    let n = settings.accounts.len();
+    if n == 0 {
+        return Check::fail(
+            "graph",
+            format!("{shown} (`graph.base_url`), with no accounts: nothing can publish, so only the clock is checked against it"),
+            "add an account (`storyforge auth login`, then `accounts:` in storyforge.yaml), or set `graph.base_url: sandbox` to publish to the built-in sandbox",
+        );
+    }
+    Check::pass(
+        "graph",
+        format!(
+            "{shown} (`graph.base_url`), for {n} account{}",
+            if n == 1 { "" } else { "s" }
+        ),
+    )
 }
 
 /// FFmpeg's libraries with the H.264 (libx264) and AAC encoders.

@@ -10,7 +10,8 @@
 //! [`storage`] puts outputs at URLs Instagram can fetch, [`publish`] talks
 //! to the Graph API exactly once per Story with the [`ledger`] as its
 //! record, [`auth`] logs accounts in and [`doctor`] checks a set-up, [`sandbox`] emulates the Graph API locally for tests and demos,
-//! and [`config`] reads storyforge.yaml.
+//! [`config`] reads storyforge.yaml, and [`util`] holds redaction and
+//! atomic writes.
 
 pub mod assets;
 pub mod auth;
@@ -30,6 +31,7 @@ pub mod schedule;
 pub mod spec;
 pub mod storage;
 pub mod template;
+pub mod util;
 pub mod validate;
 #[cfg(feature = "video")]
 pub mod video;

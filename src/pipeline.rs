@@ -256,7 +256,7 @@ pub fn render_batch(
     let batch = Batch {
         settings,
         feed_dir: feed.as_ref().map(|f| f.dir().to_path_buf()),
-        feed_name: feed.as_ref().map(|f| f.path().display().to_string()),
+        feed_name: feed.as_ref().map(Feed::shown),
         feed_path: feed.as_ref().map(|f| f.path().to_path_buf()),
         observer,
         assets: AssetCache::new(),
@@ -521,18 +521,9 @@ pub fn story_variables(t: &Template, row: Option<&FeedRow>, today: chrono::Naive
     v.entry(vars::TODAY.into())
         .or_insert_with(|| today.format("%Y-%m-%d").to_string());
     v.entry("template".into()).or_insert_with(|| t.name.clone());
-    // A default may itself refer to other variables (`date: "{{today}}"`).
-    let snapshot = v.clone();
-    for value in v.values_mut() {
-        if value.contains("{{") {
-            if let Ok(filled) = template::Pattern::parse(value).and_then(|p| {
-                p.fill(&snapshot)
-                    .map_err(|e| template::vars::PatternError(e.to_string()))
-            }) {
-                *value = filled;
-            }
-        }
-    }
+    // A default may itself refer to other variables (`date: "{{today}}"`);
+    // feed values are data and are never expanded.
+    vars::expand_defaults(&t.variables, &mut v);
     v
 }
 
@@ -602,19 +593,10 @@ fn sanitize_name(raw: &str) -> Option<String> {
     (!stem.is_empty()).then(|| format!("{stem}.jpg"))
 }
 
-/// Writes through a temporary file and a rename, so a crash never leaves a
-/// half-written Story under its final name.
+/// Writes through a unique temporary file, fsync and a rename, so a crash
+/// never leaves a half-written Story under its final name.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
+    crate::util::write_atomic(path, bytes)
 }
 
 #[cfg(test)]

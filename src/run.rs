@@ -619,10 +619,11 @@ pub fn run_with(
     Ok(report)
 }
 
+/// Both reports, each written atomically (a crash never leaves half a report).
 fn write_reports(out: &Path, report: &RunReport) -> std::io::Result<()> {
     let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
-    std::fs::write(out.join("report.json"), json)?;
-    std::fs::write(out.join("report.html"), html(out, report))
+    crate::util::write_atomic(&out.join("report.json"), json.as_bytes())?;
+    crate::util::write_atomic(&out.join("report.html"), html(out, report).as_bytes())
 }
 
 fn esc(s: &str) -> String {

@@ -157,6 +157,7 @@ async fn a_healthy_set_up_passes_every_check() {
             "media URL",
             "storage cleanup",
             "ledger",
+            "graph",
             "account demo: token",
             "account demo: type",
             "account demo: expiry",
@@ -179,7 +180,7 @@ async fn a_healthy_set_up_passes_every_check() {
     has(&l, "✓ account demo: expiry: 60 days left");
     has(
         &l,
-        "✓ account demo: publishing: permitted; quota 0 of 100 used in 24 h",
+        "✓ account demo: publishing: permitted; quota 0 of 50 used in 24 h",
     );
     assert!(l.last().unwrap().starts_with("✓ clock: within "));
     // The test object is gone.
@@ -343,4 +344,25 @@ fn the_command_exits_1_and_speaks_json() {
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert_eq!(failed, ["account pat: type"]);
+}
+
+/// With no config (the embedded defaults) the doctor names the Graph API it
+/// checks and says plainly that nothing can publish and how the built-in
+/// sandbox is chosen; with `graph.base_url: sandbox` it says no live API is
+/// checked.
+#[test]
+fn the_graph_line_names_what_the_defaults_use() {
+    let defaults = Settings::default();
+    let line = doctor::graph_target(&defaults).line();
+    assert_eq!(
+        line,
+        "✗ graph: https://graph.instagram.com (`graph.base_url`), with no accounts: nothing can publish, so only the clock is checked against it — fix: add an account (`storyforge auth login`, then `accounts:` in storyforge.yaml), or set `graph.base_url: sandbox` to publish to the built-in sandbox"
+    );
+    let mut sandbox = Settings::default();
+    sandbox.graph.base_url = storyforge::run::SANDBOX.into();
+    let line = doctor::graph_target(&sandbox).line();
+    assert!(
+        line.starts_with("✓ graph: the built-in sandbox (`graph.base_url: sandbox`)"),
+        "{line}"
+    );
 }

@@ -1,6 +1,7 @@
 //! Feeds from HTTP(S): CSV with ETag revalidation (a 304 reuses the cached
 //! copy), a JSON API response with a `#/pointer`, RSS items as rows, and a
-//! clear error on bad content.
+//! clear error on bad content; bodies, item counts and field lengths
+//! capped with errors that name the (redacted) URL and the limit.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -8,7 +9,14 @@ use std::sync::Arc;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use storyforge::feed::Feed;
+use storyforge::feed::{Feed, FeedLimits};
+
+/// One cache directory for the whole test binary (the variable is global).
+fn cache() {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().expect("cache dir"));
+    std::env::set_var("STORYFORGE_CACHE", dir.path());
+}
 
 const RSS: &str = r#"<?xml version="1.0"?>
 <rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>Blog</title>
@@ -58,6 +66,31 @@ fn serve(hits: Arc<AtomicUsize>, not_modified: Arc<AtomicUsize>) -> String {
                     get(|| async { ([(header::CONTENT_TYPE, "application/rss+xml")], RSS) }),
                 )
                 .route(
+                    "/big.csv",
+                    get(|| async {
+                        let mut body = String::from("title\n");
+                        for i in 0..20_000 {
+                            body.push_str(&format!("row {i}\n"));
+                        }
+                        ([(header::CONTENT_TYPE, "text/csv")], body)
+                    }),
+                )
+                .route(
+                    "/many.json",
+                    get(|| async {
+                        let items: Vec<_> = (0..50).map(|i| serde_json::json!({"n": i})).collect();
+                        axum::Json(items)
+                    }),
+                )
+                .route(
+                    "/long.rss",
+                    get(|| async {
+                        let title = "t".repeat(5_000);
+                        let rss = format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>x</title><item><title>{title}</title><link>https://e.com/a</link></item></channel></rss>");
+                        ([(header::CONTENT_TYPE, "application/rss+xml")], rss)
+                    }),
+                )
+                .route(
                     "/broken",
                     get(|| async {
                         (
@@ -84,8 +117,7 @@ fn rows(url: &str) -> Vec<storyforge::feed::FeedRow> {
 
 #[test]
 fn remote_feeds_csv_json_pointer_rss_and_errors() {
-    let cache = tempfile::tempdir().unwrap();
-    std::env::set_var("STORYFORGE_CACHE", cache.path());
+    cache();
     let (hits, nm) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let base = serve(hits.clone(), nm.clone());
     let menu = rows(&format!("{base}/menu.csv"));
@@ -123,4 +155,52 @@ fn remote_feeds_csv_json_pointer_rss_and_errors() {
         .unwrap_err()
         .to_string();
     assert!(pointer.contains("nothing at pointer"), "{pointer}");
+}
+
+/// Caps: the body (streamed, refused past the limit), the item count and
+/// every field's length (an RSS title too), each error naming the feed URL
+/// with its userinfo and query values masked, the limit and what to do.
+#[test]
+fn remote_feeds_are_capped_and_their_urls_redacted() {
+    cache();
+    let base = serve(Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let with_secrets =
+        |path: &str| base.replace("http://", "http://ann:pa55word@") + path + "?key=S3CR3T&page=2";
+    let limits = FeedLimits {
+        max_bytes: 10_000,
+        max_items: 10,
+        max_field_chars: 1_000,
+    };
+    let open = |path: &str| Feed::open_with(std::path::Path::new(&with_secrets(path)), limits);
+    let shown = base.replace("http://", "http://ann:***@");
+    let big = open("/big.csv")
+        .expect_err("over the byte limit")
+        .to_string();
+    assert_eq!(
+        big,
+        format!("{shown}/big.csv?key=***&page=***: the feed is over the 10000 byte limit; trim it or split it, or raise STORYFORGE_FEED_MAX_BYTES")
+    );
+    let many = open("/many.json")
+        .expect("under the byte limit")
+        .rows()
+        .err()
+        .expect("over the item limit")
+        .to_string();
+    assert_eq!(
+        many,
+        format!("{shown}/many.json?key=***&page=***: the feed has more than 10 rows (the limit); split it, pick rows, or raise STORYFORGE_FEED_MAX_ITEMS")
+    );
+    let rows: Vec<_> = open("/long.rss")
+        .expect("opens")
+        .rows()
+        .expect("rows")
+        .collect();
+    let long = rows[0].as_ref().expect_err("title too long").to_string();
+    assert_eq!(
+        long,
+        format!("{shown}/long.rss?key=***&page=*** row 1: `title` is 5000 characters, over the 1000 character limit; shorten it, or raise STORYFORGE_FEED_MAX_FIELD_CHARS")
+    );
+    for e in [&big, &many, &long] {
+        assert!(!e.contains("S3CR3T") && !e.contains("pa55word"), "{e}");
+    }
 }

@@ -411,9 +411,25 @@ async fn insights_are_collected_for_live_stories() {
     .unwrap();
     assert_eq!(got.len(), 1);
     let metrics = got[0].result.clone().unwrap();
-    for m in ["views", "reach", "replies", "shares", "total_interactions"] {
+    for m in [
+        "views",
+        "reach",
+        "replies",
+        "shares",
+        "total_interactions",
+        "follows",
+        "profile_visits",
+        "link_clicks",
+        "reposts",
+        "navigation",
+    ] {
         assert!(metrics.get(m).is_some(), "{m} missing in {metrics}");
     }
+    assert!(
+        metrics["navigation_breakdown"]["tap_forward"].is_u64(),
+        "{metrics}"
+    );
+    assert!(!got[0].no_data_yet);
     assert!(ledger.insights(&id).unwrap().is_some());
     // Not due yet without `any_age` (the Story is minutes old).
     let none = insights::collect(
@@ -459,4 +475,101 @@ fn recorded_responses_parse_and_classify() {
     )
     .unwrap();
     assert_eq!(limit["data"][0]["config"]["quota_total"], 25);
+}
+
+/// A request that carries a token never follows a redirect: a 3xx is an
+/// error that says so, and the redirect's target never sees the token.
+#[tokio::test]
+async fn redirects_are_never_followed_with_a_token() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let target = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let target_url = format!("http://{}/stolen", target.local_addr().expect("addr"));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        let app = axum::Router::new().fallback(move || {
+            let c = counter.clone();
+            async move {
+                c.fetch_add(1, Ordering::SeqCst);
+                "{}"
+            }
+        });
+        let _ = axum::serve(target, app).await;
+    });
+    let redirector = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", redirector.local_addr().expect("addr"));
+    let to = target_url.clone();
+    tokio::spawn(async move {
+        let app = axum::Router::new().fallback(move || {
+            let to = to.clone();
+            async move { axum::response::Redirect::temporary(&to) }
+        });
+        let _ = axum::serve(redirector, app).await;
+    });
+    let client =
+        storyforge::publish::graph::GraphClient::new(&base, "v25.0", Duration::from_secs(5))
+            .expect("loopback http is allowed");
+    let err = client
+        .call(
+            storyforge::publish::graph::Method::Get,
+            "me",
+            &Secret::new("IGQVJ-secret-token"),
+            &[("fields", "id")],
+        )
+        .await
+        .expect_err("a redirect is an error");
+    let msg = err.to_string();
+    assert!(msg.contains("answered HTTP 307"), "{msg}");
+    assert!(msg.contains("follows no redirect"), "{msg}");
+    assert!(!msg.contains("IGQVJ-secret-token"), "{msg}");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the token went to the redirect target"
+    );
+    let insecure = storyforge::publish::graph::GraphClient::new(
+        "http://graph.example.com",
+        "v25.0",
+        Duration::from_secs(5),
+    )
+    .err()
+    .expect("plain http to a remote host is refused")
+    .to_string();
+    assert!(
+        insecure.contains("graph.base_url") && insecure.contains("https://"),
+        "{insecure}"
+    );
+}
+
+/// Under 5 viewers the API answers error 10: "no data yet", not a failure,
+/// nothing stored; the new metrics and the navigation breakdown otherwise.
+#[tokio::test]
+async fn insights_without_enough_viewers_are_no_data_yet() {
+    let r = rig(|c| c.story_viewers = Some(3));
+    let ledger = r.ledger();
+    let mut p = Publisher::new(fast(&r.sandbox.base_url()), &ledger).unwrap();
+    let story = r.story(&bad("ok-story.jpg"), "few.jpg", MediaKind::Image);
+    let id = published_id(&p.publish(&account(TOKEN), &story).await.unwrap());
+    let got = insights::collect(
+        p.client(),
+        &ledger,
+        &account(TOKEN),
+        chrono::Utc::now(),
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].no_data_yet);
+    let note = got[0].result.clone().expect("not a failure");
+    assert_eq!(note["status"], "no data yet");
+    assert!(
+        ledger.insights(&id).unwrap().is_none(),
+        "asked again next time"
+    );
 }

@@ -1479,3 +1479,165 @@ async fn odd_requests_get_errors_not_crashes() {
         "still serving"
     );
 }
+
+/// At most `containers_per_day` containers per account per rolling 24 h:
+/// the next create answers code 9 / 2207042 naming containers, and the
+/// rolling window frees them again.
+#[tokio::test]
+async fn containers_are_capped_per_rolling_day() {
+    let env = start_with(|c| {
+        c.containers_per_day = 3;
+        c.image_processing_ms = 0;
+    });
+    let url = env.put("c.jpg", &jpeg(108, 192));
+    for _ in 0..3 {
+        assert_eq!(env.create_image(&url).await.status, StatusCode::OK);
+    }
+    let refused = env.create_image(&url).await;
+    assert_eq!(error_code(&refused), (9, Some(2207042)));
+    let msg = refused.body["error"]["error_user_msg"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        msg.contains("maximum of 3 media containers"),
+        "{}",
+        refused.body
+    );
+    env.sb.advance_clock(DAY);
+    assert_eq!(env.create_image(&url).await.status, StatusCode::OK);
+    assert_eq!(SandboxConfig::default().containers_per_day, 400);
+    assert_eq!(SandboxConfig::default().quota_total, 50);
+}
+
+/// The Story metrics Meta answers (follows, profile visits, link clicks,
+/// reposts beside views…), navigation broken down by action in its own
+/// call, and error 10 under 5 viewers.
+#[tokio::test]
+async fn insights_answer_every_story_metric_and_10_under_five_viewers() {
+    let env = start_with(|c| c.image_processing_ms = 0);
+    let cid = env.ready_image("i.jpg").await;
+    let media_id = env.publish(&cid).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/{media_id}/insights");
+    let metrics =
+        "views,reach,replies,shares,total_interactions,follows,profile_visits,link_clicks,reposts";
+    let all = env.get(&path, &[("metric", metrics)]).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    let names: Vec<&str> = all.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, metrics.split(',').collect::<Vec<_>>());
+    let nav = env
+        .get(
+            &path,
+            &[
+                ("metric", "navigation"),
+                ("breakdown", "story_navigation_action_type"),
+            ],
+        )
+        .await;
+    let results = nav.body["data"][0]["total_value"]["breakdowns"][0]["results"]
+        .as_array()
+        .expect("breakdown results")
+        .iter()
+        .map(|r| r["dimension_values"][0].as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        results,
+        ["tap_forward", "tap_back", "tap_exit", "swipe_forward"]
+    );
+    let mixed = env
+        .get(
+            &path,
+            &[
+                ("metric", "views,navigation"),
+                ("breakdown", "story_navigation_action_type"),
+            ],
+        )
+        .await;
+    assert_eq!(error_code(&mixed).0, 100);
+
+    let few = start_with(|c| {
+        c.image_processing_ms = 0;
+        c.story_viewers = Some(4);
+    });
+    let cid = few.ready_image("f.jpg").await;
+    let media_id = few.publish(&cid).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let a = few
+        .get(&format!("/{media_id}/insights"), &[("metric", "views")])
+        .await;
+    assert_eq!(error_code(&a), (10, None));
+    assert_eq!(
+        a.body["error"]["message"],
+        "(#10) Not enough viewers for the media to show insights"
+    );
+}
+
+/// `/stories` pages like Meta: 25 by default, `limit`, cursors and `next`.
+#[tokio::test]
+async fn stories_come_in_pages_with_cursors() {
+    let env = start_with(|c| c.image_processing_ms = 0);
+    for i in 0..30 {
+        let cid = env.ready_image(&format!("s{i}.jpg")).await;
+        assert_eq!(env.publish(&cid).await.status, StatusCode::OK);
+    }
+    let path = format!("/{DEMO_ACCOUNT_ID}/stories");
+    let first = env.get(&path, &[]).await.body;
+    assert_eq!(first["data"].as_array().unwrap().len(), 25);
+    let next = first["paging"]["next"].as_str().expect("a next page");
+    assert!(next.starts_with(&env.sb.graph_url()), "{next}");
+    let after = first["paging"]["cursors"]["after"].as_str().unwrap();
+    let second = env.get(&path, &[("after", after)]).await.body;
+    assert_eq!(second["data"].as_array().unwrap().len(), 5);
+    assert!(second["paging"].get("next").is_none(), "{second}");
+    let resp = env
+        .http
+        .get(format!("{next}&access_token={DEMO_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    let by_next: Value = resp.json().await.unwrap();
+    assert_eq!(by_next["data"], second["data"]);
+    let small = env.get(&path, &[("limit", "10")]).await.body;
+    assert_eq!(small["data"].as_array().unwrap().len(), 10);
+    assert_eq!(error_code(&env.get(&path, &[("limit", "0")]).await).0, 100);
+    assert_eq!(error_code(&env.get(&path, &[("after", "zz")]).await).0, 100);
+
+    // The client follows every page, bounded.
+    let client = storyforge::publish::graph::GraphClient::new(
+        &env.sb.base_url(),
+        "v25.0",
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let token = storyforge::publish::Secret::new(DEMO_TOKEN);
+    let pages = client
+        .get_all_pages(&path, &token, &[("limit", "7")], 50)
+        .await
+        .unwrap();
+    assert_eq!(
+        (pages.items.len(), pages.pages, pages.truncated),
+        (30, 5, false)
+    );
+    let mut ids: Vec<&str> = pages
+        .items
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 30, "no Story twice");
+    let bounded = client
+        .get_all_pages(&path, &token, &[("limit", "7")], 2)
+        .await
+        .unwrap();
+    assert_eq!((bounded.items.len(), bounded.truncated), (14, true));
+}

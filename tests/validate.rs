@@ -149,6 +149,107 @@ fn exit_codes_and_strict() {
     );
 }
 
+/// A file named like media is checked as that media: a text `clip.mp4` is a
+/// broken video (an error) in a walk and alone, never skipped and never a
+/// template; a text file not named `*.yaml`/`*.yml` is not a template.
+#[test]
+fn a_text_file_named_like_a_video_is_a_broken_video() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clip = dir.path().join("clip.mp4");
+    std::fs::write(&clip, "this is not a video\n").expect("write");
+    let photo = dir.path().join("photo.JPG");
+    std::fs::write(&photo, "nor is this a photo\n").expect("write");
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "layers:\n").expect("write");
+    let reports = validate::validate_paths(
+        &[dir.path().to_path_buf()],
+        &FontBook::bundled(),
+        None,
+        &opts(),
+    );
+    let found: Vec<(String, String)> = reports
+        .iter()
+        .map(|r| {
+            let name = Path::new(&r.path)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_string();
+            (name, r.findings[0].rule.id.to_string())
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("clip.mp4".to_string(), "SF217".to_string()),
+            ("photo.JPG".to_string(), "SF104".to_string())
+        ],
+        "notes.txt is skipped in a walk"
+    );
+    let alone = validate::check_file(&clip, &FontBook::bundled(), None, &opts());
+    assert_eq!(alone.kind, validate::FileKind::Video);
+    let ids: Vec<_> = alone.findings.iter().map(|f| f.rule.id).collect();
+    assert_eq!(ids, ["SF217"]);
+    assert!(
+        alone.findings[0]
+            .message
+            .contains("named like a video, but its content is text"),
+        "{}",
+        alone.findings[0].message
+    );
+    let named = validate::check_file(&notes, &FontBook::bundled(), None, &opts());
+    let ids: Vec<_> = named.findings.iter().map(|f| f.rule.id).collect();
+    assert_eq!(
+        ids,
+        ["SF002"],
+        "a text file is not a template because it is text"
+    );
+    // In CI the walk fails.
+    let dir_arg = dir.path().display().to_string();
+    let out = storyforge(&["validate", &dir_arg]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("clip.mp4: error SF217 video-corrupt"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// A FIFO given to `validate` or `transcode` fails fast with an error that
+/// names it, instead of blocking on the open forever.
+#[cfg(unix)]
+#[test]
+fn a_fifo_fails_fast_with_a_named_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("clip.mp4");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let shown = fifo.display().to_string();
+    let started = std::time::Instant::now();
+    let v = storyforge(&["validate", &shown]);
+    assert_eq!(v.status.code(), Some(1), "{}", stdout(&v));
+    let line = stdout(&v);
+    assert!(
+        line.contains(&format!(
+            "{shown}: error SF001 unreadable: not a regular file (a FIFO)"
+        )),
+        "{line}"
+    );
+    let out = dir.path().join("out");
+    let out_arg = out.display().to_string();
+    let t = storyforge(&["transcode", &shown, "--out", &out_arg]);
+    assert_ne!(t.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&t.stderr).into_owned() + &stdout(&t);
+    assert!(
+        err.contains(&shown) && err.contains("not a regular file (a FIFO)"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
 #[test]
 fn github_and_junit_formats() {
     let gh = storyforge(&[
@@ -293,4 +394,92 @@ fn mutated_inputs_never_panic() {
             assert_eq!(report.path, path.display().to_string());
         }
     }
+    // The two text parsers the fuzz targets drive: template YAML and feeds.
+    let text_seeds: [(&str, PathBuf); 6] = [
+        (
+            "yaml-template",
+            common::root().join("templates/daily-update.yaml"),
+        ),
+        ("yaml-template", bad("SF302-safe-zone.yaml")),
+        (
+            "csv",
+            common::root().join("fixtures/feeds/daily-update.csv"),
+        ),
+        (
+            "json",
+            common::root().join("fixtures/feeds/product-card.json"),
+        ),
+        (
+            "yaml",
+            common::root().join("fixtures/feeds/event-countdown.yaml"),
+        ),
+        ("xml", common::root().join("fixtures/fuzz/feed.rss")),
+    ];
+    let limits = storyforge::feed::FeedLimits {
+        max_items: 64,
+        max_field_chars: 256,
+        ..Default::default()
+    };
+    for (kind, seed) in &text_seeds {
+        let original = std::fs::read(seed).unwrap();
+        for round in 0..150 {
+            let bytes = mutate(&mut rng, &original, round);
+            if *kind == "yaml-template" {
+                if let Ok(text) = std::str::from_utf8(&bytes) {
+                    let at = tmp.path().join("t.yaml");
+                    let _ = storyforge::template::parse(text, &at, &fonts);
+                }
+            } else {
+                let _ = storyforge::feed::parse_bytes(kind, &bytes, limits);
+            }
+        }
+    }
+    // Minimised fuzz findings stay fixed (fixtures/fuzz/, named by parser).
+    for entry in std::fs::read_dir(common::root().join("fixtures/fuzz")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(&path).unwrap();
+        if let Some(kind) = name
+            .strip_prefix("crash-feed-")
+            .and_then(|n| n.split('-').next())
+        {
+            let _ = storyforge::feed::parse_bytes(kind, &bytes, limits);
+        } else if name.starts_with("crash-template-") {
+            let text = String::from_utf8_lossy(&bytes);
+            let _ = storyforge::template::parse(&text, &tmp.path().join("t.yaml"), &fonts);
+        }
+    }
+}
+
+/// One mutation of `original`: a cut, byte flips, a splice of junk, or a
+/// flood of a structural byte (quotes, braces, colons, angle brackets).
+fn mutate(rng: &mut fastrand::Rng, original: &[u8], round: usize) -> Vec<u8> {
+    let mut bytes = original.to_vec();
+    if bytes.is_empty() {
+        return bytes;
+    }
+    match round % 4 {
+        0 => bytes.truncate(rng.usize(0..bytes.len())),
+        1 => {
+            for _ in 0..rng.usize(1..20) {
+                let at = rng.usize(0..bytes.len());
+                bytes[at] = rng.u8(..);
+            }
+        }
+        2 => {
+            let at = rng.usize(0..bytes.len());
+            let junk: Vec<u8> = (0..rng.usize(1..64)).map(|_| rng.u8(..)).collect();
+            bytes.splice(at..at, junk);
+        }
+        _ => {
+            let marks = b"\"{}[]:<>,&|-\n";
+            let mark = marks[rng.usize(0..marks.len())];
+            for b in bytes.iter_mut() {
+                if rng.u8(..) < 12 {
+                    *b = mark;
+                }
+            }
+        }
+    }
+    bytes
 }

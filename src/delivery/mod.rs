@@ -344,7 +344,7 @@ impl Context {
         let up = storage::upload_file(store, path, &self.check)
             .await
             .map_err(|e| e.to_string())?;
-        item.url = Some(publish::redact::redact(&up.url));
+        item.url = Some(crate::util::redact::redact_url(&up.url));
         Ok((up.url, Some(up.key)))
     }
 

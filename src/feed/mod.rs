@@ -3,9 +3,14 @@
 //! row per item: title, summary, link, date, image); the kind comes from the
 //! extension. A feed can be an HTTPS URL ([`remote`]: cached, conditional
 //! requests, `#/pointer` into a JSON response). Values become text; a bad
-//! row is an error for that row only.
+//! row is an error for that row only. [`FeedLimits`] bound what one feed may
+//! hold (bytes, rows, characters per value), so a hostile or broken feed
+//! cannot exhaust memory; a feed URL is shown redacted in every message.
 
+mod limits;
 pub mod remote;
+
+pub use limits::{FeedLimits, MAX_BYTES_VAR, MAX_FIELD_VAR, MAX_ITEMS_VAR};
 
 use std::path::{Path, PathBuf};
 
@@ -90,18 +95,26 @@ pub struct Feed {
     file: PathBuf,
     dir: PathBuf,
     kind: Kind,
+    limits: FeedLimits,
 }
 
 /// Rows of a feed, one at a time.
 pub type Rows = Box<dyn Iterator<Item = Result<FeedRow, FeedError>> + Send>;
 
 impl Feed {
-    /// Checks the file exists and its kind is known.
+    /// Checks the file exists and its kind is known, with the limits of
+    /// [`FeedLimits::from_env`].
     pub fn open(path: &Path) -> Result<Feed, FeedError> {
-        let shown = path.display().to_string();
-        let is_url = shown.starts_with("https://") || shown.starts_with("http://");
+        Feed::open_with(path, FeedLimits::from_env())
+    }
+
+    /// [`Feed::open`] with explicit limits.
+    pub fn open_with(path: &Path, limits: FeedLimits) -> Result<Feed, FeedError> {
+        let given = path.display().to_string();
+        let is_url = is_url(&given);
+        let shown = shown_name(path);
         let file = if is_url {
-            remote::fetch(&shown)?
+            remote::fetch(&given, &limits)?
         } else {
             path.to_path_buf()
         };
@@ -126,6 +139,7 @@ impl Feed {
             file,
             dir,
             kind,
+            limits,
         })
     }
 
@@ -139,8 +153,29 @@ impl Feed {
         &self.dir
     }
 
-    fn shown(&self) -> String {
-        self.path.display().to_string()
+    /// The feed as it may be shown: a URL redacted (userinfo and query
+    /// values masked), a file path as given.
+    pub fn shown(&self) -> String {
+        shown_name(&self.path)
+    }
+
+    /// Reads a whole (non-CSV) feed file, within [`FeedLimits::max_bytes`].
+    fn read_whole(&self) -> Result<Vec<u8>, FeedError> {
+        let path = self.shown();
+        let open_err = |source| FeedError::Open {
+            path: path.clone(),
+            source,
+        };
+        let file = std::fs::File::open(&self.file).map_err(open_err)?;
+        let mut bytes = Vec::new();
+        use std::io::Read;
+        file.take(self.limits.max_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(open_err)?;
+        if bytes.len() as u64 > self.limits.max_bytes {
+            return Err(self.limits.too_large(&path));
+        }
+        Ok(bytes)
     }
 
     /// The rows, streamed for CSV.
@@ -172,31 +207,55 @@ impl Feed {
                         message: "the first line must name the columns".into(),
                     });
                 }
+                let limits = self.limits;
+                let mut over = false;
                 let rows = reader
                     .into_records()
                     .enumerate()
-                    .map(move |(i, rec)| csv_row(&path, &headers, i + 1, rec));
+                    // One error past the row limit, then the stream ends.
+                    .map_while(move |(i, rec)| {
+                        if over {
+                            return None;
+                        }
+                        if i >= limits.max_items {
+                            over = true;
+                            return Some(Err(limits.too_many(&path)));
+                        }
+                        Some(
+                            csv_row(&path, &headers, i + 1, rec)
+                                .and_then(|r| limits.check_fields(&path, &r).map(|()| r)),
+                        )
+                    });
                 Ok(Box::new(rows))
             }
             Kind::Rss => {
-                let bytes = std::fs::read(&self.file).map_err(open_err)?;
+                let bytes = self.read_whole()?;
                 let items = rss_items(&path, &bytes)?;
-                let rows = items
-                    .into_iter()
-                    .enumerate()
-                    .map(move |(i, v)| object_row(&path, i + 1, v));
-                Ok(Box::new(rows))
+                self.object_rows(items)
             }
             Kind::Json | Kind::Yaml => {
-                let text = std::fs::read_to_string(&self.file).map_err(open_err)?;
+                let bytes = self.read_whole()?;
+                let text = String::from_utf8(bytes).map_err(|e| FeedError::Parse {
+                    path: path.clone(),
+                    at: String::new(),
+                    message: format!("not UTF-8 text: {e}"),
+                })?;
                 let items = self.parse_list(&text)?;
-                let rows = items
-                    .into_iter()
-                    .enumerate()
-                    .map(move |(i, v)| object_row(&path, i + 1, v));
-                Ok(Box::new(rows))
+                self.object_rows(items)
             }
         }
+    }
+
+    fn object_rows(&self, items: Vec<Value>) -> Result<Rows, FeedError> {
+        let path = self.shown();
+        if items.len() > self.limits.max_items {
+            return Err(self.limits.too_many(&path));
+        }
+        let limits = self.limits;
+        let rows = items.into_iter().enumerate().map(move |(i, v)| {
+            object_row(&path, i + 1, v).and_then(|r| limits.check_fields(&path, &r).map(|()| r))
+        });
+        Ok(Box::new(rows))
     }
 
     fn parse_list(&self, text: &str) -> Result<Vec<Value>, FeedError> {
@@ -229,6 +288,89 @@ impl Feed {
                 at: String::new(),
                 message: "a feed must be a list of objects (one per Story)".into(),
             }),
+        }
+    }
+}
+
+fn is_url(text: &str) -> bool {
+    text.starts_with("https://") || text.starts_with("http://")
+}
+
+/// A feed path as it may be shown: URLs through the one redactor.
+fn shown_name(path: &Path) -> String {
+    let given = path.display().to_string();
+    if is_url(&given) {
+        crate::util::redact::redact_url(&given)
+    } else {
+        given
+    }
+}
+
+/// Parses feed bytes of the kind `ext` names (`csv`, `json`, `yaml`, `xml`)
+/// into rows, within `limits`, with no file: what the fuzz targets and the
+/// mutation test drive. Never panics.
+pub fn parse_bytes(
+    ext: &str,
+    bytes: &[u8],
+    limits: FeedLimits,
+) -> Result<Vec<Result<FeedRow, FeedError>>, FeedError> {
+    let path = format!("<bytes>.{ext}");
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(limits.too_large(&path));
+    }
+    let kind = match ext {
+        "csv" => Kind::Csv,
+        "json" => Kind::Json,
+        "yaml" | "yml" => Kind::Yaml,
+        "xml" | "rss" | "atom" => Kind::Rss,
+        _ => return Err(FeedError::Kind { path }),
+    };
+    let feed = Feed {
+        path: PathBuf::from(&path),
+        file: PathBuf::new(),
+        dir: PathBuf::new(),
+        kind,
+        limits,
+    };
+    match kind {
+        Kind::Csv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .flexible(true)
+                .trim(csv::Trim::Headers)
+                .from_reader(bytes);
+            let headers = reader
+                .headers()
+                .map_err(|e| FeedError::Parse {
+                    path: path.clone(),
+                    at: String::new(),
+                    message: format!("cannot read the header row: {e}"),
+                })?
+                .clone();
+            let mut out = Vec::new();
+            for (i, rec) in reader.into_records().enumerate() {
+                if i >= limits.max_items {
+                    out.push(Err(limits.too_many(&path)));
+                    break;
+                }
+                out.push(
+                    csv_row(&path, &headers, i + 1, rec)
+                        .and_then(|r| limits.check_fields(&path, &r).map(|()| r)),
+                );
+            }
+            Ok(out)
+        }
+        Kind::Rss => {
+            let items = rss_items(&path, bytes)?;
+            Ok(feed.object_rows(items)?.collect())
+        }
+        Kind::Json | Kind::Yaml => {
+            let text = std::str::from_utf8(bytes).map_err(|e| FeedError::Parse {
+                path: path.clone(),
+                at: String::new(),
+                message: format!("not UTF-8 text: {e}"),
+            })?;
+            let items = feed.parse_list(text)?;
+            Ok(feed.object_rows(items)?.collect())
         }
     }
 }

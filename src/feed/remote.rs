@@ -1,15 +1,20 @@
 //! A feed URL → a local copy in the cache, fetched with a timeout and a
 //! conditional request (ETag / Last-Modified), so an unchanged feed costs
 //! one 304. A `#/json/pointer` fragment picks the list inside a JSON API
-//! response. Bad content is a clear error naming the URL.
+//! response. The body is read in chunks and refused past
+//! [`FeedLimits::max_bytes`], so a huge or endless response cannot fill
+//! memory. Bad content is a clear error naming the URL, redacted (userinfo
+//! and query values masked). The cache is written atomically with a unique
+//! temporary name per writer, so two processes fetching the same feed never
+//! tear each other's copy.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sha2::Digest;
 
-use super::FeedError;
-use crate::publish::redact::redact;
+use super::{FeedError, FeedLimits};
+use crate::util::redact::{redact, redact_url};
 
 /// Where fetched feeds are kept: `$STORYFORGE_CACHE/feeds`, else `.storyforge-cache/feeds`.
 pub fn cache_dir() -> PathBuf {
@@ -31,7 +36,7 @@ struct Meta {
 
 fn fail(url: &str, message: String) -> FeedError {
     FeedError::Parse {
-        path: redact(url),
+        path: redact_url(url),
         at: String::new(),
         message,
     }
@@ -62,9 +67,21 @@ fn kind_of(url_path: &str, content_type: &str, body: &[u8]) -> Option<&'static s
     None
 }
 
+/// Why a fetch stopped: the HTTP client's error, or a body over the limit.
+enum FetchError {
+    Http(reqwest::Error),
+    TooLarge,
+}
+
+impl From<reqwest::Error> for FetchError {
+    fn from(e: reqwest::Error) -> Self {
+        FetchError::Http(e)
+    }
+}
+
 /// Fetches `url` (with an optional `#/pointer`) into the cache and returns
-/// the local file to read.
-pub fn fetch(url: &str) -> Result<PathBuf, FeedError> {
+/// the local file to read; the body may not exceed `limits.max_bytes`.
+pub fn fetch(url: &str, limits: &FeedLimits) -> Result<PathBuf, FeedError> {
     let (address, pointer) = match url.split_once('#') {
         Some((a, p)) => (a, Some(p)),
         None => (url, None),
@@ -109,17 +126,28 @@ pub fn fetch(url: &str) -> Result<PathBuf, FeedError> {
             header(reqwest::header::LAST_MODIFIED),
             header(reqwest::header::CONTENT_TYPE).unwrap_or_default(),
         );
-        let body = resp.bytes().await?;
-        Ok::<_, reqwest::Error>((status, meta, body))
+        if resp.content_length().is_some_and(|n| n > limits.max_bytes) {
+            return Err(FetchError::TooLarge);
+        }
+        let mut resp = resp;
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await? {
+            if (body.len() + chunk.len()) as u64 > limits.max_bytes {
+                return Err(FetchError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok::<_, FetchError>((status, meta, body))
     });
-    let (status, (etag, last_modified, content_type), body) = result.map_err(|e| {
-        fail(
+    let (status, (etag, last_modified, content_type), body) = result.map_err(|e| match e {
+        FetchError::TooLarge => limits.too_large(&redact_url(url)),
+        FetchError::Http(e) => fail(
             url,
             format!(
                 "cannot fetch the feed: {}",
                 redact(&e.without_url().to_string())
             ),
-        )
+        ),
     })?;
     if status == reqwest::StatusCode::NOT_MODIFIED {
         if let Some(m) = &old {
@@ -141,7 +169,7 @@ pub fn fetch(url: &str) -> Result<PathBuf, FeedError> {
             format!("the content ({content_type}) is not CSV, JSON, YAML, RSS or Atom"),
         ));
     };
-    let mut bytes = body.to_vec();
+    let mut bytes = body;
     if let Some(p) = pointer {
         if ext != "json" {
             return Err(fail(url, "a `#/pointer` needs a JSON response".into()));
@@ -166,7 +194,5 @@ pub fn fetch(url: &str) -> Result<PathBuf, FeedError> {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("part");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(tmp, path)
+    crate::util::write_atomic(path, bytes)
 }

@@ -186,7 +186,7 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         self.exec(
             "UPDATE schedule SET state = ?2, result = ?3, attempts = ?4, next_try = ?5 WHERE id = ?1",
-            params![id, state.as_str(), crate::publish::redact::redact(result), attempts, next_try],
+            params![id, state.as_str(), crate::util::redact::redact(result), attempts, next_try],
         )
         .map(|_| ())
     }

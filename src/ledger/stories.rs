@@ -313,6 +313,7 @@ impl Ledger {
         key: Option<&str>,
         url: &str,
     ) -> Result<(), LedgerError> {
+        // The query goes (a presigned URL's signature): the key is kept.
         let shown = url.split(['?', '#']).next().unwrap_or(url).to_string();
         self.owned_exec(
             claim,
@@ -380,7 +381,7 @@ impl Ledger {
 
     /// Records an error; `state` says where the row stays.
     pub fn set_error(&self, claim: &Claim, state: State, error: &str) -> Result<(), LedgerError> {
-        let error = crate::publish::redact::redact(error);
+        let error = crate::util::redact::redact(error);
         self.owned_exec(
             claim,
             "UPDATE stories SET state = ?3, last_error = ?4, updated_at = ?5 WHERE id = ?1 AND owner = ?2",

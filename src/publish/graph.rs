@@ -1,7 +1,10 @@
 //! HTTP calls to the Instagram Graph API → JSON values or a classified
 //! [`CallError`]; usage headers are read on every reply. Access tokens ride
 //! as the `access_token` parameter (as Meta's reference shows) and never
-//! leave this module unredacted: errors carry redacted URLs only.
+//! leave this module unredacted: errors carry redacted URLs only. Tokens
+//! travel only over HTTPS (plain HTTP only to a loopback sandbox) and never
+//! follow a redirect: a 3xx is an error. [`GraphClient::get_all_pages`]
+//! follows `paging` cursors, bounded.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -101,6 +104,23 @@ pub enum CallError {
         /// The start of the body, redacted.
         snippet: String,
     },
+    /// A setting that would send tokens in clear text (refused at client
+    /// creation).
+    #[error("{message}")]
+    Insecure {
+        /// What is wrong and what to do, naming the setting.
+        message: String,
+    },
+    /// A 3xx answer: never followed, since the request carries a token.
+    #[error("{url} answered HTTP {status}, a redirect to {location}; storyforge follows no redirect on a call that carries a token: set `graph.base_url` to the address that answers directly")]
+    Redirect {
+        /// The URL, redacted.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// Where it pointed, redacted.
+        location: String,
+    },
 }
 
 impl CallError {
@@ -111,6 +131,7 @@ impl CallError {
             CallError::Transport { .. } => ErrorClass::Transient,
             CallError::BadReply { status, .. } if *status >= 500 => ErrorClass::Transient,
             CallError::BadReply { .. } => ErrorClass::FixRequest,
+            CallError::Insecure { .. } | CallError::Redirect { .. } => ErrorClass::FixRequest,
         }
     }
 
@@ -184,8 +205,14 @@ pub enum Method {
 impl GraphClient {
     /// A client for `base` (e.g. `https://graph.instagram.com`) and
     /// `version` (e.g. `v25.0`); every call times out after `timeout`.
+    ///
+    /// `base` must be HTTPS, or plain HTTP to a loopback host (a local
+    /// sandbox); anything else is refused here, naming `graph.base_url`.
+    /// The client follows no redirect.
     pub fn new(base: &str, version: &str, timeout: Duration) -> Result<Self, CallError> {
+        check_base_url(base)?;
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("storyforge/", env!("CARGO_PKG_VERSION")))
@@ -281,6 +308,13 @@ impl GraphClient {
         if let Ok(mut u) = self.usage.lock() {
             *u = usage;
         }
+        if (300..400).contains(&status) {
+            return Err(CallError::Redirect {
+                url: shown,
+                status,
+                location: redact(&header("location").unwrap_or_else(|| "nowhere".into())),
+            });
+        }
         let body = resp.bytes().await.map_err(|e| CallError::Transport {
             url: shown.clone(),
             reason: redact(&e.without_url().to_string()),
@@ -304,9 +338,156 @@ impl GraphClient {
     }
 }
 
+/// Most pages [`GraphClient::get_all_pages`] reads by default.
+pub const MAX_PAGES: usize = 50;
+
+/// Every `data` item of a paged listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pages {
+    /// The items of every page read, in order.
+    pub items: Vec<serde_json::Value>,
+    /// Pages read.
+    pub pages: usize,
+    /// True when the page bound stopped the walk before the last page.
+    pub truncated: bool,
+}
+
+impl GraphClient {
+    /// GETs `/{version}/{path}` and follows `paging` to the end, returning
+    /// every `data` item; at most `max_pages` pages ([`MAX_PAGES`] is the
+    /// usual bound). The next page is asked for with the original
+    /// parameters and `after={paging.cursors.after}`; when a reply has only
+    /// `paging.next`, that URL is followed if it is on the same scheme,
+    /// host and port as `graph.base_url` (the token is never sent
+    /// elsewhere), without the `access_token` it carries (ours is added).
+    /// A reply without `paging.next` is the last page.
+    pub async fn get_all_pages(
+        &self,
+        path: &str,
+        token: &Secret,
+        params: &[(&str, &str)],
+        max_pages: usize,
+    ) -> Result<Pages, CallError> {
+        let mut out = Pages {
+            items: Vec::new(),
+            pages: 0,
+            truncated: false,
+        };
+        let mut reply = self.call(Method::Get, path, token, params).await?;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            out.pages += 1;
+            if let Some(items) = reply.get_mut("data").and_then(|d| d.as_array_mut()) {
+                out.items.append(items);
+            }
+            let paging = reply.get("paging");
+            let Some(next) = paging
+                .and_then(|p| p.get("next"))
+                .and_then(serde_json::Value::as_str)
+            else {
+                return Ok(out);
+            };
+            if out.pages >= max_pages {
+                out.truncated = true;
+                return Ok(out);
+            }
+            let after = paging
+                .and_then(|p| p.pointer("/cursors/after"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string);
+            // A server repeating itself must not loop us.
+            if !seen.insert(after.clone().unwrap_or_else(|| next.to_string())) {
+                return Ok(out);
+            }
+            reply = match after {
+                Some(cursor) => {
+                    let mut p: Vec<(&str, &str)> = params
+                        .iter()
+                        .filter(|(k, _)| *k != "after")
+                        .copied()
+                        .collect();
+                    p.push(("after", cursor.as_str()));
+                    self.call(Method::Get, path, token, &p).await?
+                }
+                None => {
+                    let url = self.same_origin(next).ok_or_else(|| CallError::BadReply {
+                        url: redact(next),
+                        status: 200,
+                        snippet: "paging.next points to another host; not followed".into(),
+                    })?;
+                    self.call_url(Method::Get, &url, Some(token), &[]).await?
+                }
+            };
+        }
+    }
+
+    /// `next` without its `access_token`, when it is on the base URL's
+    /// scheme, host and port.
+    fn same_origin(&self, next: &str) -> Option<String> {
+        let base = reqwest::Url::parse(&self.base).ok()?;
+        let mut url = reqwest::Url::parse(next).ok()?;
+        if url.origin() != base.origin() {
+            return None;
+        }
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != "access_token")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        url.set_query(None);
+        if !kept.is_empty() {
+            url.query_pairs_mut().extend_pairs(kept);
+        }
+        Some(url.to_string())
+    }
+}
+
+/// Refuses a base URL that would carry tokens in clear text: HTTPS, or
+/// plain HTTP to a loopback host only.
+fn check_base_url(base: &str) -> Result<(), CallError> {
+    let shown = redact(base);
+    let url = reqwest::Url::parse(base).map_err(|e| CallError::Insecure {
+        message: format!(
+            "graph.base_url {shown:?} is not a URL ({e}); write https://graph.instagram.com (or `sandbox`)"
+        ),
+    })?;
+    let loopback = url
+        .host_str()
+        .is_some_and(crate::storage::url_check::is_loopback_host);
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        scheme => Err(CallError::Insecure {
+            message: format!(
+                "graph.base_url {shown} uses {scheme}://, which would send access tokens in clear text; use https:// (plain http is allowed only on loopback, for a local sandbox)"
+            ),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_url_must_be_https_unless_loopback() {
+        let t = Duration::from_secs(1);
+        for ok in [
+            "https://graph.instagram.com",
+            "http://127.0.0.1:8480",
+            "http://localhost:9/",
+            "http://[::1]:80",
+        ] {
+            assert!(GraphClient::new(ok, "v25.0", t).is_ok(), "{ok}");
+        }
+        for bad in ["http://graph.instagram.com", "ftp://h/x", "http://10.0.0.1"] {
+            let err = GraphClient::new(bad, "v25.0", t)
+                .err()
+                .expect("refused")
+                .to_string();
+            assert!(err.contains("graph.base_url"), "{err}");
+        }
+    }
 
     #[test]
     fn usage_headers_take_the_heaviest_figure() {

@@ -1,7 +1,12 @@
 //! Published Stories about 22–24 h old → their metrics (views, reach,
-//! replies, shares, total interactions, navigation) stored in the ledger,
-//! before the Story and its insights expire. Deprecated metrics
-//! (`impressions`, `exits`, taps) are never asked for.
+//! replies, shares, total interactions, follows, profile visits, link
+//! clicks, reposts, and navigation broken down by action) stored in the
+//! ledger, before the Story and its insights expire. Deprecated metrics
+//! (`impressions`, `exits`, taps) are never asked for. Navigation goes in a
+//! call of its own, since the API refuses a breakdown beside metrics that
+//! do not support it. Error 10 ("not enough viewers": under 5) is a state,
+//! "no data yet", not a failure: nothing is stored, and the next collection
+//! asks again while the Story lives.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -10,8 +15,19 @@ use super::graph::{GraphClient, Method};
 use super::Account;
 use crate::ledger::{parse_time, Ledger, LedgerError, State};
 
-/// The Story metrics collected (current names, API v25.0).
-pub const METRICS: &str = "views,reach,replies,shares,total_interactions,navigation";
+/// The Story metrics collected in the first call (current names, API v25.0).
+pub const METRICS: &str =
+    "views,reach,replies,shares,total_interactions,follows,profile_visits,link_clicks,reposts";
+
+/// The navigation metric, asked for on its own with [`NAVIGATION_BREAKDOWN`].
+pub const NAVIGATION: &str = "navigation";
+
+/// The breakdown of [`NAVIGATION`]: `tap_forward`, `tap_back`, `tap_exit`,
+/// `swipe_forward`.
+pub const NAVIGATION_BREAKDOWN: &str = "story_navigation_action_type";
+
+/// What the API answers under 5 viewers.
+pub const NOT_ENOUGH_VIEWERS: i64 = 10;
 
 /// Stories this old (hours) or more are collected…
 pub const FROM_HOURS: i64 = 22;
@@ -23,8 +39,20 @@ pub const UNTIL_HOURS: i64 = 24;
 pub struct Collected {
     /// The media id.
     pub media_id: String,
-    /// The metrics, or why they could not be read.
+    /// The metrics (or, when `no_data_yet`, a note saying why there are
+    /// none), or why they could not be read.
     pub result: Result<serde_json::Value, String>,
+    /// True when Instagram has no insights for it yet (fewer than 5
+    /// viewers): not a failure, nothing stored, asked again next time.
+    pub no_data_yet: bool,
+}
+
+/// The note `result` carries when there is no data yet.
+pub fn no_data_note() -> serde_json::Value {
+    serde_json::json!({
+        "status": "no data yet",
+        "reason": "fewer than 5 viewers so far; Instagram shows Story insights from 5 viewers (asked again while the Story is live)",
+    })
 }
 
 /// Collects metrics of `account`'s Stories aged 22–24 h at `now` (all ages
@@ -52,24 +80,59 @@ pub async fn collect(
         if !due {
             continue;
         }
-        let path = format!("{media}/insights");
-        let result = match client
-            .call(Method::Get, &path, &account.token, &[("metric", METRICS)])
-            .await
-        {
-            Ok(v) => {
-                let metrics = flatten(&v);
+        let (result, no_data_yet) = match read(client, account, media).await {
+            Ok(Some(metrics)) => {
                 ledger.set_insights(media, &account.settings.name, &metrics.to_string())?;
-                Ok(metrics)
+                (Ok(metrics), false)
             }
-            Err(e) => Err(e.to_string()),
+            Ok(None) => (Ok(no_data_note()), true),
+            Err(e) => (Err(e.to_string()), false),
         };
         out.push(Collected {
             media_id: media.clone(),
             result,
+            no_data_yet,
         });
     }
     Ok(out)
+}
+
+/// One Story's metrics in two calls (the metrics, then navigation with its
+/// breakdown), flattened; `None` when the API has no data yet (error 10).
+async fn read(
+    client: &GraphClient,
+    account: &Account,
+    media: &str,
+) -> Result<Option<serde_json::Value>, super::graph::CallError> {
+    let path = format!("{media}/insights");
+    let no_data =
+        |e: &super::graph::CallError| e.api().is_some_and(|g| g.code == NOT_ENOUGH_VIEWERS);
+    let first = match client
+        .call(Method::Get, &path, &account.token, &[("metric", METRICS)])
+        .await
+    {
+        Ok(v) => v,
+        Err(e) if no_data(&e) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let nav = match client
+        .call(
+            Method::Get,
+            &path,
+            &account.token,
+            &[("metric", NAVIGATION), ("breakdown", NAVIGATION_BREAKDOWN)],
+        )
+        .await
+    {
+        Ok(v) => v,
+        Err(e) if no_data(&e) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut metrics = flatten(&first);
+    if let (Some(map), serde_json::Value::Object(more)) = (metrics.as_object_mut(), flatten(&nav)) {
+        map.extend(more);
+    }
+    Ok(Some(metrics))
 }
 
 /// `{"data":[{"name":"reach","values":[{"value":5}]},…]}` → `{"reach":5,…}`
@@ -82,11 +145,50 @@ pub fn flatten(v: &serde_json::Value) -> serde_json::Value {
         };
         let value = m["values"][0]["value"].clone();
         let value = if value.is_null() {
-            m["total_value"].clone()
+            m["total_value"]["value"].clone()
         } else {
             value
         };
+        // A breakdown becomes `NAME_breakdown: {dimension: value, …}`.
+        let results = m["total_value"]["breakdowns"][0]["results"].as_array();
+        if let Some(results) = results {
+            let split: serde_json::Map<String, serde_json::Value> = results
+                .iter()
+                .filter_map(|r| {
+                    let key = r["dimension_values"][0].as_str()?;
+                    Some((key.to_string(), r["value"].clone()))
+                })
+                .collect();
+            map.insert(
+                format!("{name}_breakdown"),
+                serde_json::Value::Object(split),
+            );
+        }
         map.insert(name.to_string(), value);
     }
     serde_json::Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn navigation_breakdown_is_kept_by_action() {
+        let v = serde_json::json!({"data": [{
+            "name": "navigation",
+            "values": [{"value": 12}],
+            "total_value": {"value": 12, "breakdowns": [{
+                "dimension_keys": ["story_navigation_action_type"],
+                "results": [
+                    {"dimension_values": ["tap_forward"], "value": 7},
+                    {"dimension_values": ["tap_exit"], "value": 5}
+                ]
+            }]}
+        }]});
+        let flat = flatten(&v);
+        assert_eq!(flat["navigation"], 12);
+        assert_eq!(flat["navigation_breakdown"]["tap_forward"], 7);
+        assert_eq!(flat["navigation_breakdown"]["tap_exit"], 5);
+    }
 }

@@ -148,28 +148,10 @@ pub async fn refresh(
     Ok(token)
 }
 
-/// Writes a token file atomically with mode 0600.
+/// Writes a token file atomically with mode 0600 (the temporary file is
+/// created 0600, fsynced, renamed, and the directory fsynced).
 pub fn write_token_file(path: &std::path::Path, token: &Secret) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("token"),
-        std::process::id()
-    ));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&tmp)?;
-    f.write_all(token.expose().as_bytes())?;
-    f.write_all(b"\n")?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    let mut bytes = token.expose().as_bytes().to_vec();
+    bytes.push(b'\n');
+    crate::util::atomic::write_atomic_mode(path, &bytes, 0o600)
 }

@@ -48,7 +48,9 @@ pub struct SandboxConfig {
     /// PERSONAL account to test that path). Default: none, the first
     /// BUSINESS or CREATOR account.
     pub oauth_account: Option<String>,
-    /// Stories an account may publish per window. Default: 100.
+    /// Stories an account may publish per window. Default: 50 (the
+    /// reference page's figure; the guide says 100, old accounts see 25:
+    /// clients must read the live value).
     pub quota_total: u32,
     /// The rolling publishing window, seconds. Default: 86400.
     pub quota_duration_secs: u64,
@@ -73,6 +75,16 @@ pub struct SandboxConfig {
     pub faults: Faults,
     /// Token and OAuth-code lifetimes. Default: see [`TokenLifetimes`].
     pub tokens: TokenLifetimes,
+    /// Containers an account may create per rolling 24 h of sandbox clock;
+    /// the next create answers code 9 / 2207042-shaped. Default: 400.
+    pub containers_per_day: u32,
+    /// Viewers every Story has, forcing the count (tests set it under 5 to
+    /// get error 10). Default: none, a count derived from the media id
+    /// (always at least 90).
+    pub story_viewers: Option<u64>,
+    /// Story insights need at least this many viewers; fewer answer error
+    /// 10 "not enough viewers", as Meta does. Default: 5.
+    pub min_insights_viewers: u64,
 }
 
 impl Default for SandboxConfig {
@@ -84,7 +96,7 @@ impl Default for SandboxConfig {
             app_id: DEMO_APP_ID.into(),
             app_secret: DEMO_APP_SECRET.into(),
             oauth_account: None,
-            quota_total: 100,
+            quota_total: 50,
             quota_duration_secs: 86_400,
             calls_per_hour: 200,
             image_processing_ms: 1000,
@@ -94,6 +106,9 @@ impl Default for SandboxConfig {
             fetch_timeout_ms: 20_000,
             faults: Faults::default(),
             tokens: TokenLifetimes::default(),
+            containers_per_day: 400,
+            story_viewers: None,
+            min_insights_viewers: 5,
         }
     }
 }

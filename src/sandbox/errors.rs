@@ -258,6 +258,33 @@ impl GraphError {
         )
     }
 
+    /// Too many containers in the rolling 24 h (400 per account). Meta
+    /// documents the cap but not its error; the sandbox answers the shape
+    /// of the closest documented one, the publishing cap (code 9, subcode
+    /// 2207042, every content-publishing key present: "wait for the
+    /// window"), with a message that names containers, not posts.
+    pub fn too_many_containers(limit: u32) -> Self {
+        GraphError::publishing(
+            9,
+            2207042,
+            "Application request limit reached",
+            "Too many containers",
+            format!("You created the maximum of {limit} media containers allowed in 24 hours. Wait before creating more."),
+        )
+    }
+
+    /// Story insights under the viewer threshold (code 10), as Meta
+    /// answers: `(#10) Not enough viewers for the media to show insights`.
+    pub fn not_enough_viewers() -> Self {
+        GraphError {
+            is_transient: Some(false),
+            ..GraphError::new(
+                10,
+                "(#10) Not enough viewers for the media to show insights",
+            )
+        }
+    }
+
     /// The container already made a Story (100 / [`SUBCODE_ALREADY_PUBLISHED`]).
     pub fn already_published(media_id: &str) -> Self {
         GraphError::publishing(

@@ -115,6 +115,7 @@ pub async fn create_container(
         }
         MediaKind::Video => None,
     };
+    check_container_cap(shared, auth)?;
     let delay = match kind {
         MediaKind::Image => shared.config.image_processing_ms,
         MediaKind::Video => shared.config.video_processing_ms,
@@ -255,8 +256,10 @@ pub fn publishing_limit(
     Ok(Reply::Json(json!({ "data": [entry] })))
 }
 
-/// `GET /{ig-user-id}/stories`: live Stories, newest first.
-pub fn stories(shared: &Shared, auth: &Auth, id: &str) -> Result<Reply, GraphError> {
+/// `GET /{ig-user-id}/stories`: live Stories, newest first, in pages of
+/// `limit` (default 25, at most 100, like Meta) with `paging.cursors` and a
+/// `paging.next` URL while more remain; `after=CURSOR` asks for the next.
+pub fn stories(shared: &Shared, req: &Req, auth: &Auth, id: &str) -> Result<Reply, GraphError> {
     own_account(auth, "get", id)?;
     let life = lifetime(shared);
     let world = shared.lock();
@@ -267,11 +270,99 @@ pub fn stories(shared: &Shared, auth: &Auth, id: &str) -> Result<Reply, GraphErr
         .filter(|(_, s)| s.account_id == auth.account_id && now < s.published + life)
         .collect();
     live.sort_by(|a, b| b.1.published.cmp(&a.1.published).then(b.0.cmp(a.0)));
-    let data: Vec<Value> = live
+    let all: Vec<Value> = live
         .into_iter()
         .map(|(id, _)| json!({ "id": id }))
         .collect();
-    Ok(Reply::Json(json!({ "data": data })))
+    Ok(Reply::Json(page_of(shared, req, id, "stories", all)?))
+}
+
+/// Most containers an account created in the last 24 h of sandbox clock
+/// must stay under `containers_per_day`.
+fn check_container_cap(shared: &Shared, auth: &Auth) -> Result<(), GraphError> {
+    let world = shared.lock();
+    let now = world.now();
+    let day = Duration::from_secs(86_400);
+    let recent = world
+        .containers
+        .values()
+        .filter(|c| c.account_id == auth.account_id && now < c.created + day)
+        .count();
+    if recent >= shared.config.containers_per_day as usize {
+        return Err(GraphError::too_many_containers(
+            shared.config.containers_per_day,
+        ));
+    }
+    Ok(())
+}
+
+/// Page size when `limit` is absent, and the largest accepted.
+const PAGE_DEFAULT: usize = 25;
+const PAGE_MAX: usize = 100;
+
+/// One page of `all` as Meta shapes it: `data`, and `paging` with
+/// `cursors.before/after` and `next` while more remain.
+fn page_of(
+    shared: &Shared,
+    req: &Req,
+    id: &str,
+    edge: &str,
+    all: Vec<Value>,
+) -> Result<Value, GraphError> {
+    let limit = match req.param("limit") {
+        None | Some("") => PAGE_DEFAULT,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=PAGE_MAX).contains(n))
+            .ok_or_else(|| {
+                GraphError::invalid_parameter(format!(
+                    "The parameter limit must be a whole number from 1 to {PAGE_MAX}"
+                ))
+            })?,
+    };
+    let start = match req.param("after") {
+        None | Some("") => 0,
+        Some(c) => decode_cursor(c).ok_or_else(|| {
+            GraphError::invalid_parameter("The parameter after is not a valid cursor")
+        })?,
+    };
+    let end = (start + limit).min(all.len());
+    let data: Vec<Value> = all
+        .get(start..end)
+        .map(<[Value]>::to_vec)
+        .unwrap_or_default();
+    // Everything on one page: no `paging` (the shape of the recorded
+    // single-page replies).
+    if data.is_empty() || (start == 0 && end == all.len()) {
+        return Ok(json!({ "data": data }));
+    }
+    let mut paging = json!({
+        "cursors": { "before": encode_cursor(start), "after": encode_cursor(end) }
+    });
+    if end < all.len() {
+        let base = shared.base_url.get().map(String::as_str).unwrap_or("");
+        paging["next"] = json!(format!(
+            "{base}/{}/{id}/{edge}?limit={limit}&after={}",
+            shared.config.api_version,
+            encode_cursor(end)
+        ));
+    }
+    Ok(json!({ "data": data, "paging": paging }))
+}
+
+/// Cursors are opaque to clients; here the hex of `pos:N`.
+fn encode_cursor(pos: usize) -> String {
+    hex::encode(format!("pos:{pos}"))
+}
+
+fn decode_cursor(c: &str) -> Option<usize> {
+    let bytes = hex::decode(c).ok()?;
+    std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("pos:")?
+        .parse()
+        .ok()
 }
 
 /// `GET /{id}`: a container's status, a Story's fields, or the account.

@@ -52,6 +52,16 @@ const METRICS: &[(&str, &str, &str)] = &[
         "The number of actions people took on your profile after seeing your story.",
     ),
     (
+        "link_clicks",
+        "Link clicks",
+        "The number of taps on the link sticker of your story.",
+    ),
+    (
+        "reposts",
+        "Reposts",
+        "The number of times your story was reposted.",
+    ),
+    (
         "navigation",
         "Navigation",
         "The total number of actions taken from your story: taps forward and back, exits, swipes.",
@@ -123,6 +133,13 @@ pub fn insights(shared: &Shared, req: &Req, auth: &Auth, id: &str) -> Result<Rep
         });
     }
     let v = values(id);
+    let viewers = shared
+        .config
+        .story_viewers
+        .unwrap_or_else(|| v.get("reach"));
+    if viewers < shared.config.min_insights_viewers {
+        return Err(GraphError::not_enough_viewers());
+    }
     let data: Vec<Value> = metrics
         .iter()
         .filter_map(|m| METRICS.iter().find(|x| x.0 == *m))
@@ -184,6 +201,8 @@ impl Values {
             "shares" => (s >> 4) % 5,
             "total_interactions" => s % 7 + (s >> 4) % 5,
             "follows" => (s >> 8) % 4,
+            "link_clicks" => (s >> 20) % 9,
+            "reposts" => (s >> 24) % 3,
             "profile_visits" => (s >> 12) % 11 + 5,
             "profile_activity" => ((s >> 12) % 11 + 5) / 2,
             "navigation" => self.navigation_split().iter().sum(),

@@ -175,6 +175,7 @@ impl Sandbox {
                             return;
                         }
                     };
+                    let _ = for_thread.base_url.set(format!("http://{addr}"));
                     let _ = ready_tx.send(Ok(addr));
                     let stop = async move {
                         let _ = stop_rx.await;

@@ -286,7 +286,7 @@ async fn dispatch(shared: &Arc<Shared>, req: &Req) -> (Result<Reply, Failure>, O
         ("GET", [id, "content_publishing_limit"]) => {
             graph::publishing_limit(shared, req, &auth, id)
         }
-        ("GET", [id, "stories"]) => graph::stories(shared, &auth, id),
+        ("GET", [id, "stories"]) => graph::stories(shared, req, &auth, id),
         ("GET", [id, "insights"]) => insights::insights(shared, req, &auth, id),
         ("GET", [id]) => graph::node(shared, req, &auth, id),
         (_, [id, ..]) => Err(GraphError::unsupported(&m.to_ascii_lowercase(), id)),

@@ -207,6 +207,8 @@ pub struct Shared {
     world: Mutex<World>,
     /// For fetching media URLs.
     pub http: reqwest::Client,
+    /// `http://127.0.0.1:PORT`, set once listening (paging `next` URLs).
+    pub base_url: std::sync::OnceLock<String>,
 }
 
 impl Shared {
@@ -235,6 +237,7 @@ impl Shared {
             config,
             world: Mutex::new(world),
             http,
+            base_url: std::sync::OnceLock::new(),
         }
     }
 

@@ -68,10 +68,11 @@ impl LocalStore {
         }
         let parent = target.parent().unwrap_or(&self.dir);
         std::fs::create_dir_all(parent)?;
-        // Copy to a unique temporary name beside the target, then rename:
-        // readers never see a partial file, and concurrent writers of the
-        // same bytes both end with the same complete file.
-        let tmp = parent.join(format!(".{}.{:016x}.part", media.sha256, fastrand::u64(..)));
+        // Copy to a unique temporary name beside the target, fsync, then
+        // rename: readers never see a partial file, a crash never leaves
+        // one under the key, and concurrent writers of the same bytes both
+        // end with the same complete file.
+        let tmp = crate::util::atomic::temp_path(&target);
         let copied = std::fs::copy(&media.path, &tmp).and_then(|n| {
             if n == media.bytes {
                 Ok(())
@@ -83,7 +84,7 @@ impl LocalStore {
                 )))
             }
         });
-        if let Err(e) = copied.and_then(|()| std::fs::rename(&tmp, &target)) {
+        if let Err(e) = copied.and_then(|()| crate::util::atomic::persist(&tmp, &target)) {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
         }

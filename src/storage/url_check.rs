@@ -163,14 +163,10 @@ pub fn is_loopback_host(host: &str) -> bool {
     })
 }
 
-/// The URL without its query and fragment, which may carry a signature.
+/// The URL as it may be shown: query values (a presigned signature) and
+/// userinfo masked, by the one redactor ([`crate::util::redact::redact_url`]).
 fn redacted(url: &str) -> String {
-    let end = url.find(['?', '#']).unwrap_or(url.len());
-    if end < url.len() {
-        format!("{}?…", &url[..end])
-    } else {
-        url.to_string()
-    }
+    crate::util::redact::redact_url(url)
 }
 
 #[cfg(test)]
@@ -217,8 +213,8 @@ mod tests {
     #[test]
     fn redacts_queries() {
         assert_eq!(
-            redacted("https://h/b/k.jpg?X-Amz-Signature=abc"),
-            "https://h/b/k.jpg?…"
+            redacted("https://h/b/k.jpg?X-Amz-Signature=abc&X-Amz-Credential=AKIA"),
+            "https://h/b/k.jpg?X-Amz-Signature=***&X-Amz-Credential=***"
         );
         assert_eq!(redacted("https://h/k.jpg"), "https://h/k.jpg");
     }

@@ -146,6 +146,35 @@ impl Pattern {
     }
 }
 
+/// Expands placeholders in the template's own `variables:` defaults
+/// (`date: "{{today}}"`), once, against `vars` (defaults, feed row and
+/// built-ins). Only the template's text is a template: a value that came
+/// from a feed (or any value the row overrode) is data and is never
+/// expanded, so `{{…}}` in a feed cell stays as written and one cell cannot
+/// multiply into megabytes. A default that cannot be filled stays as
+/// written.
+pub fn expand_defaults(defaults: &Variables, vars: &mut Variables) {
+    let snapshot = vars.clone();
+    for (name, default) in defaults {
+        if !default.contains("{{") {
+            continue;
+        }
+        let Some(value) = vars.get_mut(name) else {
+            continue;
+        };
+        // Overridden by the row: the row's value is data.
+        if value != default {
+            continue;
+        }
+        if let Some(filled) = Pattern::parse(default)
+            .ok()
+            .and_then(|p| p.fill(&snapshot).ok())
+        {
+            *value = filled;
+        }
+    }
+}
+
 fn parse_expr(src: &str) -> Result<Part, PatternError> {
     let mut pieces = src.split('|');
     let var = pieces.next().unwrap_or("").trim();
@@ -390,5 +419,31 @@ mod tests {
         assert_eq!(title_case("flat white"), "Flat White");
         let t = Pattern::parse("{{q|truncate: 5}}").unwrap();
         assert_eq!(t.fill(&vars(&[("q", "abcdefgh")])).unwrap(), "abcd…");
+    }
+
+    #[test]
+    fn feed_values_are_data_not_templates() {
+        let defaults = vars(&[("stamp", "{{today}}"), ("title", "x")]);
+        let mut v = defaults.clone();
+        // The row overrides `title` with text that looks like a placeholder.
+        v.insert("title".into(), "{{today}} {{today}}".into());
+        v.insert("today".into(), "2026-12-03".into());
+        v.insert("note".into(), "{{title}}".into());
+        expand_defaults(&defaults, &mut v);
+        assert_eq!(
+            v["stamp"], "2026-12-03",
+            "the template's default is expanded"
+        );
+        assert_eq!(
+            v["title"], "{{today}} {{today}}",
+            "a feed value is kept as written"
+        );
+        assert_eq!(
+            v["note"], "{{title}}",
+            "a feed-only value is kept as written"
+        );
+        // Filled into the template's own text, a value is inserted once.
+        let p = Pattern::parse("<{{title}}>").unwrap();
+        assert_eq!(p.fill(&v).unwrap(), "<{{today}} {{today}}>");
     }
 }

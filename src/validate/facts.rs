@@ -94,6 +94,37 @@ pub fn sniff(head: &[u8]) -> Sniffed {
     Sniffed::Unknown
 }
 
+/// What a path is when it is not a regular file, for messages: "a FIFO",
+/// "a directory", "a character device"….
+pub fn file_type_name(meta: &std::fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "not a file"
+    }
+}
+
 /// What a JPEG's headers say.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageFacts {

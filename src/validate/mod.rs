@@ -212,6 +212,23 @@ fn check_candidate(
             )],
         )
     };
+    // Only regular files: opening a FIFO or a device blocks or never ends.
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => {
+            return report(
+                FileKind::Other,
+                vec![Finding::new(
+                    rules::UNREADABLE,
+                    format!(
+                        "not a regular file ({}); give a file",
+                        facts::file_type_name(&m)
+                    ),
+                )],
+            )
+        }
+        Ok(_) => {}
+        Err(e) => return unreadable(e),
+    }
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) => return unreadable(e),
@@ -223,7 +240,40 @@ fn check_candidate(
     {
         return unreadable(e);
     }
-    match facts::sniff(&head) {
+    let sniffed = facts::sniff(&head);
+    // A file named like media is checked as that media: a text or unknown
+    // file called `clip.mp4` is a broken video (an error), never skipped and
+    // never a template, so a broken upload fails CI instead of vanishing.
+    if matches!(sniffed, Sniffed::Text | Sniffed::Unknown) {
+        let what = if sniffed == Sniffed::Text {
+            "text"
+        } else {
+            "not a known media format"
+        };
+        match NamedKind::of(path) {
+            NamedKind::Video => {
+                return report(
+                    FileKind::Video,
+                    vec![Finding::new(
+                        rules::VIDEO_CORRUPT,
+                        format!("named like a video, but its content is {what}, not a video"),
+                    )],
+                )
+            }
+            NamedKind::Image => {
+                return report(
+                    FileKind::Image,
+                    vec![Finding::new(
+                        rules::IMAGE_CORRUPT,
+                        format!("named like an image, but its content is {what}, not an image"),
+                    )],
+                )
+            }
+            NamedKind::Template | NamedKind::Other => {}
+        }
+    }
+    let yaml = NamedKind::of(path) == NamedKind::Template;
+    match sniffed {
         Sniffed::Jpeg => report(FileKind::Image, check_jpeg(file)),
         Sniffed::OtherImage(name) => report(
             FileKind::Image,
@@ -234,7 +284,9 @@ fn check_candidate(
         ),
         Sniffed::Mp4 => report(FileKind::Video, check_video(path, None, opts)),
         Sniffed::OtherVideo(name) => report(FileKind::Video, check_video(path, Some(name), opts)),
-        Sniffed::Text if c.named || looks_like_template(path, &head) => report(
+        // Templates are `*.yaml` / `*.yml` only: text is not a template
+        // because it is text.
+        Sniffed::Text if yaml && (c.named || looks_like_template(path, &head)) => report(
             FileKind::Template,
             template::check(path, fonts, data, opts.today),
         ),
@@ -242,21 +294,56 @@ fn check_candidate(
             FileKind::Other,
             vec![Finding::new(
                 rules::UNKNOWN_TYPE,
-                "not a JPEG, a video or a YAML template",
+                "not a JPEG, a video or a YAML template (templates are *.yaml or *.yml)",
             )],
         ),
         _ => None,
     }
 }
 
+/// What a file's name says it is (its extension, any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NamedKind {
+    Image,
+    Video,
+    Template,
+    Other,
+}
+
+/// Still-image extensions a Story source may carry.
+const IMAGE_EXTENSIONS: [&str; 12] = [
+    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "heic", "heif", "avif", "tif", "tiff",
+];
+/// Video extensions.
+const VIDEO_EXTENSIONS: [&str; 11] = [
+    "mp4", "m4v", "mov", "mkv", "webm", "avi", "flv", "ogv", "mpg", "mpeg", "3gp",
+];
+
+impl NamedKind {
+    fn of(path: &Path) -> NamedKind {
+        let Some(ext) = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+        else {
+            return NamedKind::Other;
+        };
+        if IMAGE_EXTENSIONS.contains(&ext.as_str()) {
+            NamedKind::Image
+        } else if VIDEO_EXTENSIONS.contains(&ext.as_str()) {
+            NamedKind::Video
+        } else if ext == "yaml" || ext == "yml" {
+            NamedKind::Template
+        } else {
+            NamedKind::Other
+        }
+    }
+}
+
 /// In a directory walk, a YAML file is checked as a template only when it
 /// reads like one (feeds and configs are YAML too).
 fn looks_like_template(path: &Path, head: &[u8]) -> bool {
-    let yaml = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
-    if !yaml {
+    if NamedKind::of(path) != NamedKind::Template {
         return false;
     }
     if String::from_utf8_lossy(head).contains("template.schema.json") {

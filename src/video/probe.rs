@@ -3,8 +3,51 @@
 //! is decoded, to learn whether the picture is interlaced.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
+
+/// How long one probe may take (open, headers, the first frame and the
+/// duration scan), so a file that stalls FFmpeg cannot hang the caller.
+pub const PROBE_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Opens a local media file for demuxing, safely: regular files only (a
+/// FIFO or a device would block the open forever), the `file` protocol only
+/// (`protocol_whitelist=file`: a crafted playlist cannot reach the network
+/// or other protocols), and an interrupt callback that makes FFmpeg give up
+/// on every open and read once `deadline` has passed. The error is FFmpeg's
+/// reason, or why the path is not a file.
+pub(crate) fn open_input(
+    path: &Path,
+    deadline: Instant,
+) -> Result<ffmpeg_next::format::context::Input, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err(format!(
+            "not a regular file ({}); give a video file",
+            crate::validate::facts::file_type_name(&meta)
+        ));
+    }
+    let mut options = ffmpeg_next::Dictionary::new();
+    options.set("protocol_whitelist", "file");
+    // `file:` keeps a name with a colon (`a:b.mp4`) from reading as a protocol.
+    let url = match path.to_str() {
+        Some(p) => std::path::PathBuf::from(format!("file:{p}")),
+        None => path.to_path_buf(),
+    };
+    ffmpeg_next::format::input_with_interrupt_and_dictionary(
+        &url,
+        move || Instant::now() > deadline,
+        options,
+    )
+    .map_err(|e| {
+        if Instant::now() > deadline {
+            "gave up: FFmpeg took longer than its deadline".to_string()
+        } else {
+            e.to_string()
+        }
+    })
+}
 
 /// What a media file is, as FFmpeg's demuxer and decoders see it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -80,7 +123,8 @@ pub fn probe(path: &Path) -> Result<MediaFacts, ProbeError> {
     };
     ffmpeg_next::init().map_err(|e| fail(e.to_string()))?;
     ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Fatal);
-    let mut ctx = ffmpeg_next::format::input(path).map_err(|e| fail(e.to_string()))?;
+    let deadline = Instant::now() + PROBE_DEADLINE;
+    let mut ctx = open_input(path, deadline).map_err(fail)?;
     let header_duration = (ctx.duration() > 0)
         .then(|| ctx.duration() as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE));
     let video = ctx
@@ -137,12 +181,18 @@ pub fn probe(path: &Path) -> Result<MediaFacts, ProbeError> {
         });
     let container = ctx.format().name().to_string();
     let video = video.map(|mut v| {
-        v.interlaced = first_frame_interlaced(path).unwrap_or(false);
+        v.interlaced = first_frame_interlaced(path, deadline).unwrap_or(false);
         v
     });
     // Browser recordings (MediaRecorder WebM) and live captures carry no
     // duration: read it off the packet timestamps (demuxing only).
     let duration = header_duration.or_else(|| scan_duration(&mut ctx));
+    if Instant::now() > deadline {
+        return Err(fail(format!(
+            "gave up after {} s: FFmpeg is stalled on it",
+            PROBE_DEADLINE.as_secs()
+        )));
+    }
     Ok(MediaFacts {
         container,
         duration,
@@ -154,8 +204,8 @@ pub fn probe(path: &Path) -> Result<MediaFacts, ProbeError> {
 /// Decodes the first video frame of `path` (reading at most a few hundred
 /// packets) and says whether it is interlaced. FFmpeg's parameters carry no
 /// field order, so one frame is the reliable source.
-fn first_frame_interlaced(path: &Path) -> Option<bool> {
-    let mut ctx = ffmpeg_next::format::input(path).ok()?;
+fn first_frame_interlaced(path: &Path, deadline: Instant) -> Option<bool> {
+    let mut ctx = open_input(path, deadline).ok()?;
     let stream = ctx.streams().best(ffmpeg_next::media::Type::Video)?;
     let index = stream.index();
     let mut dec = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())

@@ -206,7 +206,8 @@ fn encode_fitting(
     path: &Path,
     progress: &dyn Fn(u64),
 ) -> Result<Output, VideoError> {
-    let tmp = path.with_extension("partial.mp4");
+    // A unique name per writer, fsynced before the rename (crash safety).
+    let tmp = crate::util::atomic::temp_path(path);
     let budget = ctx.opts.max_bytes;
     let mut bps =
         plan::video_bitrate(budget, part.out_duration).map_err(|e| VideoError::Unusable {
@@ -224,7 +225,7 @@ fn encode_fitting(
                 .len();
             if size <= budget {
                 let duration = check_contract(&tmp, plan, part, budget)?;
-                std::fs::rename(&tmp, path).map_err(|source| VideoError::Write {
+                crate::util::atomic::persist(&tmp, path).map_err(|source| VideoError::Write {
                     path: path.display().to_string(),
                     source,
                 })?;
@@ -780,7 +781,16 @@ fn encode_part(
     tmp: &Path,
     progress: &dyn Fn(u64),
 ) -> Result<(), VideoError> {
-    let mut ictx = format::input(&ctx.input).map_err(ctx.ff("open"))?;
+    // Regular files only, the `file` protocol only, and every read
+    // interrupted at the file's deadline (a stalled read cannot hang us).
+    let mut ictx =
+        super::probe::open_input(ctx.input, ctx.started + ctx.opts.deadline).map_err(|reason| {
+            VideoError::Ffmpeg {
+                path: ctx.shown.clone(),
+                stage: "open",
+                reason,
+            }
+        })?;
     let vstream = ictx
         .streams()
         .best(media::Type::Video)
@@ -920,6 +930,8 @@ fn encode_part(
             }
         }
     }
+    // An interrupted read ends the packets early: that is the deadline.
+    ctx.check_deadline()?;
     video.finish(ctx, &mut vout, &mut octx, progress)?;
     audio.finish(ctx, &mut aout, &mut octx, &silent)?;
     if video.frames_in == 0 || video.frames_out == 0 {
