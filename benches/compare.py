@@ -60,6 +60,10 @@ def main():
         ("storyforge, 1 core (`--jobs 1`)", one_core + sf + ["--jobs", "1"]),
         ("storyforge, 2 cores (`--jobs 2`)", sf + ["--jobs", "2"]),
     ]
+    raqm = subprocess.run([PY, "-c", "from PIL import features; print(features.check('raqm'))"],
+                          capture_output=True, text=True).stdout.strip()
+    print(f"Pillow text layout: {'Raqm (HarfBuzz + FriBiDi)' if raqm == 'True' else 'basic (no shaping)'}",
+          file=sys.stderr)
     results = []
     for name, cmd in runs:
         secs = best_time(cmd, out)

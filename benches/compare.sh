@@ -3,7 +3,8 @@
 # venv (benches/.venv), runs benches/compare.py. See README, "Speed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh python3 python3-venv util-linux
+# libraqm0 + libfribidi0: Pillow shapes text with Raqm (HarfBuzz + FriBiDi), like storyforge.
+./scripts/install-deps.sh python3 python3-venv util-linux libraqm0 libfribidi0
 cargo build --release --locked
 if [ ! -x benches/.venv/bin/python ]; then
   python3 -m venv benches/.venv

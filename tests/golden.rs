@@ -125,3 +125,47 @@ fn a_changed_pixel_region_is_caught() {
     }
     assert!(compare(&name, &img).is_err());
 }
+
+/// One text layer in a 1080×560 canvas, checked at load time (fixed text).
+fn script_story(content: &str, extra: &str) -> RgbImage {
+    let dir = tempfile::tempdir().expect("dir");
+    let yaml = format!(
+        "canvas: {{width: 1080, height: 560}}\nsafe_zone: {{top: 0, bottom: 0}}\nbackground: {{color: \"#1d2b64\"}}\nlayers:\n  - text:\n      name: text\n      content: \"{content}\"\n      font: {{family: Lato, weight: bold}}\n      box: {{x: 60, y: 40, w: 960, h: 480}}\n      valign: middle\n{extra}"
+    );
+    let t = common::load_yaml(dir.path(), "s.yaml", &yaml).expect("script story loads");
+    let scene = common::scene(&t, None, None).expect("script story renders");
+    storyforge::render::draw(&scene)
+}
+
+/// Golden images of every script the fallback chain covers, colour emoji,
+/// mixed bidi, a long Arabic paragraph that wraps and ellipsizes, CJK wrapping.
+#[test]
+fn scripts_match_their_golden_images() {
+    let fixed = "      size: 72\n      align: center\n";
+    let cases: Vec<(&str, String, String)> = vec![
+        ("script-emoji", "Big sale 🎉🔥 today! 😀❤️👍🏽".into(), fixed.into()),
+        ("script-emoji-mono", "Big sale 🎉🔥 today!".into(), format!("{fixed}      emoji: mono\n      color: \"#ffd166\"\n")),
+        ("script-arabic", "قائمة الشتاء هنا".into(), fixed.into()),
+        ("script-chinese", "冬季菜单来了".into(), fixed.into()),
+        ("script-japanese-korean", "冬のメニュー\\n겨울 메뉴가 왔어요".into(), fixed.into()),
+        ("script-hindi", "नया मेन्यू आ गया".into(), fixed.into()),
+        ("script-russian-greek", "Зимнее меню уже здесь\\nΤο χειμερινό μενού".into(), fixed.into()),
+        ("script-hebrew-thai", "התפריט החורפי כאן\\nเมนูฤดูหนาวมาแล้ว".into(), fixed.into()),
+        ("script-bidi", "Sale ٪50 today\\nتخفيض 50% اليوم on everything".into(), "      size: 64\n      align: start\n".into()),
+        (
+            "script-arabic-long",
+            "وصلت قائمة الشتاء الجديدة إلى مقهانا اليوم مع مشروبات ساخنة وحلويات طازجة كل صباح، تعالوا وجربوا القهوة بالهيل والشوكولاتة الساخنة والكعك بالتمر قبل أن تنفد الكمية".into(),
+            "      size: 56\n      max_lines: 3\n      align: start\n      stroke: {width: 2, color: \"#000000\"}\n      shadow: {dy: 4, blur: 6}\n".into(),
+        ),
+        (
+            "script-cjk-wrap",
+            "冬季菜单来了！今天开始，我们的咖啡馆供应热巧克力、姜茶和新鲜出炉的红豆面包，欢迎大家来品尝。".into(),
+            "      size: {min: 40, max: 80}\n      max_lines: 4\n      align: start\n      letter_spacing: 2\n".into(),
+        ),
+    ];
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(name, content, extra)| compare(name, &script_story(content, extra)).err())
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

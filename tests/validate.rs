@@ -114,6 +114,31 @@ fn rows_missing_a_variable_are_reported_by_row() {
     assert_eq!((loc.row, loc.line), (Some(2), Some(5)));
 }
 
+#[test]
+fn a_missing_glyph_names_layer_row_character_and_code_point() {
+    let dir = tempfile::tempdir().expect("dir");
+    let template = dir.path().join("t.yaml");
+    std::fs::write(
+        &template,
+        "background: {color: \"#000000\"}\nlayers:\n  - text:\n      name: title\n      content: \"{{title}}\"\n      size: 60\n      box: {x: 100, y: 600, w: 880, h: 300}\n  - text:\n      name: lenient\n      content: \"{{title}}\"\n      size: 60\n      missing_glyphs: allow\n      box: {x: 100, y: 1000, w: 880, h: 300}\n",
+    )
+    .expect("write template");
+    let feed = dir.path().join("feed.csv");
+    std::fs::write(&feed, "title\nقائمة الشتاء 🎉\nKing 𓀀 here\n").expect("write feed");
+    let report = validate::check_file(
+        &template,
+        &FontBook::bundled(),
+        Some(&sample(&feed)),
+        &opts(),
+    );
+    assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+    let f = &report.findings[0];
+    assert_eq!(f.rule.id, "SF309");
+    assert_eq!(f.location.as_ref().and_then(|l| l.row), Some(2));
+    assert!(f.message.contains("layer 'title'"), "{}", f.message);
+    assert!(f.message.contains("'𓀀' (U+13000)"), "{}", f.message);
+}
+
 fn storyforge(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_storyforge"))
         .args(args)

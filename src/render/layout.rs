@@ -1,28 +1,44 @@
-//! Text → lines of positioned glyphs that fit a box: kerning, letter
-//! spacing, greedy word wrap (a word is broken only when it cannot fit on a
-//! line alone), max lines with an ellipsis, and auto-fit (the largest size
-//! that fits). Pure: font and text in, [`TextBlock`] out.
+//! Text → lines of shaped glyphs that fit a box. Shaping (harfrust: Arabic
+//! joining, Indic conjuncts, kerning, ligatures), the Unicode bidi
+//! algorithm, UAX #14 line breaking (CJK between characters, Latin at
+//! words; a word is broken only when it cannot fit a line alone) and font
+//! fallback come from cosmic-text; on top: letter spacing (never inside a
+//! joined script), max lines with an ellipsis at the logical end, auto-fit
+//! (the largest size that fits), and the characters no font could draw.
+//! Pure: font and text in, [`TextBlock`] out.
 
-use ab_glyph::{Font, FontArc, GlyphId, PxScale, ScaleFont};
+use cosmic_text::{fontdb, Wrap};
 
-/// A glyph on a line, `x` px from the line's start.
+use super::engine::with_engine;
+use super::shape::{ellipsized, Shaped};
+use crate::fonts::FontChoice;
+
+/// A glyph on a line: `x` px from the line's start, `y` px below the baseline.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PlacedGlyph {
-    /// The glyph.
-    pub id: GlyphId,
-    /// Pen position from the start of the line, px.
+    /// The font it comes from (the layer's face or a fallback).
+    pub font: fontdb::ID,
+    /// The glyph in that font.
+    pub id: u16,
+    /// Pen position from the visual start (left) of the line, px.
     pub x: f32,
+    /// Offset below the baseline, px (marks, Indic vowel signs).
+    pub y: f32,
 }
 
-/// One laid-out line.
+/// One laid-out line, glyphs in visual order (left to right).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
-    /// The text of the line.
+    /// The text of the line, in logical order.
     pub text: String,
     /// Glyphs with positions.
     pub glyphs: Vec<PlacedGlyph>,
     /// Advance width, px.
     pub width: f32,
+    /// The paragraph runs right to left.
+    pub rtl: bool,
+    /// The baseline, px below the top of the line.
+    pub baseline: f32,
 }
 
 /// Text laid out at one size.
@@ -32,16 +48,13 @@ pub struct TextBlock {
     pub lines: Vec<Line>,
     /// Font size (em) in px.
     pub px: f32,
-    /// The ab_glyph scale for that size.
-    pub scale: PxScale,
     /// Distance between baselines, px.
     pub line_advance: f32,
-    /// Ascent above the baseline, px.
-    pub ascent: f32,
-    /// Descent below the baseline (negative), px.
-    pub descent: f32,
     /// True when lines were dropped and the last ends in an ellipsis.
     pub truncated: bool,
+    /// Characters no bundled font can draw, once each, in text order (they
+    /// are left out of the drawing, never drawn as boxes).
+    pub missing: Vec<char>,
 }
 
 impl TextBlock {
@@ -60,7 +73,7 @@ impl TextBlock {
 pub struct TextSetting {
     /// Line height as a multiple of the size.
     pub line_height: f32,
-    /// Extra px between letters.
+    /// Extra px between letters (not inside joined scripts).
     pub letter_spacing: f32,
     /// Most lines, if limited.
     pub max_lines: Option<u32>,
@@ -97,11 +110,6 @@ fn check_length(text: &str) -> Result<(), LayoutError> {
     Ok(())
 }
 
-/// Letter spacing never pulls a glyph back past the previous one.
-fn spacing(set: &TextSetting, px: f32) -> f32 {
-    set.letter_spacing.max(-0.3 * px)
-}
-
 fn in_lines(max: Option<u32>) -> String {
     match max {
         Some(1) => " in 1 line".into(),
@@ -110,146 +118,10 @@ fn in_lines(max: Option<u32>) -> String {
     }
 }
 
-/// The scale at which one em is `px` pixels (CSS and Pillow sizes are em sizes).
-pub fn em_scale(font: &FontArc, px: f32) -> PxScale {
-    let upem = font.units_per_em().unwrap_or(1000.0);
-    PxScale::from(px * font.height_unscaled() / upem)
-}
-
-struct Shaper<'a> {
-    font: &'a FontArc,
-    scale: PxScale,
-    spacing: f32,
-}
-
-impl Shaper<'_> {
-    fn line(&self, text: &str) -> Line {
-        let sf = self.font.as_scaled(self.scale);
-        let mut glyphs = Vec::with_capacity(text.len());
-        let mut x = 0.0;
-        let mut prev: Option<GlyphId> = None;
-        for c in text.chars() {
-            let id = sf.glyph_id(c);
-            if let Some(p) = prev {
-                x += sf.kern(p, id) + self.spacing;
-            }
-            glyphs.push(PlacedGlyph { id, x });
-            x += sf.h_advance(id);
-            prev = Some(id);
-        }
-        Line {
-            text: text.to_string(),
-            glyphs,
-            width: x,
-        }
-    }
-
-    fn width(&self, text: &str) -> f32 {
-        let sf = self.font.as_scaled(self.scale);
-        let mut x = 0.0;
-        let mut prev: Option<GlyphId> = None;
-        for c in text.chars() {
-            let id = sf.glyph_id(c);
-            if let Some(p) = prev {
-                x += sf.kern(p, id) + self.spacing;
-            }
-            x += sf.h_advance(id);
-            prev = Some(id);
-        }
-        x
-    }
-
-    /// Greedy wrap; returns lines and whether a word had to be broken.
-    fn wrap(&self, text: &str, max_width: f32) -> (Vec<String>, bool) {
-        let mut lines = Vec::new();
-        let mut broke = false;
-        for paragraph in text.split('\n') {
-            let mut current = String::new();
-            for word in paragraph.split_whitespace() {
-                let candidate = if current.is_empty() {
-                    word.to_string()
-                } else {
-                    format!("{current} {word}")
-                };
-                if self.width(&candidate) <= max_width {
-                    current = candidate;
-                    continue;
-                }
-                if !current.is_empty() {
-                    lines.push(std::mem::take(&mut current));
-                }
-                if self.width(word) <= max_width {
-                    current = word.to_string();
-                    continue;
-                }
-                broke = true;
-                for c in word.chars() {
-                    let mut next = current.clone();
-                    next.push(c);
-                    if self.width(&next) > max_width && !current.is_empty() {
-                        lines.push(std::mem::take(&mut current));
-                        current.push(c);
-                    } else {
-                        current = next;
-                    }
-                }
-            }
-            lines.push(current);
-        }
-        while lines.len() > 1 && lines.last().is_some_and(|l| l.is_empty()) {
-            lines.pop();
-        }
-        (lines, broke)
-    }
-
-    fn ellipsize(&self, line: &str, max_width: f32) -> String {
-        let sf = self.font.as_scaled(self.scale);
-        let mark = if sf.glyph_id('…').0 != 0 {
-            "…"
-        } else {
-            "..."
-        };
-        let mut base: String = line.trim_end().to_string();
-        loop {
-            let candidate = format!("{base}{mark}");
-            if self.width(&candidate) <= max_width || base.is_empty() {
-                return candidate;
-            }
-            base.pop();
-            base = base.trim_end().to_string();
-        }
-    }
-}
-
-fn block(
-    font: &FontArc,
-    px: f32,
-    set: &TextSetting,
-    lines: Vec<String>,
-    truncated: bool,
-) -> TextBlock {
-    let scale = em_scale(font, px);
-    let shaper = Shaper {
-        font,
-        scale,
-        spacing: spacing(set, px),
-    };
-    let sf = font.as_scaled(scale);
-    TextBlock {
-        lines: lines.iter().map(|l| shaper.line(l)).collect(),
-        px,
-        scale,
-        line_advance: px * set.line_height,
-        ascent: sf.ascent(),
-        descent: sf.descent(),
-        truncated,
-    }
-}
-
 /// Lays `text` out at `px` in a `w`×`h` box; lines past `max_lines` or the
 /// box height are dropped and the last one kept ends in an ellipsis.
 pub fn layout_fixed(
-    font: &FontArc,
+    font: &FontChoice,
     text: &str,
     px: f32,
     set: &TextSetting,
@@ -257,21 +129,6 @@ pub fn layout_fixed(
     h: u32,
 ) -> Result<TextBlock, LayoutError> {
     check_length(text)?;
-    let shaper = Shaper {
-        font,
-        scale: em_scale(font, px),
-        spacing: spacing(set, px),
-    };
-    let (mut lines, _) = shaper.wrap(text, w as f32);
-    if lines.iter().any(|l| shaper.width(l) > w as f32) {
-        // Only a single glyph wider than the whole box gets here.
-        return Err(LayoutError::DoesNotFit {
-            w,
-            h,
-            px,
-            max_lines: set.max_lines,
-        });
-    }
     let by_height = (h as f32 / (px * set.line_height) + 1e-3).floor() as usize;
     let allowed = set
         .max_lines
@@ -284,20 +141,41 @@ pub fn layout_fixed(
             max_lines: None,
         });
     }
-    let truncated = lines.len() > allowed;
-    if truncated {
-        lines.truncate(allowed);
-        if let Some(last) = lines.last_mut() {
-            *last = shaper.ellipsize(last, w as f32);
+    with_engine(&font.library, |fs, _| {
+        let mut shaped = Shaped::new(fs, font, text, set, px);
+        shaped.relayout(fs, px, Some(w as f32), Wrap::WordOrGlyph);
+        let mut missing = Vec::new();
+        let mut lines = shaped.lines(&mut missing);
+        if lines.iter().any(|l| l.width > w as f32 + 0.01) {
+            // Only a single glyph wider than the whole box gets here.
+            return Err(LayoutError::DoesNotFit {
+                w,
+                h,
+                px,
+                max_lines: set.max_lines,
+            });
         }
-    }
-    Ok(block(font, px, set, lines, truncated))
+        let truncated = lines.len() > allowed;
+        if truncated {
+            lines.truncate(allowed);
+            if let Some(last) = lines.last_mut() {
+                *last = ellipsized(fs, font, set, px, last, w as f32, &mut missing);
+            }
+        }
+        Ok(TextBlock {
+            lines,
+            px,
+            line_advance: px * set.line_height,
+            truncated,
+            missing,
+        })
+    })
 }
 
 /// Lays `text` out at the largest whole px size in `min..=max` that fits the
 /// box in at most `max_lines`, preferring sizes that break no word.
 pub fn layout_fit(
-    font: &FontArc,
+    font: &FontChoice,
     text: &str,
     min: f32,
     max: f32,
@@ -306,51 +184,54 @@ pub fn layout_fit(
     h: u32,
 ) -> Result<TextBlock, LayoutError> {
     check_length(text)?;
-    let attempt = |px: f32| {
-        let shaper = Shaper {
-            font,
-            scale: em_scale(font, px),
-            spacing: spacing(set, px),
-        };
-        let (lines, broke) = shaper.wrap(text, w as f32);
-        let fits_lines = set.max_lines.is_none_or(|m| lines.len() <= m as usize)
-            && lines.iter().all(|l| shaper.width(l) <= w as f32);
-        let fits_height = lines.len() as f32 * px * set.line_height <= h as f32 + 1e-3;
-        (fits_lines && fits_height, broke, lines)
-    };
-    // Largest size that fits without breaking words, then with.
-    for allow_broken in [false, true] {
-        let ok = |px: f32| {
-            let (fits, broke, _) = attempt(px);
-            fits && (allow_broken || !broke)
-        };
-        if !ok(min) {
-            continue;
-        }
-        let (mut lo, mut hi) = (min.ceil().max(min), max.floor());
-        let best = if ok(max) {
-            max
-        } else {
-            let mut best = min;
-            while lo <= hi {
-                let mid = ((lo + hi) / 2.0).floor();
-                if ok(mid) {
-                    best = best.max(mid);
-                    lo = mid + 1.0;
-                } else {
-                    hi = mid - 1.0;
-                }
+    with_engine(&font.library, |fs, _| {
+        let mut shaped = Shaped::new(fs, font, text, set, max);
+        // Word wrap lets a word too long for a line overflow it: fitting with
+        // it means fitting without breaking a word.
+        for wrap in [Wrap::Word, Wrap::WordOrGlyph] {
+            let mut ok = |px: f32| {
+                shaped.relayout(fs, px, Some(w as f32), wrap);
+                let (n, widest) = shaped.measure();
+                set.max_lines.is_none_or(|m| n <= m as usize)
+                    && widest <= w as f32 + 0.01
+                    && n as f32 * px * set.line_height <= h as f32 + 1e-3
+            };
+            if !ok(min) {
+                continue;
             }
-            best
-        };
-        let (_, _, lines) = attempt(best);
-        return Ok(block(font, best, set, lines, false));
-    }
-    Err(LayoutError::DoesNotFit {
-        w,
-        h,
-        px: min,
-        max_lines: set.max_lines,
+            let (mut lo, mut hi) = (min.ceil().max(min), max.floor());
+            let best = if ok(max) {
+                max
+            } else {
+                let mut best = min;
+                while lo <= hi {
+                    let mid = ((lo + hi) / 2.0).floor();
+                    if ok(mid) {
+                        best = best.max(mid);
+                        lo = mid + 1.0;
+                    } else {
+                        hi = mid - 1.0;
+                    }
+                }
+                best
+            };
+            shaped.relayout(fs, best, Some(w as f32), wrap);
+            let mut missing = Vec::new();
+            let lines = shaped.lines(&mut missing);
+            return Ok(TextBlock {
+                lines,
+                px: best,
+                line_advance: best * set.line_height,
+                truncated: false,
+                missing,
+            });
+        }
+        Err(LayoutError::DoesNotFit {
+            w,
+            h,
+            px: min,
+            max_lines: set.max_lines,
+        })
     })
 }
 
@@ -359,8 +240,8 @@ mod tests {
     use super::*;
     use crate::fonts::FontBook;
 
-    fn lato() -> FontArc {
-        FontBook::bundled().get("Lato", 400).unwrap().font.clone()
+    fn lato() -> FontChoice {
+        FontBook::bundled().choose("Lato", 400).unwrap()
     }
 
     const SET: TextSetting = TextSetting {
@@ -462,5 +343,65 @@ mod tests {
             100,
         );
         assert!(matches!(e, Err(LayoutError::DoesNotFit { .. })));
+    }
+
+    #[test]
+    fn arabic_is_right_to_left_and_joined() {
+        let b = layout_fixed(&lato(), "قائمة الشتاء هنا", 48.0, &SET, 900, 200).unwrap();
+        assert_eq!(b.lines.len(), 1);
+        assert!(b.lines[0].rtl);
+        assert!(b.missing.is_empty(), "{:?}", b.missing);
+        // Joined forms: the shaped word is narrower than its letters set apart,
+        // and every glyph comes from the Arabic fallback (not Lato's notdef).
+        assert!(b.lines[0].glyphs.len() >= 10);
+    }
+
+    #[test]
+    fn rtl_ellipsis_is_at_the_logical_end() {
+        let set = TextSetting {
+            max_lines: Some(1),
+            ..SET
+        };
+        let text = "وصلت قائمة الشتاء الجديدة إلى مقهانا اليوم مع مشروبات ساخنة";
+        let b = layout_fixed(&lato(), text, 48.0, &set, 400, 200).unwrap();
+        assert!(b.truncated);
+        let line = &b.lines[0];
+        assert!(line.rtl);
+        assert!(line.text.ends_with('…'), "{:?}", line.text);
+        assert!(text.starts_with(line.text.trim_end_matches('…').trim()));
+        assert!(line.width <= 400.0);
+    }
+
+    #[test]
+    fn cjk_breaks_between_characters_and_latin_at_words() {
+        let b = layout_fixed(
+            &lato(),
+            "冬季菜单来了冬季菜单来了冬季菜单来了",
+            48.0,
+            &SET,
+            300,
+            1000,
+        )
+        .unwrap();
+        assert!(b.lines.len() >= 3);
+        assert!(b.lines.iter().all(|l| l.width <= 300.0));
+        assert!(b.missing.is_empty());
+        let set = TextSetting {
+            max_lines: Some(2),
+            ..SET
+        };
+        let fit = layout_fit(&lato(), "menu of winter", 10.0, 200.0, &set, 300, 400).unwrap();
+        assert!(fit
+            .lines
+            .iter()
+            .all(|l| !l.text.contains("nter") || l.text.contains("winter")));
+    }
+
+    #[test]
+    fn characters_no_font_has_are_listed_not_drawn() {
+        let b = layout_fixed(&lato(), "King 𓀀 and 🎉", 48.0, &SET, 900, 200).unwrap();
+        assert_eq!(b.missing, vec!['𓀀']);
+        let plain = layout_fixed(&lato(), "King and 🎉", 48.0, &SET, 900, 200).unwrap();
+        assert!(plain.missing.is_empty());
     }
 }

@@ -8,8 +8,10 @@
 
 pub mod compose;
 pub mod encode;
+pub mod engine;
 pub mod layout;
 pub mod preview;
+mod shape;
 pub mod text;
 
 use std::sync::Arc;
@@ -68,6 +70,16 @@ pub enum RenderError {
         #[source]
         source: LayoutError,
     },
+    /// Text with characters that no bundled font can draw.
+    #[error("layer '{layer}': {}", missing_message(chars))]
+    MissingGlyph {
+        /// Layer name.
+        layer: String,
+        /// Where the layer is in the template.
+        pos: SourcePos,
+        /// The characters, once each, in text order.
+        chars: Vec<char>,
+    },
     /// An image could not be loaded.
     #[error("layer '{layer}': {source}")]
     Asset {
@@ -87,6 +99,7 @@ impl RenderError {
         match self {
             RenderError::Variable { pos, .. }
             | RenderError::Text { pos, .. }
+            | RenderError::MissingGlyph { pos, .. }
             | RenderError::Asset { pos, .. } => *pos,
         }
     }
@@ -196,6 +209,23 @@ fn load_src(
     })
 }
 
+/// "no bundled font can draw '🫠' (U+1FAE0)…": the message of a missing glyph.
+pub fn missing_message(chars: &[char]) -> String {
+    let named: Vec<String> = chars
+        .iter()
+        .take(8)
+        .map(|c| format!("'{c}' (U+{:04X})", *c as u32))
+        .collect();
+    let more = match chars.len() {
+        n if n > 8 => format!(" and {} more", n - 8),
+        _ => String::new(),
+    };
+    format!(
+        "no bundled font can draw {}{more}; remove or replace the character, add a font that has it with --fonts DIR, or set `missing_glyphs: allow` on the layer to leave it out",
+        named.join(", ")
+    )
+}
+
 /// Lays out text for a layer in its box.
 pub fn layout_text(style: &TextLayer, text: &str, rect: PxRect) -> Result<TextBlock, LayoutError> {
     let set = TextSetting {
@@ -245,6 +275,13 @@ pub fn prepare(
                         },
                         source,
                     })?;
+                if !t.allow_missing_glyphs && !block.missing.is_empty() {
+                    return Err(RenderError::MissingGlyph {
+                        layer: layer.name.clone(),
+                        pos: layer.pos,
+                        chars: block.missing,
+                    });
+                }
                 Paint::Text {
                     block,
                     style: t.clone(),

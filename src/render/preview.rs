@@ -9,7 +9,7 @@ use super::compose::{blend_mask, fill_rect};
 use super::layout::{layout_fixed, TextSetting};
 use super::text::glyph_mask;
 use super::{Paint, Scene};
-use crate::fonts::{FontBook, DEFAULT_FAMILY};
+use crate::fonts::{FontBook, FontChoice, DEFAULT_FAMILY};
 use crate::template::{Color, HAlign, PxRect, VAlign};
 
 const SHADE: Color = Color {
@@ -66,13 +66,8 @@ pub fn annotate(canvas: &mut RgbImage, scene: &Scene) {
     }
     outline(canvas, s, Rgb([255, 0, 64]));
     // The label font is parsed once per process, not once per preview.
-    static LABEL_FONT: std::sync::OnceLock<Option<ab_glyph::FontArc>> = std::sync::OnceLock::new();
-    let font = LABEL_FONT.get_or_init(|| {
-        FontBook::bundled()
-            .get(DEFAULT_FAMILY, 700)
-            .ok()
-            .map(|f| f.font.clone())
-    });
+    static LABEL_FONT: std::sync::OnceLock<Option<FontChoice>> = std::sync::OnceLock::new();
+    let font = LABEL_FONT.get_or_init(|| FontBook::bundled().choose(DEFAULT_FAMILY, 700).ok());
     for layer in &scene.layers {
         let color = match layer.paint {
             Paint::Text { .. } => Rgb([0, 230, 255]),
@@ -87,7 +82,7 @@ pub fn annotate(canvas: &mut RgbImage, scene: &Scene) {
 }
 
 /// Writes `label` in small type just inside the top-left of `r`.
-fn label(canvas: &mut RgbImage, r: PxRect, text: &str, font: &ab_glyph::FontArc) {
+fn label(canvas: &mut RgbImage, r: PxRect, text: &str, font: &FontChoice) {
     let set = TextSetting {
         line_height: 1.2,
         letter_spacing: 0.0,

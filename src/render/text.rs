@@ -1,20 +1,20 @@
-//! A laid-out [`TextBlock`] → coverage masks (fill, stroke, shadow) blended
-//! onto the canvas. The fill is clipped to the layer's box grown by the
-//! effects' reach, so text never paints outside the area the safe-zone
-//! check measured.
+//! A laid-out [`TextBlock`] → glyph images (swash: outlines, colour emoji
+//! bitmaps) blended onto the canvas: fill, stroke and shadow masks. The
+//! fill is clipped to the layer's box grown by the effects' reach, so text
+//! never paints outside the area the safe-zone check measured.
 
-use std::collections::HashMap;
-use std::rc::Rc;
-
-use ab_glyph::{point, Font, FontArc, GlyphId, PxScale};
+use cosmic_text::{fontdb, CacheKey, CacheKeyFlags, SwashContent, SwashImage};
 use image::{GrayImage, RgbImage};
 use imageproc::morphology::{grayscale_dilate, Mask};
 
 use super::compose::{blend_mask, mix};
+use super::engine::with_engine;
 use super::layout::TextBlock;
-use crate::template::{HAlign, PxRect, TextLayer, VAlign};
+use crate::fonts::FontChoice;
+use crate::template::{EmojiStyle, HAlign, PxRect, TextLayer, VAlign};
 
 /// Where a line's glyphs start and its baseline, relative to the box.
+/// `start` and `end` follow each paragraph's direction.
 pub fn line_origins(
     block: &TextBlock,
     w: u32,
@@ -27,130 +27,81 @@ pub fn line_origins(
         VAlign::Middle => (h as f32 - block.height()) / 2.0,
         VAlign::Bottom => h as f32 - block.height(),
     };
-    let glyph_h = block.ascent - block.descent;
     block
         .lines
         .iter()
         .enumerate()
         .map(|(i, line)| {
-            let x = match align {
-                HAlign::Left => 0.0,
-                HAlign::Center => (w as f32 - line.width) / 2.0,
-                HAlign::Right => w as f32 - line.width,
+            let right = match align {
+                HAlign::Left => Some(false),
+                HAlign::Right => Some(true),
+                HAlign::Center => None,
+                HAlign::Start => Some(line.rtl),
+                HAlign::End => Some(!line.rtl),
+            };
+            let x = match right {
+                Some(false) => 0.0,
+                Some(true) => w as f32 - line.width,
+                None => (w as f32 - line.width) / 2.0,
             };
             let top = y0 + i as f32 * block.line_advance;
-            let baseline = top + (block.line_advance - glyph_h) / 2.0 + block.ascent;
-            (x, baseline)
+            (x, top + line.baseline)
         })
         .collect()
 }
 
-/// A rasterised glyph: coverage 0–255 and its offset from the pen position.
-struct GlyphBitmap {
-    dx: i32,
-    dy: i32,
-    w: usize,
-    h: usize,
-    coverage: Vec<u8>,
-}
-
-/// Glyph bitmaps by (font, glyph, scale, quarter-pixel phase). Kept per
-/// thread and bounded; a cache hit gives the same pixels as a fresh raster.
-type GlyphKey = (usize, u16, u32, u32, u8, u8);
-
-const GLYPH_CACHE_LIMIT: usize = 8192;
-const GLYPH_CACHE_BYTES: usize = 32 << 20;
-
-thread_local! {
-    static GLYPH_BYTES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-    static GLYPHS: std::cell::RefCell<HashMap<GlyphKey, Option<Rc<GlyphBitmap>>>> =
-        std::cell::RefCell::new(HashMap::new());
-}
-
-fn rasterize(font: &FontArc, id: GlyphId, scale: PxScale, fx: f32, fy: f32) -> Option<GlyphBitmap> {
-    let outline = font.outline_glyph(id.with_scale_and_position(scale, point(fx, fy)))?;
-    let b = outline.px_bounds();
-    let (w, h) = (b.width() as usize, b.height() as usize);
-    let mut coverage = vec![0u8; w * h];
-    outline.draw(|x, y, c| {
-        if let Some(v) = coverage.get_mut(y as usize * w + x as usize) {
-            *v = (c.clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
-        }
-    });
-    Some(GlyphBitmap {
-        dx: b.min.x as i32,
-        dy: b.min.y as i32,
-        w,
-        h,
-        coverage,
-    })
-}
-
-/// Whole pixel and quarter-pixel phase (0–3) of a position.
-fn quarter(v: f32) -> (f32, u8) {
-    let q = (v * 4.0).round();
-    let whole = (q / 4.0).floor();
-    (whole, (q - whole * 4.0).clamp(0.0, 3.0) as u8)
-}
-
-/// Calls `put(x, y, coverage_row)` for each row of each glyph of `block`,
-/// with the box's origin at `origin` (whole px, in the caller's space).
-fn for_each_glyph_row(
+/// Calls `put(x, y, image)` for each glyph image of `block` (its top-left
+/// corner at x, y), with the box's origin at `origin` in the caller's space.
+fn for_each_glyph(
     block: &TextBlock,
-    font: &FontArc,
+    font: &FontChoice,
     rect: PxRect,
     align: HAlign,
     valign: VAlign,
     origin: (f32, f32),
-    mut put: impl FnMut(i32, i32, &[u8]),
+    mut put: impl FnMut(i32, i32, &SwashImage),
 ) {
-    let font_id = font.font_data().as_ptr() as usize;
-    let (sx, sy) = (block.scale.x.to_bits(), block.scale.y.to_bits());
-    GLYPHS.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        // Bounded by count and by bytes (huge auto-fit sizes make big bitmaps).
-        if cache.len() > GLYPH_CACHE_LIMIT || GLYPH_BYTES.get() > GLYPH_CACHE_BYTES {
-            cache.clear();
-            GLYPH_BYTES.set(0);
-        }
+    let weight = fontdb::Weight(font.weight);
+    with_engine(&font.library, |fs, cache| {
         for (line, (lx, baseline)) in block
             .lines
             .iter()
             .zip(line_origins(block, rect.w, rect.h, align, valign))
         {
             for g in &line.glyphs {
-                let (x, y) = (origin.0 + lx + g.x, origin.1 + baseline);
-                // Quarter-pixel phases; 3.5–4 quarters rounds to the next pixel.
-                let (ix, qx) = quarter(x);
-                let (iy, qy) = quarter(y);
-                let key = (font_id, g.id.0, sx, sy, qx, qy);
-                let bitmap = cache
-                    .entry(key)
-                    .or_insert_with(|| {
-                        let bm =
-                            rasterize(font, g.id, block.scale, qx as f32 / 4.0, qy as f32 / 4.0);
-                        let size = bm.as_ref().map_or(0, |b| b.coverage.len());
-                        GLYPH_BYTES.set(GLYPH_BYTES.get() + size);
-                        bm.map(Rc::new)
-                    })
-                    .clone();
-                let Some(bm) = bitmap else { continue };
-                for row in 0..bm.h {
-                    put(
-                        ix as i32 + bm.dx,
-                        iy as i32 + bm.dy + row as i32,
-                        &bm.coverage[row * bm.w..(row + 1) * bm.w],
-                    );
+                let pos = (origin.0 + lx + g.x, origin.1 + baseline + g.y);
+                let (key, ix, iy) = CacheKey::new(
+                    g.font,
+                    g.id,
+                    block.px,
+                    pos,
+                    weight,
+                    CacheKeyFlags::DISABLE_HINTING,
+                );
+                if let Some(img) = cache.get_image(fs, key) {
+                    if img.placement.width > 0 && img.placement.height > 0 {
+                        put(ix + img.placement.left, iy - img.placement.top, img);
+                    }
                 }
             }
         }
     });
 }
 
+/// Coverage of one pixel of a glyph image (alpha, for colour glyphs).
+#[inline]
+fn coverage(img: &SwashImage, i: usize) -> u8 {
+    match img.content {
+        SwashContent::Color => img.data.get(i * 4 + 3).copied().unwrap_or(0),
+        SwashContent::Mask => img.data.get(i).copied().unwrap_or(0),
+        SwashContent::SubpixelMask => img.data.get(i * 4).copied().unwrap_or(0),
+    }
+}
+
 /// Coverage of the glyphs on a mask of `size`, the box's origin at `origin`.
 pub fn glyph_mask(
     block: &TextBlock,
-    font: &FontArc,
+    font: &FontChoice,
     rect: PxRect,
     align: HAlign,
     valign: VAlign,
@@ -160,21 +111,26 @@ pub fn glyph_mask(
     let (mw, mh) = (size.0 as i32, size.1 as i32);
     let mut mask = GrayImage::new(size.0, size.1);
     let buf: &mut [u8] = mask.as_mut();
-    for_each_glyph_row(block, font, rect, align, valign, origin, |x, y, row| {
-        if y < 0 || y >= mh {
-            return;
-        }
-        let start = x.max(0);
-        let end = (x + row.len() as i32).min(mw);
-        for px in start..end {
-            let i = (y * mw + px) as usize;
-            buf[i] = buf[i].max(row[(px - x) as usize]);
+    for_each_glyph(block, font, rect, align, valign, origin, |x, y, img| {
+        let (w, h) = (img.placement.width as i32, img.placement.height as i32);
+        for row in 0..h {
+            let py = y + row;
+            if py < 0 || py >= mh {
+                continue;
+            }
+            for col in x.max(0)..(x + w).min(mw) {
+                let c = coverage(img, (row * w + col - x) as usize);
+                let i = (py * mw + col) as usize;
+                buf[i] = buf[i].max(c);
+            }
         }
     });
     mask
 }
 
-/// Blends the glyphs straight onto the canvas, clipped to `area` (no effects).
+/// Blends the glyphs straight onto the canvas, clipped to `area`: outlines in
+/// the layer's colour, colour emoji in their own colours (or, with
+/// `emoji: mono`, their shape in the layer's colour).
 fn blend_glyphs(
     canvas: &mut RgbImage,
     block: &TextBlock,
@@ -182,10 +138,9 @@ fn blend_glyphs(
     rect: PxRect,
     area: PxRect,
 ) {
-    let alpha = (layer.color.a as f32 * layer.opacity.clamp(0.0, 1.0)).round() as u32;
-    if alpha == 0 {
-        return;
-    }
+    let opacity = layer.opacity.clamp(0.0, 1.0);
+    let alpha = (layer.color.a as f32 * opacity).round() as u32;
+    let color_alpha = (255.0 * opacity).round() as u32;
     let (cw, ch) = canvas.dimensions();
     let x0 = area.x.max(0);
     let y0 = area.y.max(0);
@@ -195,28 +150,45 @@ fn blend_glyphs(
     let stride = cw as usize * 3;
     let buf = canvas.as_mut();
     let origin = (rect.x as f32, rect.y as f32);
-    for_each_glyph_row(
+    let in_colour = layer.emoji == EmojiStyle::Color;
+    for_each_glyph(
         block,
         &layer.font,
         rect,
         layer.align,
         layer.valign,
         origin,
-        |x, y, row| {
-            if y < y0 || y >= y1 {
-                return;
-            }
-            let start = x.max(x0);
-            let end = (x + row.len() as i32).min(x1);
-            for px in start..end {
-                let m = row[(px - x) as usize] as u32;
-                if m == 0 {
+        |x, y, img| {
+            let (w, h) = (img.placement.width as i32, img.placement.height as i32);
+            let colour = in_colour && img.content == SwashContent::Color;
+            for row in 0..h {
+                let py = y + row;
+                if py < y0 || py >= y1 {
                     continue;
                 }
-                let i = y as usize * stride + px as usize * 3;
-                let a = m * alpha;
-                for c in 0..3 {
-                    buf[i + c] = mix(buf[i + c], src[c], a);
+                for px in x.max(x0)..(x + w).min(x1) {
+                    let k = (row * w + px - x) as usize;
+                    let i = py as usize * stride + px as usize * 3;
+                    if colour {
+                        let Some(p) = img.data.get(k * 4..k * 4 + 4) else {
+                            continue;
+                        };
+                        let a = p[3] as u32 * color_alpha;
+                        if a == 0 {
+                            continue;
+                        }
+                        for c in 0..3 {
+                            buf[i + c] = mix(buf[i + c], p[c], a);
+                        }
+                    } else {
+                        let a = coverage(img, k) as u32 * alpha;
+                        if a == 0 {
+                            continue;
+                        }
+                        for c in 0..3 {
+                            buf[i + c] = mix(buf[i + c], src[c], a);
+                        }
+                    }
                 }
             }
         },
@@ -257,5 +229,5 @@ pub fn draw_text(canvas: &mut RgbImage, block: &TextBlock, layer: &TextLayer, re
     if let Some((mask, color)) = &outline {
         blend_mask(canvas, mask, (area.x, area.y), *color, layer.opacity);
     }
-    blend_mask(canvas, &fill, (area.x, area.y), layer.color, layer.opacity);
+    blend_glyphs(canvas, block, layer, rect, area);
 }

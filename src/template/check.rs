@@ -7,7 +7,8 @@ use std::path::Path;
 use serde_saphyr::Spanned;
 
 use super::schema::{
-    Length, RawBackground, RawBox, RawImage, RawLayer, RawRect, RawTemplate, RawText, TextSize,
+    Length, MissingGlyphs, RawBackground, RawBox, RawImage, RawLayer, RawRect, RawTemplate,
+    RawText, TextSize,
 };
 use super::vars::Pattern;
 use super::{
@@ -339,13 +340,18 @@ impl Checker<'_> {
                 if !text.content.is_dynamic() {
                     // Fixed text can be checked once, here, instead of per row.
                     let content = text.content.fill(&Default::default()).unwrap_or_default();
-                    self.noting(
-                        Problem::TextFit,
-                        crate::render::layout_text(&text, &content, rect),
-                    )
-                    .map_err(|e| {
-                        fail(format!("{e}; shorten it, widen the box or lower the size"))
-                    })?;
+                    let block = self
+                        .noting(
+                            Problem::TextFit,
+                            crate::render::layout_text(&text, &content, rect),
+                        )
+                        .map_err(|e| {
+                            fail(format!("{e}; shorten it, widen the box or lower the size"))
+                        })?;
+                    if !text.allow_missing_glyphs && !block.missing.is_empty() {
+                        self.problem.set(Problem::Glyph);
+                        return Err(fail(crate::render::missing_message(&block.missing)));
+                    }
                 }
                 LayerKind::Text(text)
             }
@@ -377,6 +383,10 @@ impl Checker<'_> {
         };
         let face = self
             .noting(Problem::Font, self.fonts.get(&family, weight))
+            .map_err(|e| e.to_string())?;
+        let font_name = format!("{} {}", face.family, face.weight);
+        let font = self
+            .noting(Problem::Font, self.fonts.choose(&family, weight))
             .map_err(|e| e.to_string())?;
         let size = match t.size {
             TextSize::Fixed(px) => TextSize::Fixed(in_range("size", px, 1.0, 1000.0)?),
@@ -421,10 +431,10 @@ impl Checker<'_> {
         }
         Ok(TextLayer {
             content,
-            font: face.font.clone(),
-            font_name: format!("{} {}", face.family, face.weight),
+            font,
+            font_name,
             size,
-            align: t.align.unwrap_or(HAlign::Left),
+            align: t.align.unwrap_or(HAlign::Start),
             valign: t.valign.unwrap_or(VAlign::Top),
             color: t.color.unwrap_or(Color::WHITE),
             opacity: in_range("opacity", t.opacity.unwrap_or(1.0), 0.0, 1.0)?,
@@ -438,6 +448,8 @@ impl Checker<'_> {
             max_lines: t.max_lines,
             stroke,
             shadow,
+            emoji: t.emoji.unwrap_or_default(),
+            allow_missing_glyphs: t.missing_glyphs == Some(MissingGlyphs::Allow),
         })
     }
 

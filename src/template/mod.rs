@@ -11,12 +11,10 @@ pub mod vars;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use ab_glyph::FontArc;
-
 pub(crate) use check::yaml_problem;
 pub use check::{load, parse};
 pub use color::Color;
-pub use schema::{Fit, HAlign, TextSize, VAlign};
+pub use schema::{EmojiStyle, Fit, HAlign, MissingGlyphs, TextSize, VAlign};
 pub use vars::{Pattern, Variables};
 
 /// A rectangle in whole canvas pixels.
@@ -181,8 +179,8 @@ impl LayerKind {
 pub struct TextLayer {
     /// The text with placeholders.
     pub content: Pattern,
-    /// The resolved font.
-    pub font: FontArc,
+    /// The resolved font (and the fallback chain behind it).
+    pub font: crate::fonts::FontChoice,
     /// "Lato 700", for messages.
     pub font_name: String,
     /// Fixed or auto-fit size.
@@ -205,6 +203,10 @@ pub struct TextLayer {
     pub stroke: Option<Stroke>,
     /// Drop shadow.
     pub shadow: Option<Shadow>,
+    /// Emoji in colour or in the text colour.
+    pub emoji: EmojiStyle,
+    /// Characters no font can draw are allowed (left out) rather than an error.
+    pub allow_missing_glyphs: bool,
 }
 
 impl TextLayer {
@@ -320,6 +322,8 @@ pub enum Problem {
     Asset,
     /// Fixed text does not fit its box.
     TextFit,
+    /// Fixed text has a character no bundled font can draw.
+    Glyph,
 }
 
 /// `file:line:col: message`, or `file: message` when the place is unknown.

@@ -184,7 +184,8 @@ pub struct RawText {
     /// Where the text goes.
     #[serde(rename = "box")]
     pub bbox: RawBox,
-    /// Horizontal alignment. Default: left.
+    /// Horizontal alignment; `start` and `end` follow the paragraph's direction
+    /// (`start` is the right edge of Arabic or Hebrew text). Default: start.
     pub align: Option<HAlign>,
     /// Vertical alignment in the box. Default: top.
     pub valign: Option<VAlign>,
@@ -204,6 +205,33 @@ pub struct RawText {
     pub opacity: Option<f32>,
     /// Allow the layer outside the safe zone. Default: false.
     pub bleed: Option<bool>,
+    /// Emoji in their own colours, or drawn in the text colour. Default: color.
+    pub emoji: Option<EmojiStyle>,
+    /// A character no bundled font can draw: an error (SF309), or `allow` to
+    /// leave it out silently. Default: error.
+    pub missing_glyphs: Option<MissingGlyphs>,
+}
+
+/// How a text layer draws emoji.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EmojiStyle {
+    /// In colour (Noto Color Emoji).
+    #[default]
+    Color,
+    /// Their shape in the layer's colour.
+    Mono,
+}
+
+/// What a character that no bundled font has means for a text layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MissingGlyphs {
+    /// An error naming the character (SF309 glyph-missing).
+    #[default]
+    Error,
+    /// Left out of the drawing without a word.
+    Allow,
 }
 
 /// A font family and weight from `fonts/` (or `--fonts DIR`).
@@ -260,6 +288,10 @@ pub enum HAlign {
     Center,
     /// Flush right.
     Right,
+    /// Flush with where the paragraph starts: left for left-to-right text, right for right-to-left.
+    Start,
+    /// Flush with where the paragraph ends: right for left-to-right text, left for right-to-left.
+    End,
 }
 
 /// Vertical alignment.

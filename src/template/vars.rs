@@ -349,10 +349,26 @@ fn title_case(v: &str) -> String {
     out
 }
 
-/// `Hello, World!` → `hello-world`: safe in file names and URLs.
+/// `Hello, World!` → `hello-world`: safe in file names and URLs. Other
+/// scripts are transliterated first (`冬季菜单` → `dong-ji-cai-dan`,
+/// `قائمة الشتاء` → `q-ym-lsht`), emoji are dropped.
 pub fn slug(v: &str) -> String {
     let mut out = String::new();
-    for c in v.chars().flat_map(char::to_lowercase) {
+    let ascii: String = v
+        .chars()
+        .map(|c| {
+            if c.is_ascii() {
+                return c.to_string();
+            }
+            // Emoji would transliterate to their names: leave them out.
+            let emoji = matches!(c as u32, 0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0xFE0F | 0x200D | 0xE0000..=0xE007F);
+            match deunicode::deunicode_char(c) {
+                Some(t) if !emoji => format!(" {t} "),
+                _ => " ".to_string(),
+            }
+        })
+        .collect();
+    for c in ascii.chars().flat_map(char::to_lowercase) {
         if c.is_ascii_alphanumeric() {
             out.push(c);
         } else if !out.ends_with('-') && !out.is_empty() {
@@ -416,6 +432,23 @@ mod tests {
     #[test]
     fn slug_and_title() {
         assert_eq!(slug("Hello, World! 2026"), "hello-world-2026");
+        assert_eq!(slug("冬季菜单来了"), "dong-ji-cai-dan-lai-le");
+        assert_eq!(slug("Big sale 🎉🔥 today!"), "big-sale-today");
+        assert_eq!(slug("Crème brûlée"), "creme-brulee");
+        for title in [
+            "قائمة الشتاء هنا",
+            "नया मेन्यू आ गया",
+            "Зимнее меню",
+            "תפריט חורף",
+        ] {
+            let s = slug(title);
+            assert!(s.len() >= 6, "{title} → {s:?}");
+            assert!(
+                s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{s}"
+            );
+        }
         assert_eq!(title_case("flat white"), "Flat White");
         let t = Pattern::parse("{{q|truncate: 5}}").unwrap();
         assert_eq!(t.fill(&vars(&[("q", "abcdefgh")])).unwrap(), "abcd…");

@@ -99,6 +99,7 @@ rules! {
     TEMPLATE_NO_DEFAULT = "SF306" "template-variable-no-default" Warning "give it a default in `variables:` or check with `--data FEED`";
     TEMPLATE_TEXT_FIT = "SF307" "template-text-overflow" Error "shorten the text, widen the box or lower the minimum size";
     TEMPLATE_CANVAS = "SF308" "template-canvas" Warning "use the 1080×1920 Story canvas (the default)";
+    TEMPLATE_GLYPH = "SF309" "glyph-missing" Error "replace the character, add a font that has it (--fonts DIR), or set `missing_glyphs: allow` on the layer";
 }
 
 /// Looks a rule up by id (`SF101`) or name (`image-not-jpeg`).

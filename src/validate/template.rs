@@ -89,6 +89,7 @@ fn load_finding(e: &TemplateError) -> Finding {
                 Problem::Font => rules::TEMPLATE_FONT,
                 Problem::Asset => rules::TEMPLATE_ASSET,
                 Problem::TextFit => rules::TEMPLATE_TEXT_FIT,
+                Problem::Glyph => rules::TEMPLATE_GLYPH,
             };
             Finding::new(rule, message.clone()).at(at(*pos))
         }
@@ -128,6 +129,9 @@ fn render_one(
                     Finding::new(rules::TEMPLATE_VARIABLE, e.to_string())
                 }
                 RenderError::Text { .. } => Finding::new(rules::TEMPLATE_TEXT_FIT, e.to_string()),
+                RenderError::MissingGlyph { .. } => {
+                    Finding::new(rules::TEMPLATE_GLYPH, e.to_string())
+                }
                 RenderError::Asset { .. } => Finding::new(rules::TEMPLATE_ASSET, e.to_string()),
             };
             return vec![located(finding, Some(e.pos()))];
