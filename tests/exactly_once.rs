@@ -396,3 +396,31 @@ fn a_relative_ledger_is_beside_the_settings_file() {
         text(&out)
     );
 }
+
+#[test]
+fn the_401st_container_of_a_day_is_deferred() {
+    let media = tempfile::tempdir().expect("tempdir");
+    let work = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox(media.path(), 30, Faults::default());
+    let config = fast_settings(work.path(), media.path(), &sb.base_url(), "");
+    let db = work.path().join("l.db");
+    drop(Ledger::open(&db).expect("create ledger"));
+    let conn = rusqlite::Connection::open(&db).expect("sqlite");
+    let made = chrono::Utc::now() - chrono::Duration::hours(1);
+    for _ in 0..400 {
+        conn.execute(
+            "INSERT INTO containers_made (account, created_at) VALUES ('demo', ?1)",
+            [made.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)],
+        )
+        .expect("insert");
+    }
+    let files = stories(work.path(), 1);
+    let out = cli(&["publish", files[0].to_str().expect("utf-8")], &config);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("deferred: 400 containers made in the last 24 h"),
+        "{t}"
+    );
+    assert_eq!(container_creates(&sb), 0, "the 401st was not made");
+}

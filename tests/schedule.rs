@@ -222,3 +222,37 @@ fn tick_retries_a_passing_failure_with_backoff_and_fails_an_empty_entry() {
     );
     assert_eq!(r.sandbox.published().len(), 1);
 }
+
+#[test]
+fn schedule_add_takes_a_remote_feed_and_a_broken_tick_lock_is_an_error() {
+    let r = rig();
+    let tpl = common::root().join("templates/quote-card.yaml");
+    let add = r.run(&[
+        "schedule",
+        "add",
+        "--template",
+        tpl.to_str().expect("utf-8"),
+        "--feed",
+        "https://feeds.example.com/quotes.csv",
+        "--row",
+        "2",
+        "--at",
+        "2030-01-01T09:00:00Z",
+    ]);
+    assert!(add.status.success(), "{}", text(&add));
+    let list = r.run(&["schedule", "list"]);
+    assert!(
+        text(&list).contains("https://feeds.example.com/quotes.csv"),
+        "{}",
+        text(&list)
+    );
+    // A lock that cannot be taken for another reason than another tick.
+    std::fs::create_dir(r.work.path().join("l.db.tick.lock")).expect("mkdir");
+    let tick = r.run(&["tick", "--out", "out"]);
+    assert_eq!(tick.status.code(), Some(2), "{}", text(&tick));
+    assert!(
+        text(&tick).contains("cannot use the tick lock"),
+        "{}",
+        text(&tick)
+    );
+}

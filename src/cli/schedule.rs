@@ -156,8 +156,12 @@ pub fn schedule(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
         for s in ledger.schedule()? {
             let what = s.file.clone().unwrap_or_else(|| {
                 format!(
-                    "{} row {}",
+                    "{}{} row {}",
                     s.template.clone().unwrap_or_default(),
+                    s.feed
+                        .as_deref()
+                        .map(|f| format!(" × {f}"))
+                        .unwrap_or_default(),
                     s.row.map_or("-".into(), |r| r.to_string())
                 )
             });
