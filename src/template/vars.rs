@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use unicode_script::{Script, UnicodeScript};
 
 /// Variable values by name, as text.
 pub type Variables = BTreeMap<String, String>;
@@ -351,7 +352,7 @@ fn title_case(v: &str) -> String {
 
 /// `Hello, World!` → `hello-world`: safe in file names and URLs. Other
 /// scripts are transliterated first (`冬季菜单` → `dong-ji-cai-dan`,
-/// `قائمة الشتاء` → `q-ym-lsht`), emoji are dropped.
+/// `Зимнее меню` → `zimnee-meniu`), emoji are dropped.
 pub fn slug(v: &str) -> String {
     let mut out = String::new();
     let ascii: String = v
@@ -362,8 +363,14 @@ pub fn slug(v: &str) -> String {
             }
             // Emoji would transliterate to their names: leave them out.
             let emoji = matches!(c as u32, 0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0xFE0F | 0x200D | 0xE0000..=0xE007F);
+            // Ideographs are words of their own: keep their syllables apart.
+            let ideograph = matches!(
+                c.script(),
+                Script::Han | Script::Hiragana | Script::Katakana | Script::Hangul
+            );
             match deunicode::deunicode_char(c) {
-                Some(t) if !emoji => format!(" {t} "),
+                Some(t) if !emoji && ideograph => format!(" {t} "),
+                Some(t) if !emoji => t.to_string(),
                 _ => " ".to_string(),
             }
         })
@@ -432,7 +439,8 @@ mod tests {
     #[test]
     fn slug_and_title() {
         assert_eq!(slug("Hello, World! 2026"), "hello-world-2026");
-        assert_eq!(slug("冬季菜单来了"), "dong-ji-cai-dan-lai-le");
+        assert_eq!(slug("冬季菜单来了"), "dong-ji-cai-dan-lai-liao");
+        assert_eq!(slug("Зимнее меню"), "zimnee-meniu");
         assert_eq!(slug("Big sale 🎉🔥 today!"), "big-sale-today");
         assert_eq!(slug("Crème brûlée"), "creme-brulee");
         for title in [
