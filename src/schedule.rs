@@ -26,6 +26,8 @@ pub struct TickReport {
     pub scheduled: Vec<(i64, ScheduleState, String)>,
     /// Stories whose insights were collected.
     pub insights: usize,
+    /// Stories whose insights have no data yet (fewer than 5 viewers).
+    pub no_data_yet: usize,
     /// Accounts whose token was refreshed.
     pub refreshed: Vec<String>,
     /// Problems that did not stop the tick.
@@ -243,7 +245,11 @@ pub fn tick(
         }
         match rt.block_on(insights::collect(&client, &ledger, &account, now, false)) {
             Ok(got) => {
-                report.insights += got.iter().filter(|c| c.result.is_ok()).count();
+                report.insights += got
+                    .iter()
+                    .filter(|c| c.result.is_ok() && !c.no_data_yet)
+                    .count();
+                report.no_data_yet += got.iter().filter(|c| c.no_data_yet).count();
                 report.errors.extend(got.iter().filter_map(|c| {
                     c.result
                         .as_ref()

@@ -552,7 +552,7 @@ async fn redirects_are_never_followed_with_a_token() {
 async fn insights_without_enough_viewers_are_no_data_yet() {
     let r = rig(|c| c.story_viewers = Some(3));
     let ledger = r.ledger();
-    let mut p = Publisher::new(fast(&r.sandbox.base_url()), &ledger).unwrap();
+    let mut p = Flow::new(fast(&r.sandbox.base_url()), &ledger);
     let story = r.story(&bad("ok-story.jpg"), "few.jpg", MediaKind::Image);
     let id = published_id(&p.publish(&account(TOKEN), &story).await.unwrap());
     let got = insights::collect(

@@ -373,14 +373,19 @@ pub fn insights(args: InsightsArgs) -> anyhow::Result<ExitCode> {
     } else {
         for c in &all {
             match &c.result {
+                Ok(_) if c.no_data_yet => println!(
+                    "{}: no data yet (fewer than 5 viewers); asked again next time",
+                    c.media_id
+                ),
                 Ok(m) => println!("{}: {m}", c.media_id),
                 Err(e) => eprintln!("error: media {}: {e}", c.media_id),
             }
         }
+        let waiting = all.iter().filter(|c| c.no_data_yet).count();
+        let collected = all.iter().filter(|c| c.result.is_ok()).count() - waiting;
         eprintln!(
-            "{} Stor{} collected",
-            all.len(),
-            if all.len() == 1 { "y" } else { "ies" }
+            "{collected} Stor{} collected, {waiting} with no data yet",
+            if collected == 1 { "y" } else { "ies" }
         );
     }
     Ok(if failed {

@@ -239,10 +239,12 @@ pub fn tick(args: TickArgs) -> anyhow::Result<ExitCode> {
             eprintln!("error: {e}");
         }
         eprintln!(
-            "{} scheduled handled, {} insights collected, {} tokens refreshed",
+            "{} scheduled handled, {} insights collected ({} with no data yet), {} tokens refreshed; ledger {}",
             report.scheduled.len(),
             report.insights,
-            report.refreshed.len()
+            report.no_data_yet,
+            report.refreshed.len(),
+            settings.ledger.display()
         );
     }
     let failed = report
