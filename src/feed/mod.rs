@@ -188,45 +188,7 @@ impl Feed {
         match self.kind {
             Kind::Csv => {
                 let file = std::fs::File::open(&self.file).map_err(open_err)?;
-                let mut reader = csv::ReaderBuilder::new()
-                    .flexible(true)
-                    .trim(csv::Trim::Headers)
-                    .from_reader(std::io::BufReader::new(file));
-                let headers = reader
-                    .headers()
-                    .map_err(|e| FeedError::Parse {
-                        path: path.clone(),
-                        at: String::new(),
-                        message: format!("cannot read the header row: {e}"),
-                    })?
-                    .clone();
-                if headers.is_empty() || headers.iter().all(str::is_empty) {
-                    return Err(FeedError::Parse {
-                        path,
-                        at: String::new(),
-                        message: "the first line must name the columns".into(),
-                    });
-                }
-                let limits = self.limits;
-                let mut over = false;
-                let rows = reader
-                    .into_records()
-                    .enumerate()
-                    // One error past the row limit, then the stream ends.
-                    .map_while(move |(i, rec)| {
-                        if over {
-                            return None;
-                        }
-                        if i >= limits.max_items {
-                            over = true;
-                            return Some(Err(limits.too_many(&path)));
-                        }
-                        Some(
-                            csv_row(&path, &headers, i + 1, rec)
-                                .and_then(|r| limits.check_fields(&path, &r).map(|()| r)),
-                        )
-                    });
-                Ok(Box::new(rows))
+                csv_rows(path, std::io::BufReader::new(file), self.limits)
             }
             Kind::Rss => {
                 let bytes = self.read_whole()?;
@@ -333,32 +295,7 @@ pub fn parse_bytes(
         limits,
     };
     match kind {
-        Kind::Csv => {
-            let mut reader = csv::ReaderBuilder::new()
-                .flexible(true)
-                .trim(csv::Trim::Headers)
-                .from_reader(bytes);
-            let headers = reader
-                .headers()
-                .map_err(|e| FeedError::Parse {
-                    path: path.clone(),
-                    at: String::new(),
-                    message: format!("cannot read the header row: {e}"),
-                })?
-                .clone();
-            let mut out = Vec::new();
-            for (i, rec) in reader.into_records().enumerate() {
-                if i >= limits.max_items {
-                    out.push(Err(limits.too_many(&path)));
-                    break;
-                }
-                out.push(
-                    csv_row(&path, &headers, i + 1, rec)
-                        .and_then(|r| limits.check_fields(&path, &r).map(|()| r)),
-                );
-            }
-            Ok(out)
-        }
+        Kind::Csv => Ok(csv_rows(path, std::io::Cursor::new(bytes.to_vec()), limits)?.collect()),
         Kind::Rss => {
             let items = rss_items(&path, bytes)?;
             Ok(feed.object_rows(items)?.collect())
@@ -373,6 +310,54 @@ pub fn parse_bytes(
             Ok(feed.object_rows(items)?.collect())
         }
     }
+}
+
+/// CSV from `input` → rows, streamed: the first line names the columns,
+/// at most `limits.max_items` rows (one error past it, then the end), every
+/// field within `limits`.
+fn csv_rows<R: std::io::Read + Send + 'static>(
+    path: String,
+    input: R,
+    limits: FeedLimits,
+) -> Result<Rows, FeedError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::Headers)
+        .from_reader(input);
+    let headers = reader
+        .headers()
+        .map_err(|e| FeedError::Parse {
+            path: path.clone(),
+            at: String::new(),
+            message: format!("cannot read the header row: {e}"),
+        })?
+        .clone();
+    if headers.is_empty() || headers.iter().all(str::is_empty) {
+        return Err(FeedError::Parse {
+            path,
+            at: String::new(),
+            message: "the first line must name the columns".into(),
+        });
+    }
+    let mut over = false;
+    let rows = reader
+        .into_records()
+        .enumerate()
+        // One error past the row limit, then the stream ends.
+        .map_while(move |(i, rec)| {
+            if over {
+                return None;
+            }
+            if i >= limits.max_items {
+                over = true;
+                return Some(Err(limits.too_many(&path)));
+            }
+            Some(
+                csv_row(&path, &headers, i + 1, rec)
+                    .and_then(|r| limits.check_fields(&path, &r).map(|()| r)),
+            )
+        });
+    Ok(Box::new(rows))
 }
 
 /// RSS or Atom → one object per item: `title`, `summary`, `link`, `date`
