@@ -499,15 +499,11 @@ impl Ledger {
         account: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, LedgerError> {
-        Ok(self
-            .rows(
-                "SELECT published_at FROM stories WHERE account = ?1 AND published_at >= ?2 ORDER BY published_at",
-                params![account, stamp(since)],
-                |r| r.get::<_, String>(0),
-            )?
-            .iter()
-            .filter_map(|s| parse_time(s))
-            .collect())
+        self.times(
+            "SELECT published_at FROM stories WHERE account = ?1 AND published_at >= ?2 ORDER BY published_at",
+            account,
+            since,
+        )
     }
 
     /// When `account`'s containers since `since` were created, oldest first.
@@ -516,12 +512,24 @@ impl Ledger {
         account: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, LedgerError> {
+        self.times(
+            "SELECT created_at FROM containers_made WHERE account = ?1 AND created_at >= ?2 ORDER BY created_at",
+            account,
+            since,
+        )
+    }
+
+    /// The timestamps `sql` selects for (`account`, `since`).
+    fn times(
+        &self,
+        sql: &str,
+        account: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, LedgerError> {
         Ok(self
-            .rows(
-                "SELECT created_at FROM containers_made WHERE account = ?1 AND created_at >= ?2 ORDER BY created_at",
-                params![account, stamp(since)],
-                |r| r.get::<_, String>(0),
-            )?
+            .rows(sql, params![account, stamp(since)], |r| {
+                r.get::<_, String>(0)
+            })?
             .iter()
             .filter_map(|s| parse_time(s))
             .collect())
