@@ -10,8 +10,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use storyforge::assets::AssetCache;
 use storyforge::feed::Feed;
 use storyforge::fonts::FontBook;
-use storyforge::pipeline::{prepare_story, story_variables};
 use storyforge::render;
+use storyforge::story;
 
 fn reference(c: &mut Criterion) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/reference");
@@ -29,11 +29,11 @@ fn reference(c: &mut Criterion) {
     let assets = AssetCache::new();
     let vars: Vec<_> = rows
         .iter()
-        .map(|r| story_variables(&template, Some(r), today))
+        .map(|r| story::variables(&template, Some(r), today))
         .collect();
     let scenes: Vec<_> = vars
         .iter()
-        .map(|v| prepare_story(&template, v, Some(feed.dir()), &assets).expect("scene"))
+        .map(|v| story::prepare(&template, v, Some(feed.dir()), &assets).expect("scene"))
         .collect();
     let canvas = render::draw(&scenes[0]);
 
@@ -43,7 +43,7 @@ fn reference(c: &mut Criterion) {
         let mut i = 0;
         b.iter(|| {
             i = (i + 1) % vars.len();
-            black_box(prepare_story(&template, &vars[i], Some(feed.dir()), &assets).ok())
+            black_box(story::prepare(&template, &vars[i], Some(feed.dir()), &assets).ok())
         })
     });
     g.bench_function("draw", |b| {
@@ -61,7 +61,7 @@ fn reference(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % vars.len();
             let scene =
-                prepare_story(&template, &vars[i], Some(feed.dir()), &assets).expect("scene");
+                story::prepare(&template, &vars[i], Some(feed.dir()), &assets).expect("scene");
             black_box(render::encode_jpeg(&render::draw(&scene), 90).ok())
         })
     });

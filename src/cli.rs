@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod auth;
+mod builtin;
 mod publish;
 mod schedule;
 mod validate;
@@ -29,6 +30,30 @@ pub struct Cli {
     pub quiet: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--fit`: how the picture fills the 9:16 frame (the CLI's names for
+/// [`storyforge::video::FitMode`]; the library has no clap).
+#[cfg(feature = "video")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FitArg {
+    /// The frame scaled to fit over a blurred, scaled-to-fill copy of itself.
+    Blur,
+    /// Letterboxed in black.
+    Pad,
+    /// Cropped around the centre.
+    Crop,
+}
+
+#[cfg(feature = "video")]
+impl From<FitArg> for storyforge::video::FitMode {
+    fn from(f: FitArg) -> Self {
+        match f {
+            FitArg::Blur => Self::Blur,
+            FitArg::Pad => Self::Pad,
+            FitArg::Crop => Self::Crop,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,8 +160,8 @@ struct TranscodeArgs {
     #[arg(long, default_value_t = storyforge::spec::DEFAULT_VIDEO_MAX_BYTES, value_name = "N")]
     max_bytes: u64,
     /// How the picture fills the 9:16 frame.
-    #[arg(long, value_enum, default_value_t = storyforge::video::FitMode::Blur)]
-    fit: storyforge::video::FitMode,
+    #[arg(long, value_enum, default_value_t = FitArg::Blur)]
+    fit: FitArg,
     /// Files transcoded at once [default: cores, with encoder threads = cores / files].
     #[arg(short, long, value_name = "N")]
     jobs: Option<usize>,
@@ -438,7 +463,7 @@ impl storyforge::video::batch::VideoObserver for VideoBars {
 fn transcode(args: TranscodeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let opts = storyforge::video::TranscodeOptions {
         max_bytes: args.max_bytes,
-        fit: args.fit,
+        fit: args.fit.into(),
         pad_short: args.pad_short,
         preset: args.preset,
         ..Default::default()

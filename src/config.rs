@@ -6,14 +6,33 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AppSettings;
-use crate::publish::{AccountSettings, GraphSettings};
+use crate::publish::{Account, AccountSettings, GraphSettings};
 use crate::storage::StorageConfig;
-use crate::template::{located, yaml_problem, SourcePos};
+use crate::util::yaml::{located, yaml_problem, SourcePos};
 
 /// The settings file read when no path is given.
 pub const DEFAULT_CONFIG_FILE: &str = "storyforge.yaml";
 /// The environment variable naming the settings file.
 pub const CONFIG_ENV: &str = "STORYFORGE_CONFIG";
+/// The `graph.base_url` that asks for the built-in sandbox. The
+/// `storyforge` command starts it and fills in [`Settings::in_process`];
+/// the library never starts it.
+pub const BUILTIN_SANDBOX: &str = "sandbox";
+
+/// A Graph API started inside this process (the built-in sandbox): the
+/// account it knows, and that it forgets everything when the process ends
+/// (so nothing is asked of it later, such as insights).
+#[derive(Debug, Clone)]
+pub struct InProcessGraph {
+    /// Its demo account, used when the settings name none.
+    pub account: Account,
+}
+
+impl PartialEq for InProcessGraph {
+    fn eq(&self, other: &Self) -> bool {
+        self.account.settings == other.account.settings
+    }
+}
 
 /// Everything storyforge.yaml can set. `Default`: the embedded defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +54,10 @@ pub struct Settings {
     /// over when it runs out, at once when the owner is a dead process
     /// of this host). Default: 60.
     pub lease: f64,
+    /// The Graph API this process started for itself, if any (never read
+    /// from the file).
+    #[serde(skip)]
+    pub in_process: Option<InProcessGraph>,
 }
 
 impl Default for Settings {
@@ -46,6 +69,7 @@ impl Default for Settings {
             ledger: PathBuf::from(DEFAULT_LEDGER),
             app: AppSettings::default(),
             lease: 60.0,
+            in_process: None,
         }
     }
 }

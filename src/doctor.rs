@@ -115,7 +115,7 @@ pub async fn run(settings: &Settings, opts: &DoctorOptions) -> Vec<Check> {
     }
     checks.push(ledger(&settings.ledger));
     checks.push(graph_target(settings));
-    if settings.graph.base_url == crate::run::SANDBOX {
+    if settings.graph.base_url == crate::config::BUILTIN_SANDBOX {
         // Nothing to reach: each run starts its own sandbox on loopback.
         return checks;
     }
@@ -133,7 +133,7 @@ pub async fn run(settings: &Settings, opts: &DoctorOptions) -> Vec<Check> {
 pub fn graph_target(settings: &Settings) -> Check {
     let base = &settings.graph.base_url;
     let shown = crate::util::redact::redact_url(base);
-    if base == crate::run::SANDBOX {
+    if base == crate::config::BUILTIN_SANDBOX {
         return Check::pass(
             "graph",
             "the built-in sandbox (`graph.base_url: sandbox`): each run starts it on loopback with its demo account, so no live Graph API, account or clock is checked",

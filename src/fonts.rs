@@ -28,7 +28,7 @@ pub struct Face {
 
 /// The font database every text layer shapes from: the named faces and the
 /// fallback chain. Shared (read-only) by all threads; each thread shapes
-/// with its own engine built from it (see `render::engine`).
+/// with its own engine built from it (see `text::engine`).
 pub struct FontLibrary {
     /// Tells libraries apart (a thread's engine is rebuilt when it changes).
     pub(crate) id: u64,
@@ -442,7 +442,10 @@ impl FontBook {
             let families = self.families();
             return Err(FontError::NoFamily {
                 family: family.to_string(),
-                hint: crate::template::did_you_mean(family, families.iter().map(String::as_str)),
+                hint: crate::util::suggest::did_you_mean(
+                    family,
+                    families.iter().map(String::as_str),
+                ),
                 available: families.join(", "),
             });
         }

@@ -22,6 +22,7 @@ pub mod doctor;
 pub mod feed;
 pub mod fonts;
 pub mod ledger;
+pub mod media;
 pub mod pipeline;
 pub mod publish;
 pub mod render;
@@ -30,8 +31,9 @@ pub mod sandbox;
 pub mod schedule;
 pub mod spec;
 pub mod storage;
+pub mod story;
 pub mod template;
+pub mod text;
 pub mod util;
 pub mod validate;
-#[cfg(feature = "video")]
 pub mod video;

@@ -13,7 +13,8 @@ use serde::Serialize;
 use crate::assets::AssetCache;
 use crate::feed::{Feed, FeedError, FeedRow};
 use crate::fonts::FontBook;
-use crate::render::{self, AssetOrigin};
+use crate::render;
+use crate::story;
 use crate::template::{self, vars, Template, Variables};
 
 /// How a render batch runs. `Default` gives: out dir `out`, all cores, no
@@ -363,7 +364,7 @@ impl Batch<'_> {
         let t = &job.template.template;
         let row = job.row.as_ref();
         let shown = t.path.display().to_string();
-        let vars = story_variables(t, row, self.settings.today);
+        let vars = story::variables(t, row, self.settings.today);
         let row_no = row.map(|r| r.index);
         let fail = |msg: String| failure(&shown, row_no, msg);
         let row_key = match self.row_key(row) {
@@ -405,7 +406,7 @@ impl Batch<'_> {
             input_hash: Some(input_hash.clone()),
             ..failure(&shown, row_no, msg)
         };
-        let scene = match prepare_story(t, &vars, self.feed_dir.as_deref(), &self.assets) {
+        let scene = match story::prepare(t, &vars, self.feed_dir.as_deref(), &self.assets) {
             Ok(s) => s,
             Err(e) => return fail(format!("{}: {e}", self.where_(t, e.pos(), row))),
         };
@@ -508,45 +509,6 @@ impl Batch<'_> {
         names.insert(name.clone());
         Ok(name)
     }
-}
-
-/// The variables of one Story: the template's defaults, then the feed row,
-/// then `row`, `today` and `template` unless the row sets them.
-pub fn story_variables(t: &Template, row: Option<&FeedRow>, today: chrono::NaiveDate) -> Variables {
-    let mut v = t.variables.clone();
-    if let Some(r) = row {
-        v.extend(r.vars.iter().map(|(k, val)| (k.clone(), val.clone())));
-        v.entry("row".into()).or_insert_with(|| r.index.to_string());
-    }
-    v.entry(vars::TODAY.into())
-        .or_insert_with(|| today.format("%Y-%m-%d").to_string());
-    v.entry("template".into()).or_insert_with(|| t.name.clone());
-    // A default may itself refer to other variables (`date: "{{today}}"`);
-    // feed values are data and are never expanded.
-    vars::expand_defaults(&t.variables, &mut v);
-    v
-}
-
-/// Prepares one Story: images from the template resolve beside it, images
-/// named by variables beside the feed (`feed_dir`) when there is one.
-pub fn prepare_story(
-    t: &Template,
-    vars: &Variables,
-    feed_dir: Option<&Path>,
-    assets: &AssetCache,
-) -> Result<render::Scene, render::RenderError> {
-    // Template images (logos) are shared by every row and cached; images
-    // named by feed values are decoded per Story so memory stays flat.
-    let load = |src: &str, origin: AssetOrigin| match (origin, feed_dir) {
-        (AssetOrigin::Variable, Some(dir)) => crate::assets::resolve(dir, src)
-            .and_then(|p| crate::assets::decode_file(&p))
-            .map(std::sync::Arc::new),
-        (AssetOrigin::Variable, None) => crate::assets::resolve(&t.dir, src)
-            .and_then(|p| crate::assets::decode_file(&p))
-            .map(std::sync::Arc::new),
-        (AssetOrigin::Template, _) => assets.load(&t.dir, src),
-    };
-    render::prepare(t, vars, &load)
 }
 
 /// sha256 of what a Story is drawn from: the template file and the

@@ -17,10 +17,9 @@ use crate::delivery::{
 };
 use crate::fonts::FontBook;
 use crate::ledger::{Asset, State};
+use crate::media::MediaKind;
 use crate::pipeline::{self, BatchObserver, RenderSettings, StoryKey, StoryOutcome};
-use crate::template::{located, yaml_problem, SourcePos};
-
-pub use crate::delivery::SANDBOX;
+use crate::util::yaml::{located, yaml_problem, SourcePos};
 
 /// A job file: what to make, and for which account.
 #[derive(Debug, Clone, Deserialize)]
@@ -339,7 +338,7 @@ impl BatchObserver for Forward<'_> {
         let item = Item {
             source: row_source(&story.template.display().to_string(), story.row),
             output: row.output_path.clone(),
-            kind: Some(row.kind.clone()),
+            kind: Some(row.kind),
             ..Item::default()
         }
         .already(row, changed);
@@ -385,7 +384,7 @@ impl crate::video::batch::VideoObserver for Forward<'_> {
                     let item = Item {
                         source,
                         output: Some(out.path.display().to_string()),
-                        kind: Some("video".into()),
+                        kind: Some(MediaKind::Video),
                         ..Item::default()
                     }
                     .already(row, false);
@@ -436,7 +435,7 @@ fn produce(jobs: &[&Job], out: &Path, fonts: &FontBook, opts: &RunOptions, tx: &
                     let item = Item {
                         source: f.display().to_string(),
                         output: Some(f.display().to_string()),
-                        kind: Some(row.kind.clone()),
+                        kind: Some(row.kind),
                         ..Item::default()
                     }
                     .already(row, changed);
@@ -503,7 +502,7 @@ fn produce_videos(path: &Path, out: &Path, opts: &RunOptions, tx: &Forward) {
                     let item = Item {
                         source: format!("{} part {part}", input.display()),
                         output: row.output_path.clone(),
-                        kind: Some("video".into()),
+                        kind: Some(MediaKind::Video),
                         ..Item::default()
                     }
                     .already(row, false);
@@ -540,8 +539,8 @@ fn transcode(_: &[PathBuf], entry: &Path, _: &Path, _: &RunOptions, tx: &Forward
     );
 }
 
-/// Runs `job` with `settings`; with `graph.base_url: sandbox` the built-in
-/// sandbox is started for the run.
+/// Runs `job` with `settings`: renders and transcodes, then delivers each
+/// output as it appears.
 pub fn run(job: &JobFile, settings: Settings, opts: &RunOptions) -> Result<RunReport, RunError> {
     run_with(job, settings, opts, &|_| {})
 }
@@ -638,8 +637,8 @@ fn esc(s: &str) -> String {
 fn html(out: &Path, r: &RunReport) -> String {
     let mut cards = String::new();
     for i in &r.items {
-        let media = match (&i.output, i.kind.as_deref()) {
-            (Some(o), Some("video")) => {
+        let media = match (&i.output, i.kind) {
+            (Some(o), Some(MediaKind::Video)) => {
                 let rel = relative(out, Path::new(o));
                 format!(
                     "<video src=\"{}\" preload=\"metadata\" muted controls></video>",

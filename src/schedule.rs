@@ -211,8 +211,8 @@ pub fn tick(
         }
         report.scheduled.push((s.id, state, text));
     }
-    if settings.graph.base_url == run::SANDBOX {
-        // The built-in sandbox lives only as long as one run: nothing to ask.
+    if settings.in_process.is_some() {
+        // The built-in sandbox lives only as long as this process: nothing to ask.
         return Ok(report);
     }
     let rt = tokio::runtime::Builder::new_current_thread()

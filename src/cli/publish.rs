@@ -13,6 +13,7 @@ use storyforge::delivery::{
 };
 use storyforge::ledger::{Ledger, Settlement, State};
 use storyforge::publish::{self, tokens, Account};
+use storyforge::sandbox::Sandbox;
 
 /// Where the settings come from.
 #[derive(Debug, clap::Args)]
@@ -26,6 +27,14 @@ impl ConfigArg {
     /// The settings in effect.
     pub fn settings(&self) -> anyhow::Result<Settings> {
         Ok(Settings::discover(self.config.as_deref())?)
+    }
+
+    /// The settings for a command that delivers Stories, with the built-in
+    /// sandbox started when they ask for it (keep the handle alive).
+    pub fn delivery_settings(&self) -> anyhow::Result<(Settings, Option<Sandbox>)> {
+        let mut settings = self.settings()?;
+        let sandbox = super::builtin::start_if_asked(&mut settings)?;
+        Ok((settings, sandbox))
     }
 }
 
@@ -169,7 +178,7 @@ fn accounts(settings: &Settings, only: Option<&str>, first: bool) -> anyhow::Res
 
 /// Runs `storyforge publish`: each input through the one delivery step.
 pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
-    let settings = args.config.settings()?;
+    let (settings, _sandbox) = args.config.delivery_settings()?;
     let rt = runtime()?;
     let items = rt.block_on(async {
         let mut ctx = Context::open(settings, DeliveryOptions::default()).await?;
@@ -461,7 +470,7 @@ pub struct RunArgs {
 /// Runs `storyforge run`.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let job = storyforge::run::JobFile::load(&args.job)?;
-    let settings = Settings::discover(args.config.config.as_deref())?;
+    let (settings, _sandbox) = args.config.delivery_settings()?;
     let opts = storyforge::run::RunOptions {
         dry_run: args.dry_run,
         shard: args.shard,

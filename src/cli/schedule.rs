@@ -77,7 +77,7 @@ pub fn daily(args: DailyArgs) -> anyhow::Result<ExitCode> {
             key: args.key,
         }],
     };
-    let settings = args.config.settings()?;
+    let (settings, _sandbox) = args.config.delivery_settings()?;
     let opts = RunOptions {
         dry_run: args.dry_run,
         today: Some(day),
@@ -225,7 +225,7 @@ pub struct TickArgs {
 
 /// Runs `storyforge tick`.
 pub fn tick(args: TickArgs) -> anyhow::Result<ExitCode> {
-    let settings = args.config.settings()?;
+    let (settings, _sandbox) = args.config.delivery_settings()?;
     let report = storyforge::schedule::tick(&settings, &args.out, chrono::Utc::now())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -17,8 +17,8 @@ pub struct ValidateArgs {
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = report::Format::Text)]
-    format: report::Format,
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    format: FormatArg,
     /// Fail on warnings too.
     #[arg(long)]
     strict: bool,
@@ -74,10 +74,10 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         opts.today = d;
     }
     let reports = validate::validate_paths(&args.paths, &fonts, sample.as_ref(), &opts);
-    let colour = args.format == report::Format::Text && std::io::stdout().is_terminal();
+    let colour = args.format == FormatArg::Text && std::io::stdout().is_terminal();
     print!(
         "{}",
-        report::render(args.format, &reports, args.strict, colour)
+        report::render(args.format.into(), &reports, args.strict, colour)
     );
     let failed = reports.iter().any(|r| r.fails(args.strict));
     Ok(if failed {
@@ -85,4 +85,28 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `--format`: the CLI's names for [`report::Format`] (the library has no clap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FormatArg {
+    /// One line per finding and a summary line; colour on a terminal.
+    Text,
+    /// One JSON document: files, findings, summary.
+    Json,
+    /// GitHub Actions workflow commands (`::error file=…::…`).
+    Github,
+    /// JUnit XML, one test case per file.
+    Junit,
+}
+
+impl From<FormatArg> for report::Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Text => Self::Text,
+            FormatArg::Json => Self::Json,
+            FormatArg::Github => Self::Github,
+            FormatArg::Junit => Self::Junit,
+        }
+    }
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::Media;
 use crate::ledger::Asset;
+use crate::media::MediaKind;
 
 /// What became of one Story.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -59,7 +60,7 @@ pub struct Item {
     /// The Story file.
     pub output: Option<String>,
     /// `image` or `video`.
-    pub kind: Option<String>,
+    pub kind: Option<MediaKind>,
     /// Validation findings (`error SF… name: message`).
     pub findings: Vec<String>,
     /// The public URL (query removed).

@@ -19,14 +19,10 @@ pub use item::{Item, ItemStatus};
 use crate::config::Settings;
 use crate::fonts::FontBook;
 use crate::ledger::{self, Asset, Claim, ClaimOutcome, Ledger, LedgerError, State, StoryRequest};
-use crate::publish::{
-    self, tokens, Account, ErrorClass, MediaKind, Outcome, Publisher, StoryMedia,
-};
+use crate::media::MediaKind;
+use crate::publish::{self, tokens, Account, ErrorClass, Outcome, Publisher, StoryMedia};
 use crate::storage::{self, AnyStore, UrlCheck};
 use crate::validate;
-
-/// The `graph.base_url` that means "the built-in sandbox".
-pub const SANDBOX: &str = "sandbox";
 
 /// Why the context could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -40,18 +36,10 @@ pub enum SetupError {
     /// The Graph client could not be made.
     #[error(transparent)]
     Graph(#[from] publish::graph::CallError),
-    /// The built-in sandbox could not start.
-    #[error("the built-in sandbox: {0}")]
-    Sandbox(#[from] crate::sandbox::SandboxError),
-    /// A directory could not be made.
-    #[error("{path}: {source}")]
-    Dir {
-        /// The directory.
-        path: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
+    /// `graph.base_url: sandbox` reached the library without the
+    /// `storyforge` command having started the built-in sandbox.
+    #[error("graph.base_url is `sandbox`, but no sandbox was started in this process; use the storyforge command (it starts the built-in sandbox), or run `storyforge sandbox` and set graph.base_url to its URL")]
+    NoSandbox,
     /// No such account, or its token cannot be read.
     #[error("{0}")]
     Account(String),
@@ -104,17 +92,16 @@ pub struct Context {
     stopped: HashMap<String, String>,
     demo: Option<Account>,
     opts: DeliveryOptions,
-    _sandbox: Option<crate::sandbox::Sandbox>,
 }
 
 impl Context {
-    /// Builds the context: with `graph.base_url: sandbox` the built-in
-    /// sandbox is started for this process and serves the local store.
-    pub async fn open(
-        mut settings: Settings,
-        opts: DeliveryOptions,
-    ) -> Result<Context, SetupError> {
-        let (sandbox, demo) = start_builtin_sandbox(&mut settings)?;
+    /// Builds the context from the settings (with the in-process Graph
+    /// API's demo account, when the caller started one).
+    pub async fn open(settings: Settings, opts: DeliveryOptions) -> Result<Context, SetupError> {
+        if settings.graph.base_url == crate::config::BUILTIN_SANDBOX {
+            return Err(SetupError::NoSandbox);
+        }
+        let demo = settings.in_process.as_ref().map(|g| g.account.clone());
         let ledger = Ledger::open(&settings.ledger)?;
         let store = Some(AnyStore::open(&settings.storage).await?);
         let host = reqwest::Url::parse(&settings.graph.base_url)
@@ -141,7 +128,6 @@ impl Context {
             stopped: HashMap::new(),
             demo,
             opts,
-            _sandbox: sandbox,
         })
     }
 
@@ -231,24 +217,29 @@ impl Context {
         if let Some(why) = self.stopped.get(&name) {
             return item.failed(format!("skipped: account '{name}' stopped: {why}"), false);
         }
-        let hash = match &d.media {
+        // A file's kind is its content's (the validator refuses what is
+        // neither); a URL's is its name's.
+        let (hash, kind) = match &d.media {
             Media::File(p) => match std::fs::read(p) {
-                Ok(bytes) => hex::encode(sha2::Sha256::digest(&bytes)),
+                Ok(bytes) => (
+                    hex::encode(sha2::Sha256::digest(&bytes)),
+                    MediaKind::sniff(&bytes)
+                        .unwrap_or_else(|| MediaKind::from_name(&p.to_string_lossy())),
+                ),
                 Err(e) => return item.failed(format!("{}: cannot read: {e}", p.display()), false),
             },
-            Media::Url(u) => hex::encode(sha2::Sha256::digest(u.as_bytes())),
+            Media::Url(u) => (
+                hex::encode(sha2::Sha256::digest(u.as_bytes())),
+                MediaKind::from_name(u),
+            ),
         };
-        let kind = match &d.media {
-            Media::File(p) => MediaKind::from_name(&p.to_string_lossy()),
-            Media::Url(u) => MediaKind::from_name(u),
-        };
-        item.kind = Some(kind.as_str().into());
+        item.kind = Some(kind);
         let req = StoryRequest {
             account: name.clone(),
             identity: d.identity.clone(),
             content_hash: hash,
             input_hash: d.input_hash.clone(),
-            kind: kind.as_str().into(),
+            kind,
             source: d.source.clone(),
             output_path: match &d.media {
                 Media::File(p) => Some(p.display().to_string()),
@@ -373,11 +364,10 @@ impl Context {
         if let Err(e) = self.ledger.set_uploaded(claim, key.as_deref(), &url) {
             return item.failed(e.to_string(), true);
         }
-        let kind = match media {
-            Media::File(p) => MediaKind::from_name(&p.to_string_lossy()),
-            Media::Url(u) => MediaKind::from_name(u),
+        let story = StoryMedia {
+            url,
+            kind: row.kind,
         };
-        let story = StoryMedia { url, kind };
         let ledger = &self.ledger;
         let lease = self.lease;
         let renew_every = (lease / 3)
@@ -431,39 +421,6 @@ impl Context {
                 .insert(account.to_string(), message.to_string());
         }
     }
-}
-
-/// With `graph.base_url: sandbox`, starts the built-in sandbox serving the
-/// local store, points the settings at it, and gives its demo account.
-fn start_builtin_sandbox(
-    settings: &mut Settings,
-) -> Result<(Option<crate::sandbox::Sandbox>, Option<Account>), SetupError> {
-    if settings.graph.base_url != SANDBOX {
-        return Ok((None, None));
-    }
-    std::fs::create_dir_all(&settings.storage.dir).map_err(|source| SetupError::Dir {
-        path: settings.storage.dir.display().to_string(),
-        source,
-    })?;
-    let config = crate::sandbox::SandboxConfig {
-        media_dir: Some(settings.storage.dir.clone()),
-        image_processing_ms: 200,
-        video_processing_ms: 1000,
-        ..crate::sandbox::SandboxConfig::default()
-    };
-    let sandbox = crate::sandbox::Sandbox::start(config)?;
-    settings.graph.base_url = sandbox.base_url();
-    settings.storage.base_url = format!("{}/media/", sandbox.base_url());
-    let demo = Account {
-        settings: publish::AccountSettings {
-            name: "demo".into(),
-            ig_user_id: crate::sandbox::DEMO_ACCOUNT_ID.into(),
-            token_env: None,
-            token_file: None,
-        },
-        token: publish::Secret::new(crate::sandbox::DEMO_TOKEN),
-    };
-    Ok((Some(sandbox), Some(demo)))
 }
 
 /// The sha256 (hex) of `parts`, each length-prefixed.

@@ -15,6 +15,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde::Serialize;
 
+use crate::media::MediaKind;
+
 pub use schedule::{ScheduleState, Scheduled, TokenRecord};
 pub use stories::{owner_id, Claim, ClaimOutcome, Settlement, StoryRequest};
 
@@ -101,8 +103,8 @@ pub struct Asset {
     pub content_hash: String,
     /// sha256 of what it was made from (template, row values, day), when known.
     pub input_hash: Option<String>,
-    /// `image` or `video`.
-    pub kind: String,
+    /// Image or video.
+    pub kind: MediaKind,
     /// Where it came from, for people: `template.yaml row 3`, a file, a URL.
     pub source: String,
     /// The output file, when there is one.

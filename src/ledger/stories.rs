@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
 use super::{now, parse_time, stamp, Asset, Ledger, LedgerError, State};
+use crate::media::MediaKind;
 
 /// What a process asks to publish.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,8 +20,8 @@ pub struct StoryRequest {
     pub content_hash: String,
     /// sha256 of what it was made from, when known.
     pub input_hash: Option<String>,
-    /// `image` or `video`.
-    pub kind: String,
+    /// Image or video.
+    pub kind: MediaKind,
     /// Where it came from, for people.
     pub source: String,
     /// The output file, when there is one.
@@ -130,7 +131,9 @@ fn row_to_asset(r: &rusqlite::Row<'_>) -> rusqlite::Result<Asset> {
         generation: r.get(3)?,
         content_hash: r.get(4)?,
         input_hash: r.get(5)?,
-        kind: r.get(6)?,
+        kind: r.get::<_, String>(6)?.parse().map_err(|e: String| {
+            rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, e.into())
+        })?,
         source: r.get(7)?,
         output_path: r.get(8)?,
         object_key: r.get(9)?,
@@ -187,7 +190,7 @@ impl Ledger {
             self.exec(
                 "INSERT INTO stories (account, identity, generation, content_hash, input_hash, kind, source, output_path, state, owner, lease_until, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?11, ?11)",
-                params![req.account, req.identity, generation, req.content_hash, req.input_hash, req.kind, req.source, req.output_path, owner, until, stamp(t)],
+                params![req.account, req.identity, generation, req.content_hash, req.input_hash, req.kind.as_str(), req.source, req.output_path, owner, until, stamp(t)],
             )?;
             let id = self.conn.last_insert_rowid();
             Ok(ClaimOutcome::Claimed {
@@ -546,7 +549,7 @@ mod tests {
             identity: identity.into(),
             content_hash: hash.into(),
             input_hash: None,
-            kind: "image".into(),
+            kind: MediaKind::Image,
             source: "t.yaml row 1".into(),
             output_path: None,
             republish: false,

@@ -14,8 +14,9 @@ use serde::Serialize;
 use super::errors::{subcode_in, subcode_meaning, ErrorClass};
 use super::graph::{CallError, GraphClient, Method};
 use super::stories::{self, LiveStories};
-use super::{secs, Account, GraphSettings, MediaKind, StoryMedia};
+use super::{secs, Account, GraphSettings, StoryMedia};
 use crate::ledger::{parse_time, Asset, Claim, Ledger, LedgerError, State};
+use crate::media::MediaKind;
 
 /// What became of one Story.
 #[derive(Debug, Clone, PartialEq, Serialize)]

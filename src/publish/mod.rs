@@ -17,6 +17,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::media::MediaKind;
+
 pub use errors::ErrorClass;
 pub use flow::{Outcome, Publisher};
 pub use redact::Secret;
@@ -184,41 +186,6 @@ impl AccountSettings {
             settings: self.clone(),
             token,
         })
-    }
-}
-
-/// Image or video: decides the container parameter and the polling pace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MediaKind {
-    /// A JPEG Story.
-    Image,
-    /// An MP4 Story.
-    Video,
-}
-
-impl MediaKind {
-    /// Video for a name (file path or URL) ending in `.mp4`, `.mov` or
-    /// `.m4v` (query and fragment ignored), image otherwise.
-    pub fn from_name(name: &str) -> MediaKind {
-        let path = name
-            .split(['?', '#'])
-            .next()
-            .unwrap_or(name)
-            .to_ascii_lowercase();
-        if [".mp4", ".mov", ".m4v"].iter().any(|e| path.ends_with(e)) {
-            MediaKind::Video
-        } else {
-            MediaKind::Image
-        }
-    }
-
-    /// `image` or `video`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MediaKind::Image => "image",
-            MediaKind::Video => "video",
-        }
     }
 }
 

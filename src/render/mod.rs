@@ -8,11 +8,8 @@
 
 pub mod compose;
 pub mod encode;
-pub mod engine;
-pub mod layout;
+pub mod glyphs;
 pub mod preview;
-mod shape;
-pub mod text;
 
 use std::sync::Arc;
 
@@ -22,9 +19,9 @@ use crate::assets::AssetError;
 use crate::template::vars::FillError;
 use crate::template::{
     Background, Color, Fit, Gradient, ImageLayer, LayerKind, Pattern, PxRect, RectLayer, SourcePos,
-    Template, TextLayer, TextSize, Variables,
+    Template, TextLayer, Variables,
 };
-use layout::{LayoutError, TextBlock, TextSetting};
+use crate::text::{missing_message, LayoutError, TextBlock};
 
 pub use encode::{encode_jpeg, encode_png, EncodeError, Jpeg};
 
@@ -209,38 +206,6 @@ fn load_src(
     })
 }
 
-/// "no bundled font can draw '🫠' (U+1FAE0)…": the message of a missing glyph.
-pub fn missing_message(chars: &[char]) -> String {
-    let named: Vec<String> = chars
-        .iter()
-        .take(8)
-        .map(|c| format!("'{c}' (U+{:04X})", *c as u32))
-        .collect();
-    let more = match chars.len() {
-        n if n > 8 => format!(" and {} more", n - 8),
-        _ => String::new(),
-    };
-    format!(
-        "no bundled font can draw {}{more}; remove or replace the character, add a font that has it with --fonts DIR, or set `missing_glyphs: allow` on the layer to leave it out",
-        named.join(", ")
-    )
-}
-
-/// Lays out text for a layer in its box.
-pub fn layout_text(style: &TextLayer, text: &str, rect: PxRect) -> Result<TextBlock, LayoutError> {
-    let set = TextSetting {
-        line_height: style.line_height,
-        letter_spacing: style.letter_spacing,
-        max_lines: style.max_lines,
-    };
-    match style.size {
-        TextSize::Fixed(px) => layout::layout_fixed(&style.font, text, px, &set, rect.w, rect.h),
-        TextSize::Fit { min, max } => {
-            layout::layout_fit(&style.font, text, min, max, &set, rect.w, rect.h)
-        }
-    }
-}
-
 /// Fills placeholders, lays out text and loads images: template → [`Scene`].
 pub fn prepare(
     template: &Template,
@@ -264,8 +229,9 @@ pub fn prepare(
         let paint = match &layer.kind {
             LayerKind::Text(t) => {
                 let text = fill(&t.content, vars, &layer.name, layer.pos)?;
-                let block =
-                    layout_text(t, &text, layer.rect).map_err(|source| RenderError::Text {
+                let block = t
+                    .layout(&text, layer.rect)
+                    .map_err(|source| RenderError::Text {
                         layer: layer.name.clone(),
                         pos: layer.pos,
                         font: t.font_name.clone(),
@@ -410,7 +376,7 @@ fn paint_layer(canvas: &mut RgbImage, layer: &SceneLayer) {
                 mask.as_ref(),
             );
         }
-        Paint::Text { block, style } => text::draw_text(canvas, block, style, r),
+        Paint::Text { block, style } => glyphs::draw_text(canvas, block, style, r),
     }
 }
 

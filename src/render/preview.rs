@@ -6,11 +6,11 @@ use imageproc::drawing::draw_hollow_rect_mut;
 use imageproc::rect::Rect;
 
 use super::compose::{blend_mask, fill_rect};
-use super::layout::{layout_fixed, TextSetting};
-use super::text::glyph_mask;
+use super::glyphs::glyph_mask;
 use super::{Paint, Scene};
 use crate::fonts::{FontBook, FontChoice, DEFAULT_FAMILY};
 use crate::template::{Color, HAlign, PxRect, VAlign};
+use crate::text::{layout_fixed, TextSetting};
 
 const SHADE: Color = Color {
     r: 255,

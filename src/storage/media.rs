@@ -1,5 +1,5 @@
-//! A file on disk → a [`MediaFile`]: its size, sha256, the Content-Type its
-//! magic bytes show, and the content-addressed key it is stored under.
+//! A file on disk → a [`MediaFile`]: its size, sha256, the [`MediaKind`]
+//! its first bytes show, and the content-addressed key it is stored under.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -7,44 +7,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::StoreError;
-
-/// The two kinds of file a Story can be made of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MediaKind {
-    /// A JPEG image (`FF D8 FF`).
-    Jpeg,
-    /// An ISO-BMFF video: MP4 or MOV (`ftyp` at byte 4).
-    Mp4,
-}
-
-impl MediaKind {
-    /// What the first bytes of a file show it is, if either kind.
-    pub fn sniff(head: &[u8]) -> Option<MediaKind> {
-        if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
-            Some(MediaKind::Jpeg)
-        } else if head.len() >= 8 && &head[4..8] == b"ftyp" {
-            Some(MediaKind::Mp4)
-        } else {
-            None
-        }
-    }
-
-    /// The Content-Type Instagram expects.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            MediaKind::Jpeg => "image/jpeg",
-            MediaKind::Mp4 => "video/mp4",
-        }
-    }
-
-    /// The key's extension.
-    pub fn extension(self) -> &'static str {
-        match self {
-            MediaKind::Jpeg => "jpg",
-            MediaKind::Mp4 => "mp4",
-        }
-    }
-}
+use crate::media::MediaKind;
 
 /// A file ready to store: identified by the sha256 of its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +18,7 @@ pub struct MediaFile {
     pub bytes: u64,
     /// Lowercase hex sha256 of the bytes.
     pub sha256: String,
-    /// JPEG or MP4.
+    /// Image (JPEG) or video (MP4/MOV), by content.
     pub kind: MediaKind,
 }
 
@@ -70,15 +33,15 @@ impl MediaFile {
         let mut file = std::fs::File::open(path).map_err(read_err)?;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 256 * 1024];
-        let mut head = Vec::with_capacity(16);
+        let mut head = Vec::with_capacity(crate::media::SNIFF_LEN);
         let mut bytes = 0u64;
         loop {
             let n = file.read(&mut buf).map_err(read_err)?;
             if n == 0 {
                 break;
             }
-            if head.len() < 16 {
-                let take = (16 - head.len()).min(n);
+            if head.len() < crate::media::SNIFF_LEN {
+                let take = (crate::media::SNIFF_LEN - head.len()).min(n);
                 head.extend_from_slice(&buf[..take]);
             }
             hasher.update(&buf[..n]);
@@ -143,24 +106,6 @@ pub fn check_prefix(prefix: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sniffs_jpeg_and_mp4_only() {
-        assert_eq!(
-            MediaKind::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]),
-            Some(MediaKind::Jpeg)
-        );
-        assert_eq!(
-            MediaKind::sniff(b"\0\0\0\x20ftypisom"),
-            Some(MediaKind::Mp4)
-        );
-        assert_eq!(
-            MediaKind::sniff(b"\0\0\0\x14ftypqt  "),
-            Some(MediaKind::Mp4)
-        );
-        assert_eq!(MediaKind::sniff(b"\x89PNG\r\n\x1a\n"), None);
-        assert_eq!(MediaKind::sniff(b""), None);
-    }
 
     #[test]
     fn prefixes() {

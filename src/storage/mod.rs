@@ -20,7 +20,7 @@ use serde::Serialize;
 pub use config::{StorageConfig, StoreKind, DEFAULT_LOCAL_BASE_URL, DEFAULT_PRESIGN_SECONDS};
 pub use error::StoreError;
 pub use local::LocalStore;
-pub use media::{MediaFile, MediaKind};
+pub use media::MediaFile;
 pub use s3::S3Store;
 pub use url_check::{is_loopback_host, UrlCheck};
 

@@ -18,6 +18,7 @@ use super::{
 };
 use crate::fonts::{weight_from_name, FontBook, DEFAULT_FAMILY};
 use crate::spec;
+use crate::util::yaml::yaml_problem;
 
 /// Reads and checks the template at `path`.
 pub fn load(path: &Path, fonts: &FontBook) -> Result<Template, TemplateError> {
@@ -57,53 +58,6 @@ fn yaml_error(path: &str, e: &serde_saphyr::Error) -> TemplateError {
         problem: Problem::Schema,
         message,
     }
-}
-
-/// Where a serde-saphyr error is and a one-line message with a "did you
-/// mean" hint for unknown keys; shared by every YAML file storyforge reads.
-pub(crate) fn yaml_problem(e: &serde_saphyr::Error) -> (SourcePos, String) {
-    let pos = e
-        .location()
-        .map(|l| SourcePos {
-            line: l.line(),
-            column: l.column(),
-        })
-        .unwrap_or_default();
-    let raw = e.without_snippet().to_string();
-    let first = raw.lines().next().unwrap_or("invalid YAML");
-    (pos, with_suggestion(&strip_position(first)))
-}
-
-/// Drops a trailing " at line N column M" (the position is shown in front).
-fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
-    }
-}
-
-/// Adds "did you mean" to "unknown field `x`, expected one of a, b" (serde's
-/// and serde-saphyr's wordings).
-fn with_suggestion(msg: &str) -> String {
-    if !(msg.contains("unknown field") || msg.contains("unknown variant")) {
-        return msg.to_string();
-    }
-    let Some(word) = msg.split('`').nth(1) else {
-        return msg.to_string();
-    };
-    let Some((_, expected)) = msg.split_once("expected") else {
-        return msg.to_string();
-    };
-    let list = expected
-        .replace("one of", ",")
-        .replace(" or ", ",")
-        .replace('`', "");
-    let candidates: Vec<&str> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect();
-    format!("{msg}{}", super::did_you_mean(word, candidates.into_iter()))
 }
 
 struct Checker<'a> {
@@ -341,16 +295,13 @@ impl Checker<'_> {
                     // Fixed text can be checked once, here, instead of per row.
                     let content = text.content.fill(&Default::default()).unwrap_or_default();
                     let block = self
-                        .noting(
-                            Problem::TextFit,
-                            crate::render::layout_text(&text, &content, rect),
-                        )
+                        .noting(Problem::TextFit, text.layout(&content, rect))
                         .map_err(|e| {
                             fail(format!("{e}; shorten it, widen the box or lower the size"))
                         })?;
                     if !text.allow_missing_glyphs && !block.missing.is_empty() {
                         self.problem.set(Problem::Glyph);
-                        return Err(fail(crate::render::missing_message(&block.missing)));
+                        return Err(fail(crate::text::missing_message(&block.missing)));
                     }
                 }
                 LayerKind::Text(text)

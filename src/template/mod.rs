@@ -11,7 +11,9 @@ pub mod vars;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub(crate) use check::yaml_problem;
+use crate::text::{layout_fit, layout_fixed, LayoutError, TextBlock, TextSetting};
+use crate::util::yaml::located;
+pub use crate::util::yaml::SourcePos;
 pub use check::{load, parse};
 pub use color::Color;
 pub use schema::{EmojiStyle, Fit, HAlign, MissingGlyphs, TextSize, VAlign};
@@ -223,6 +225,22 @@ impl TextLayer {
         }
         reach.map(|r| r.max(0.0).ceil() as u32)
     }
+
+    /// Lays `text` out in `rect` with this layer's font, size and setting
+    /// (measurement only; the renderer draws the block).
+    pub fn layout(&self, text: &str, rect: PxRect) -> Result<TextBlock, LayoutError> {
+        let set = TextSetting {
+            line_height: self.line_height,
+            letter_spacing: self.letter_spacing,
+            max_lines: self.max_lines,
+        };
+        match self.size {
+            TextSize::Fixed(px) => layout_fixed(&self.font, text, px, &set, rect.w, rect.h),
+            TextSize::Fit { min, max } => {
+                layout_fit(&self.font, text, min, max, &set, rect.w, rect.h)
+            }
+        }
+    }
 }
 
 /// Text outline.
@@ -273,15 +291,6 @@ pub struct RectLayer {
     pub radius: f32,
 }
 
-/// A line and column in a template file (1-based; 0 when unknown).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SourcePos {
-    /// Line.
-    pub line: u64,
-    /// Column.
-    pub column: u64,
-}
-
 /// A template that could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
@@ -324,26 +333,6 @@ pub enum Problem {
     TextFit,
     /// Fixed text has a character no bundled font can draw.
     Glyph,
-}
-
-/// `file:line:col: message`, or `file: message` when the place is unknown.
-pub(crate) fn located(path: &str, pos: SourcePos, message: &str) -> String {
-    if pos.line == 0 {
-        format!("{path}: {message}")
-    } else {
-        format!("{path}:{}:{}: {message}", pos.line, pos.column)
-    }
-}
-
-/// " (did you mean `x`?)" when a candidate is close to `word`, else "".
-pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> String {
-    let lower = word.to_lowercase();
-    candidates
-        .map(|c| (strsim::jaro_winkler(&lower, &c.to_lowercase()), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| format!(" (did you mean `{c}`?)"))
-        .unwrap_or_default()
 }
 
 /// `*.yaml` / `*.yml` files in `dir`, sorted; or `[path]` when it is a file.

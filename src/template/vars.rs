@@ -239,7 +239,7 @@ fn parse_filter(src: &str) -> Result<Filter, PatternError> {
             })?)
         }
         other => {
-            let hint = crate::template::did_you_mean(other, FILTERS.iter().copied());
+            let hint = crate::util::suggest::did_you_mean(other, FILTERS.iter().copied());
             return Err(PatternError(format!(
                 "unknown filter `{other}`{hint}; filters: {}",
                 FILTERS.join(", ")

@@ -1,129 +1,7 @@
-//! A file's first bytes → what it is ([`Sniffed`]), and a JPEG's marker
-//! segments → [`ImageFacts`], read from headers only (no pixel is decoded).
-//!
-//! Classification is by content, never by the file name: a PNG named
-//! `story.jpg` is a PNG.
+//! A JPEG's marker segments → [`ImageFacts`], read from headers only (no
+//! pixel is decoded). What a file is comes from [`crate::media::sniff`].
 
 use serde::Serialize;
-
-/// What a file is, judged from its first bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Sniffed {
-    /// JPEG (JFIF/EXIF; MPO is a JPEG with extra pictures).
-    Jpeg,
-    /// Another still-image format (the name says which).
-    OtherImage(&'static str),
-    /// MP4 or QuickTime MOV (ISO base media).
-    Mp4,
-    /// Another video container (the name says which).
-    OtherVideo(&'static str),
-    /// Text that may be a YAML template.
-    Text,
-    /// None of the above.
-    Unknown,
-}
-
-/// How many leading bytes [`sniff`] looks at.
-pub const SNIFF_LEN: usize = 64;
-
-/// Classifies a file from its first bytes (at least 12 are needed for most
-/// formats; give up to [`SNIFF_LEN`]).
-pub fn sniff(head: &[u8]) -> Sniffed {
-    let at = |i: usize, magic: &[u8]| head.get(i..i + magic.len()) == Some(magic);
-    if at(0, &[0xFF, 0xD8, 0xFF]) {
-        return Sniffed::Jpeg;
-    }
-    if at(0, b"\x89PNG\r\n\x1a\n") {
-        return Sniffed::OtherImage("PNG");
-    }
-    if at(0, b"GIF87a") || at(0, b"GIF89a") {
-        return Sniffed::OtherImage("GIF");
-    }
-    if at(0, b"RIFF") && at(8, b"WEBP") {
-        return Sniffed::OtherImage("WebP");
-    }
-    if at(0, b"RIFF") && at(8, b"AVI ") {
-        return Sniffed::OtherVideo("AVI");
-    }
-    if at(0, b"BM") && head.len() >= 14 && at(6, &[0, 0, 0, 0]) {
-        return Sniffed::OtherImage("BMP");
-    }
-    if at(0, b"II*\0") || at(0, b"MM\0*") {
-        return Sniffed::OtherImage("TIFF");
-    }
-    if at(0, &[0x00, 0x00, 0x00, 0x0C, b'j', b'X', b'L', b' ']) || at(0, &[0xFF, 0x0A]) {
-        return Sniffed::OtherImage("JPEG XL");
-    }
-    if at(4, b"ftyp") {
-        let brand = head.get(8..12).unwrap_or_default();
-        return match brand {
-            b"heic" | b"heix" | b"hevc" | b"heim" | b"heis" | b"mif1" | b"msf1" => {
-                Sniffed::OtherImage("HEIC")
-            }
-            b"avif" | b"avis" => Sniffed::OtherImage("AVIF"),
-            _ => Sniffed::Mp4,
-        };
-    }
-    if ["moov", "mdat", "wide", "free", "skip", "pnot"]
-        .iter()
-        .any(|b| at(4, b.as_bytes()))
-    {
-        return Sniffed::Mp4;
-    }
-    if at(0, &[0x1A, 0x45, 0xDF, 0xA3]) {
-        return Sniffed::OtherVideo("Matroska/WebM");
-    }
-    if at(0, b"FLV") {
-        return Sniffed::OtherVideo("FLV");
-    }
-    if at(0, b"OggS") {
-        return Sniffed::OtherVideo("Ogg");
-    }
-    if at(0, &[0x00, 0x00, 0x01, 0xBA]) {
-        return Sniffed::OtherVideo("MPEG-PS");
-    }
-    let text_like = !head.is_empty()
-        && std::str::from_utf8(head).is_ok_and(|s| {
-            s.chars()
-                .all(|c| !c.is_control() || c.is_ascii_whitespace())
-        });
-    if text_like || std::str::from_utf8(head).is_err_and(|e| e.error_len().is_none()) {
-        return Sniffed::Text;
-    }
-    Sniffed::Unknown
-}
-
-/// What a path is when it is not a regular file, for messages: "a FIFO",
-/// "a directory", "a character device"….
-pub fn file_type_name(meta: &std::fs::Metadata) -> &'static str {
-    let t = meta.file_type();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return "a FIFO";
-        }
-        if t.is_char_device() {
-            return "a character device";
-        }
-        if t.is_block_device() {
-            return "a block device";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-    }
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_symlink() {
-        "a symbolic link"
-    } else if t.is_file() {
-        "a regular file"
-    } else {
-        "not a file"
-    }
-}
 
 /// What a JPEG's headers say.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -281,35 +159,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sniffs_by_content() {
-        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]), Sniffed::Jpeg);
-        assert_eq!(
-            sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
-            Sniffed::OtherImage("PNG")
-        );
-        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Sniffed::OtherImage("WebP"));
-        assert_eq!(
-            sniff(b"\0\0\0\x18ftypheic\0\0\0\0"),
-            Sniffed::OtherImage("HEIC")
-        );
-        assert_eq!(sniff(b"\0\0\0\x18ftypisom\0\0\0\0"), Sniffed::Mp4);
-        assert_eq!(sniff(b"\0\0\0\x14ftypqt  \0\0\0\0"), Sniffed::Mp4);
-        assert_eq!(
-            sniff(&[0x1A, 0x45, 0xDF, 0xA3, 1, 2]),
-            Sniffed::OtherVideo("Matroska/WebM")
-        );
-        assert_eq!(sniff(b"name: x\nlayers: []\n"), Sniffed::Text);
-        assert_eq!(sniff(&[0, 1, 2, 3, 4, 5, 6, 7]), Sniffed::Unknown);
-        assert_eq!(sniff(&[]), Sniffed::Unknown);
-    }
-
-    #[test]
     fn never_panics_on_short_or_odd_headers() {
         for n in 0..40 {
             let mut head = vec![0xFF, 0xD8];
             head.extend(std::iter::repeat_n(0xFF, n));
             let _ = jpeg_facts(&head, &head, |_| false);
-            let _ = sniff(&head);
         }
         let seg = [0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x01];
         assert!(jpeg_facts(&seg, &seg, |_| false).is_err());

@@ -1,7 +1,7 @@
 //! Files and directories → a [`FileReport`] per Story file: images, videos
 //! and templates, each held to Instagram's rules (the table in [`rules`]).
 //!
-//! Files are classified by their content ([`facts::sniff`]), read header
+//! Files are classified by their content ([`crate::media::sniff`]), read header
 //! first (no pixel is decoded for images), checked in parallel, and an
 //! unreadable file is a finding, never the end of the walk. The same checks
 //! gate the pipeline before anything is uploaded.
@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use facts::Sniffed;
+use crate::media::{self, MediaKind, Sniffed};
 pub use rules::{Finding, Location, Rule, Severity, RULES};
 
 use crate::fonts::FontBook;
@@ -44,18 +44,54 @@ impl Default for Options {
     }
 }
 
-/// What kind of Story file a report is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// What kind of file a report is about: Story media, a template, or
+/// neither. Serialized as `image`, `video`, `template` or `other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
-    /// A still image.
-    Image,
-    /// A video.
-    Video,
+    /// An image or a video (by content, or by name when the content is
+    /// not media at all).
+    Media(MediaKind),
     /// A YAML template.
     Template,
     /// Not readable, or not a Story file.
     Other,
+}
+
+impl FileKind {
+    /// `image`, `video`, `template` or `other`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Media(kind) => kind.as_str(),
+            FileKind::Template => "template",
+            FileKind::Other => "other",
+        }
+    }
+
+    /// What a file's name (its extension) says it is.
+    fn named(path: &Path) -> FileKind {
+        let Some(ext) = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+        else {
+            return FileKind::Other;
+        };
+        if IMAGE_EXTENSIONS.contains(&ext.as_str()) {
+            FileKind::Media(MediaKind::Image)
+        } else if VIDEO_EXTENSIONS.contains(&ext.as_str()) {
+            FileKind::Media(MediaKind::Video)
+        } else if ext == "yaml" || ext == "yml" {
+            FileKind::Template
+        } else {
+            FileKind::Other
+        }
+    }
+}
+
+impl Serialize for FileKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// The findings of one file.
@@ -221,7 +257,7 @@ fn check_candidate(
                     rules::UNREADABLE,
                     format!(
                         "not a regular file ({}); give a file",
-                        facts::file_type_name(&m)
+                        media::file_type_name(&m)
                     ),
                 )],
             )
@@ -233,14 +269,14 @@ fn check_candidate(
         Ok(f) => f,
         Err(e) => return unreadable(e),
     };
-    let mut head = Vec::with_capacity(facts::SNIFF_LEN);
+    let mut head = Vec::with_capacity(media::SNIFF_LEN);
     if let Err(e) = (&mut file)
-        .take(facts::SNIFF_LEN as u64)
+        .take(media::SNIFF_LEN as u64)
         .read_to_end(&mut head)
     {
         return unreadable(e);
     }
-    let sniffed = facts::sniff(&head);
+    let sniffed = media::sniff(&head);
     // A file named like media is checked as that media: a text or unknown
     // file called `clip.mp4` is a broken video (an error), never skipped and
     // never a template, so a broken upload fails CI instead of vanishing.
@@ -250,40 +286,46 @@ fn check_candidate(
         } else {
             "not a known media format"
         };
-        match NamedKind::of(path) {
-            NamedKind::Video => {
+        match FileKind::named(path) {
+            FileKind::Media(MediaKind::Video) => {
                 return report(
-                    FileKind::Video,
+                    FileKind::Media(MediaKind::Video),
                     vec![Finding::new(
                         rules::VIDEO_CORRUPT,
                         format!("named like a video, but its content is {what}, not a video"),
                     )],
                 )
             }
-            NamedKind::Image => {
+            FileKind::Media(MediaKind::Image) => {
                 return report(
-                    FileKind::Image,
+                    FileKind::Media(MediaKind::Image),
                     vec![Finding::new(
                         rules::IMAGE_CORRUPT,
                         format!("named like an image, but its content is {what}, not an image"),
                     )],
                 )
             }
-            NamedKind::Template | NamedKind::Other => {}
+            FileKind::Template | FileKind::Other => {}
         }
     }
-    let yaml = NamedKind::of(path) == NamedKind::Template;
+    let yaml = FileKind::named(path) == FileKind::Template;
     match sniffed {
-        Sniffed::Jpeg => report(FileKind::Image, check_jpeg(file)),
+        Sniffed::Jpeg => report(FileKind::Media(MediaKind::Image), check_jpeg(file)),
         Sniffed::OtherImage(name) => report(
-            FileKind::Image,
+            FileKind::Media(MediaKind::Image),
             vec![Finding::new(
                 rules::IMAGE_NOT_JPEG,
                 format!("the image is {name}; Stories take JPEG only"),
             )],
         ),
-        Sniffed::Mp4 => report(FileKind::Video, check_video(path, None, opts)),
-        Sniffed::OtherVideo(name) => report(FileKind::Video, check_video(path, Some(name), opts)),
+        Sniffed::Mp4 => report(
+            FileKind::Media(MediaKind::Video),
+            check_video(path, None, opts),
+        ),
+        Sniffed::OtherVideo(name) => report(
+            FileKind::Media(MediaKind::Video),
+            check_video(path, Some(name), opts),
+        ),
         // Templates are `*.yaml` / `*.yml` only: text is not a template
         // because it is text.
         Sniffed::Text if yaml && (c.named || looks_like_template(path, &head)) => report(
@@ -301,15 +343,6 @@ fn check_candidate(
     }
 }
 
-/// What a file's name says it is (its extension, any case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NamedKind {
-    Image,
-    Video,
-    Template,
-    Other,
-}
-
 /// Still-image extensions a Story source may carry.
 const IMAGE_EXTENSIONS: [&str; 12] = [
     "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "heic", "heif", "avif", "tif", "tiff",
@@ -319,31 +352,10 @@ const VIDEO_EXTENSIONS: [&str; 11] = [
     "mp4", "m4v", "mov", "mkv", "webm", "avi", "flv", "ogv", "mpg", "mpeg", "3gp",
 ];
 
-impl NamedKind {
-    fn of(path: &Path) -> NamedKind {
-        let Some(ext) = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-        else {
-            return NamedKind::Other;
-        };
-        if IMAGE_EXTENSIONS.contains(&ext.as_str()) {
-            NamedKind::Image
-        } else if VIDEO_EXTENSIONS.contains(&ext.as_str()) {
-            NamedKind::Video
-        } else if ext == "yaml" || ext == "yml" {
-            NamedKind::Template
-        } else {
-            NamedKind::Other
-        }
-    }
-}
-
 /// In a directory walk, a YAML file is checked as a template only when it
 /// reads like one (feeds and configs are YAML too).
 fn looks_like_template(path: &Path, head: &[u8]) -> bool {
-    if NamedKind::of(path) != NamedKind::Template {
+    if FileKind::named(path) != FileKind::Template {
         return false;
     }
     if String::from_utf8_lossy(head).contains("template.schema.json") {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::{fails, FileReport, Finding, Severity};
 
 /// How to print a report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
     /// One line per finding and a summary line; colour on a terminal.
     #[default]
@@ -268,7 +268,7 @@ pub fn junit(reports: &[FileReport], strict: bool) -> String {
             TestCaseStatus::success()
         };
         let mut case = TestCase::new(r.path.clone(), status);
-        case.set_classname(format!("storyforge.validate.{:?}", r.kind).to_lowercase());
+        case.set_classname(format!("storyforge.validate.{}", r.kind.as_str()));
         if !r.fails(strict) && !lines.is_empty() {
             case.set_system_out(lines.join("\n"));
         }
@@ -300,7 +300,7 @@ mod tests {
         vec![
             FileReport {
                 path: "a,b:c.png".into(),
-                kind: FileKind::Image,
+                kind: FileKind::Media(crate::media::MediaKind::Image),
                 findings: vec![Finding::new(rules::IMAGE_NOT_JPEG, "a PNG image\nreally")],
             },
             FileReport {

@@ -230,7 +230,6 @@ pub fn image_findings(f: &ImageFacts, bytes: u64) -> Vec<Finding> {
 }
 
 /// What the video rules look at.
-#[cfg(feature = "video")]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VideoFacts {
     /// The container by content: `None` for MP4/MOV, else its name.
@@ -248,7 +247,6 @@ pub struct VideoFacts {
 }
 
 /// The video rules over probed facts; `max_bytes` is the size budget.
-#[cfg(feature = "video")]
 pub fn video_findings(f: &VideoFacts, max_bytes: u64) -> Vec<Finding> {
     let mut out = Vec::new();
     let push = |out: &mut Vec<Finding>, rule, msg: String| out.push(Finding::new(rule, msg));
@@ -323,7 +321,6 @@ pub fn video_findings(f: &VideoFacts, max_bytes: u64) -> Vec<Finding> {
     out
 }
 
-#[cfg(feature = "video")]
 fn picture_findings(out: &mut Vec<Finding>, v: &crate::video::VideoStream) {
     let mut push = |rule, msg: String| out.push(Finding::new(rule, msg));
     if !matches!(v.codec.as_str(), "h264" | "hevc") {

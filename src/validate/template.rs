@@ -13,7 +13,7 @@ use crate::fonts::FontBook;
 use crate::render::{self, RenderError};
 use crate::template::vars::FillError;
 use crate::template::{self, Problem, SourcePos, Template, TemplateError};
-use crate::{assets, pipeline, spec};
+use crate::{assets, spec, story};
 
 /// Feed rows held in memory for checking (a validation feed is a sample).
 pub struct FeedSample {
@@ -53,7 +53,7 @@ pub fn check(
     let cache = assets::AssetCache::new();
     match data {
         None => {
-            let vars = pipeline::story_variables(&t, None, today);
+            let vars = story::variables(&t, None, today);
             out.extend(render_one(&t, &vars, None, &cache, None));
         }
         Some(sample) => {
@@ -61,7 +61,7 @@ pub fn check(
                 .rows
                 .par_iter()
                 .map(|row| {
-                    let vars = pipeline::story_variables(&t, Some(row), today);
+                    let vars = story::variables(&t, Some(row), today);
                     render_one(&t, &vars, Some(sample.feed.dir()), &cache, Some(row))
                 })
                 .collect();
@@ -113,7 +113,7 @@ fn render_one(
             f.at(loc)
         }
     };
-    let scene = match pipeline::prepare_story(t, vars, feed_dir, cache) {
+    let scene = match story::prepare(t, vars, feed_dir, cache) {
         Ok(scene) => scene,
         Err(e) => {
             let finding = match &e {

@@ -1,19 +1,26 @@
-//! The video stage (feature `video`, FFmpeg through ffmpeg-next): any input
-//! video → Story-compliant H.264/AAC MP4s under a byte budget, never cut
-//! short. [`probe`] reads a file's facts, [`plan`] (pure) turns facts and
-//! options into an encode plan, [`transcode`] runs it, [`batch`] runs many
-//! files in parallel within a thread budget.
+//! The video stage: any input video → Story-compliant H.264/AAC MP4s under
+//! a byte budget, never cut short. The pure parts build without FFmpeg:
+//! [`facts`] (what a file is), [`plan`] (facts and options → an encode
+//! plan) and [`mp4`] (box order). With the `video` feature (FFmpeg through
+//! ffmpeg-next), `probe` reads a file's facts, `transcode` runs a plan and
+//! `batch` runs many files in parallel within a thread budget.
 
+#[cfg(feature = "video")]
 pub mod batch;
+pub mod facts;
 pub mod mp4;
 pub mod plan;
+#[cfg(feature = "video")]
 mod probe;
+#[cfg(feature = "video")]
 pub mod transcode;
 
-pub use probe::{probe, AudioStream, MediaFacts, ProbeError, VideoStream};
+pub use facts::{AudioStream, MediaFacts, ProbeError, VideoStream};
+#[cfg(feature = "video")]
+pub use probe::probe;
 
 /// How the picture fills the 9:16 frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub enum FitMode {
     /// The frame scaled to fit over a blurred, scaled-to-fill copy of itself.
     #[default]

@@ -4,8 +4,6 @@
 //! loopback proxy that answers chosen requests with 5xx and forwards the
 //! rest unchanged (Host kept, so signatures still verify).
 
-mod common;
-
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,7 +27,7 @@ const MIB: usize = 1024 * 1024;
 
 // ---------------------------------------------------------------- harness
 
-use common::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
+use crate::common::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
 
 fn s3_config(endpoint: &str) -> StorageConfig {
     StorageConfig {

@@ -8,7 +8,7 @@
 //! Regenerate the references after an intended change:
 //!     STORYFORGE_BLESS=1 cargo test --test golden
 
-mod common;
+use crate::common;
 
 use image::{Rgb, RgbImage};
 

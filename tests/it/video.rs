@@ -1,9 +1,8 @@
 //! The video stage against real FFmpeg libraries: every awkward input in
 //! fixtures/video/ (made by fixtures/video/make.sh) becomes Story MP4s that
 //! meet the output contract, checked here by probing the results.
-#![cfg(feature = "video")]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! Every bad-input case of the template stage gives one clear line naming
 //! the file, the place (line:column, layer, variable, row) and what to do.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

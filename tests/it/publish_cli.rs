@@ -2,9 +2,9 @@
 //! local store the sandbox serves, published once; the ledger and token
 //! commands; no token in any output.
 
-mod common;
+use crate::common;
 
-use common::{cli as storyforge, text};
+use crate::common::{cli as storyforge, text};
 use storyforge::sandbox::{Sandbox, SandboxConfig};
 
 #[test]

@@ -2,7 +2,7 @@
 //! name lists, compliant outputs of the render and transcode stages are
 //! clean, the report formats and exit codes, and mutated inputs never panic.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -212,7 +212,10 @@ fn a_text_file_named_like_a_video_is_a_broken_video() {
         "notes.txt is skipped in a walk"
     );
     let alone = validate::check_file(&clip, &FontBook::bundled(), None, &opts());
-    assert_eq!(alone.kind, validate::FileKind::Video);
+    assert_eq!(
+        alone.kind,
+        validate::FileKind::Media(storyforge::media::MediaKind::Video)
+    );
     let ids: Vec<_> = alone.findings.iter().map(|f| f.rule.id).collect();
     assert_eq!(ids, ["SF217"]);
     assert!(

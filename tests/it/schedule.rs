@@ -2,7 +2,7 @@
 //! a second daily run the same day is a no-op, `tick` publishes what is
 //! due and nothing else, ticks are idempotent and never overlap.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 
@@ -43,7 +43,7 @@ impl Rig {
     }
 }
 
-use common::text;
+use crate::common::text;
 
 #[test]
 fn daily_takes_the_days_rows_once() {

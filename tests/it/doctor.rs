@@ -3,7 +3,7 @@
 //! bucket, bad token, personal account, unreachable URL, locked ledger,
 //! skewed clock; asserting the line each reports.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
@@ -16,7 +16,7 @@ use storyforge::ledger::{Ledger, TokenRecord};
 use storyforge::sandbox::{AccountType, Sandbox, SandboxAccount, SandboxConfig};
 use storyforge::storage::{AnyStore, S3Store, StorageConfig, StoreKind};
 
-use common::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
+use crate::common::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
 
 const PERSONAL_ID: &str = "17841400000000002";
 
@@ -359,7 +359,7 @@ fn the_graph_line_names_what_the_defaults_use() {
         "✗ graph: https://graph.instagram.com (`graph.base_url`), with no accounts: nothing can publish, so only the clock is checked against it — fix: add an account (`storyforge auth login`, then `accounts:` in storyforge.yaml), or set `graph.base_url: sandbox` to publish to the built-in sandbox"
     );
     let mut sandbox = Settings::default();
-    sandbox.graph.base_url = storyforge::run::SANDBOX.into();
+    sandbox.graph.base_url = storyforge::config::BUILTIN_SANDBOX.into();
     let line = doctor::graph_target(&sandbox).line();
     assert!(
         line.starts_with("✓ graph: the built-in sandbox (`graph.base_url: sandbox`)"),

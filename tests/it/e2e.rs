@@ -3,13 +3,13 @@
 //! the ledger holds one media id per Story; a run killed half-way resumes to
 //! the same end state, and a further run is a no-op.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
+use crate::common::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
 use storyforge::ledger::{Ledger, State};
 use storyforge::sandbox::{Sandbox, SandboxConfig};
 use storyforge::storage::{S3Store, StorageConfig, StoreKind};

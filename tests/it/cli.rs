@@ -1,7 +1,7 @@
 //! The `storyforge` binary: exit codes, batches that go on past bad input,
 //! the JSON summary, previews, and the schema the templates reference.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -9,8 +9,8 @@ use image::RgbImage;
 use storyforge::assets::AssetCache;
 use storyforge::feed::{Feed, FeedRow};
 use storyforge::fonts::FontBook;
-use storyforge::pipeline::{prepare_story, story_variables};
 use storyforge::render::{self, RenderError, Scene};
+use storyforge::story;
 use storyforge::template::{self, Template, TemplateError};
 
 /// The repository root.
@@ -53,8 +53,8 @@ pub fn scene(
     row: Option<&FeedRow>,
     feed_dir: Option<&Path>,
 ) -> Result<Scene, RenderError> {
-    let vars = story_variables(t, row, today());
-    prepare_story(t, &vars, feed_dir, &AssetCache::new())
+    let vars = story::variables(t, row, today());
+    story::prepare(t, &vars, feed_dir, &AssetCache::new())
 }
 
 /// Renders the first row of a shipped template's feed.

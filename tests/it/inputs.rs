@@ -1,7 +1,7 @@
 //! Input images as people have them: EXIF-rotated phone photos, CMYK print
 //! JPEGs, greyscale, 16-bit and transparent PNGs, and decompression bombs.
 
-mod common;
+use crate::common;
 
 use image::{ImageBuffer, Luma, Rgb, Rgba};
 use storyforge::assets::{decode_bytes, decode_file, AssetError};

@@ -3,7 +3,7 @@
 //! same for shaped text mixing scripts (Arabic, Hebrew, Devanagari, Thai,
 //! CJK, Cyrillic, emoji), right to left included.
 
-mod common;
+use crate::common;
 
 use image::Rgb;
 use proptest::prelude::*;
@@ -39,9 +39,9 @@ proptest! {
             // glyph alone is wider than the box.
             Err(e) => {
                 let font = storyforge::fonts::FontBook::bundled().choose("Lato", 400).expect("Lato");
-                let set = storyforge::render::layout::TextSetting { line_height: 1.2, letter_spacing: 0.0, max_lines: None };
+                let set = storyforge::text::TextSetting { line_height: 1.2, letter_spacing: 0.0, max_lines: None };
                 let glyph_too_wide = text.chars().any(|c| {
-                    storyforge::render::layout::layout_fixed(&font, &c.to_string(), size as f32, &set, 100_000, 100_000)
+                    storyforge::text::layout_fixed(&font, &c.to_string(), size as f32, &set, 100_000, 100_000)
                         .map(|b| b.width() > w as f32)
                         .unwrap_or(true)
                 });
@@ -60,10 +60,10 @@ proptest! {
             if !block.truncated {
                 let tokens: Vec<&str> = block.lines.iter().flat_map(|l| l.text.split_whitespace()).collect();
                 let font = storyforge::fonts::FontBook::bundled().choose("Lato", 400).expect("Lato");
-                let set = storyforge::render::layout::TextSetting { line_height: 1.2, letter_spacing: 0.0, max_lines: None };
+                let set = storyforge::text::TextSetting { line_height: 1.2, letter_spacing: 0.0, max_lines: None };
                 for wd in words.iter().filter(|wd| wd.chars().all(|c| c.is_ascii_alphabetic())) {
                     if !tokens.contains(&wd.as_str()) {
-                        let too_wide = storyforge::render::layout::layout_fixed(&font, wd, size as f32, &set, 100_000, 100_000)
+                        let too_wide = storyforge::text::layout_fixed(&font, wd, size as f32, &set, 100_000, 100_000)
                             .map(|b| b.width() > w as f32)
                             .unwrap_or(true);
                         prop_assert!(too_wide, "{:?} was broken although it fits alone: {:?}", wd, tokens);

@@ -3,13 +3,13 @@
 //! claim left by a SIGKILLed process, reruns whose bytes changed, and every
 //! path that leaves a publish unsure.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{cli, fast_settings, jpeg_variant, spawn, text};
+use crate::common::{cli, fast_settings, jpeg_variant, spawn, text};
 use storyforge::ledger::{Ledger, State};
 use storyforge::sandbox::{Faults, Sandbox, SandboxConfig};
 

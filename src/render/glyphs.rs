@@ -8,10 +8,10 @@ use image::{GrayImage, RgbImage};
 use imageproc::morphology::{grayscale_dilate, Mask};
 
 use super::compose::{blend_mask, mix};
-use super::engine::with_engine;
-use super::layout::TextBlock;
 use crate::fonts::FontChoice;
 use crate::template::{EmojiStyle, HAlign, PxRect, TextLayer, VAlign};
+use crate::text::engine::with_engine;
+use crate::text::TextBlock;
 
 /// Where a line's glyphs start and its baseline, relative to the box.
 /// `start` and `end` follow each paragraph's direction.

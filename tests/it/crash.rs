@@ -2,7 +2,7 @@
 //! at random points and rerun until it finishes; the sandbox's own record
 //! must then hold every Story exactly once, and the ledger the same ids.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};

@@ -2,18 +2,19 @@
 //! video flows, every error class, faults, quota, rate limits, tokens,
 //! insights, redaction, and parsing of the recorded Graph API responses.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use storyforge::ledger::{ClaimOutcome, Ledger, State, StoryRequest};
+use storyforge::media::MediaKind;
 use storyforge::publish::errors::ErrorClass;
 use storyforge::publish::flow::FlowError;
 use storyforge::publish::graph::{parse_usage, GraphError};
 use storyforge::publish::{
-    insights, tokens, Account, AccountSettings, GraphSettings, MediaKind, Outcome, Publisher,
-    Secret, StoryMedia,
+    insights, tokens, Account, AccountSettings, GraphSettings, Outcome, Publisher, Secret,
+    StoryMedia,
 };
 use storyforge::sandbox::{Faults, Sandbox, SandboxConfig};
 
@@ -126,7 +127,7 @@ impl<'a> Flow<'a> {
             identity: story.content_hash.clone(),
             content_hash: story.content_hash.clone(),
             input_hash: None,
-            kind: story.media.kind.as_str().into(),
+            kind: story.media.kind,
             source: story.source.clone(),
             output_path: None,
             republish: false,

@@ -1,0 +1,50 @@
+//! One Story from its parts, shared by the batch runner and the validator: a
+//! checked template + a feed row + the day → its variables, then those
+//! variables + the asset cache → a [`render::Scene`] ready to draw (template
+//! images resolve beside the template, images a feed names beside the feed).
+
+use std::path::Path;
+
+use crate::assets::AssetCache;
+use crate::feed::FeedRow;
+use crate::render::{self, AssetOrigin};
+use crate::template::{vars, Template, Variables};
+
+/// The variables of one Story: the template's defaults, then the feed row,
+/// then `row`, `today` and `template` unless the row sets them.
+pub fn variables(t: &Template, row: Option<&FeedRow>, today: chrono::NaiveDate) -> Variables {
+    let mut v = t.variables.clone();
+    if let Some(r) = row {
+        v.extend(r.vars.iter().map(|(k, val)| (k.clone(), val.clone())));
+        v.entry("row".into()).or_insert_with(|| r.index.to_string());
+    }
+    v.entry(vars::TODAY.into())
+        .or_insert_with(|| today.format("%Y-%m-%d").to_string());
+    v.entry("template".into()).or_insert_with(|| t.name.clone());
+    // A default may itself refer to other variables (`date: "{{today}}"`);
+    // feed values are data and are never expanded.
+    vars::expand_defaults(&t.variables, &mut v);
+    v
+}
+
+/// Prepares one Story: images from the template resolve beside it, images
+/// named by variables beside the feed (`feed_dir`) when there is one.
+pub fn prepare(
+    t: &Template,
+    vars: &Variables,
+    feed_dir: Option<&Path>,
+    assets: &AssetCache,
+) -> Result<render::Scene, render::RenderError> {
+    // Template images (logos) are shared by every row and cached; images
+    // named by feed values are decoded per Story so memory stays flat.
+    let load = |src: &str, origin: AssetOrigin| match (origin, feed_dir) {
+        (AssetOrigin::Variable, Some(dir)) => crate::assets::resolve(dir, src)
+            .and_then(|p| crate::assets::decode_file(&p))
+            .map(std::sync::Arc::new),
+        (AssetOrigin::Variable, None) => crate::assets::resolve(&t.dir, src)
+            .and_then(|p| crate::assets::decode_file(&p))
+            .map(std::sync::Arc::new),
+        (AssetOrigin::Template, _) => assets.load(&t.dir, src),
+    };
+    render::prepare(t, vars, &load)
+}

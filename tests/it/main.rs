@@ -1,0 +1,25 @@
+//! The one integration test binary (as ripgrep's tests/tests.rs): one
+//! module per area, all sharing the harness in [`common`] (a CLI runner,
+//! sandbox and S3 rigs, a settings writer), so the crate is linked once.
+
+mod auth;
+mod cli;
+mod common;
+mod crash;
+mod doctor;
+mod e2e;
+mod errors;
+mod exactly_once;
+mod feeds_remote;
+mod golden;
+mod inputs;
+mod layers;
+mod properties;
+mod publish;
+mod publish_cli;
+mod sandbox;
+mod schedule;
+mod storage;
+mod validate;
+#[cfg(feature = "video")]
+mod video;
