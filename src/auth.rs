@@ -104,7 +104,7 @@ pub enum AuthError {
     Listener {
         /// The address.
         addr: String,
-        /// Why.
+        /// Why it failed, in words for the user.
         reason: String,
     },
     /// The code → short-lived token exchange failed.
@@ -120,7 +120,7 @@ pub enum AuthError {
     Graph {
         /// What was being done.
         step: &'static str,
-        /// Why.
+        /// The error underneath, kept as the source.
         #[source]
         source: CallError,
     },
@@ -135,7 +135,7 @@ pub enum AuthError {
     Store {
         /// The file.
         path: String,
-        /// Why.
+        /// Why it failed, in words for the user.
         reason: String,
     },
     /// The ledger failed.

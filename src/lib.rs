@@ -13,6 +13,8 @@
 //! [`config`] reads storyforge.yaml, and [`util`] holds redaction and
 //! atomic writes.
 
+#![warn(missing_docs)]
+
 pub mod assets;
 pub mod auth;
 pub mod config;

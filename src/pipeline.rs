@@ -136,7 +136,7 @@ pub enum SetupError {
     OutDir {
         /// The directory.
         path: String,
-        /// Why.
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },

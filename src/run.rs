@@ -65,9 +65,25 @@ pub struct Job {
 /// Why a run could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// The job file is unreadable or wrong.
-    #[error("{0}")]
-    Job(String),
+    /// The job file could not be read.
+    #[error("{path}: cannot read the job file: {source}")]
+    JobRead {
+        /// The job file.
+        path: String,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The job file is wrong at a place in it.
+    #[error("{}", located(path, *pos, message))]
+    Job {
+        /// The job file.
+        path: String,
+        /// Where (0:0 when the place is not known).
+        pos: SourcePos,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// The delivery context could not be built.
     #[error(transparent)]
     Setup(#[from] delivery::SetupError),
@@ -76,7 +92,7 @@ pub enum RunError {
     Io {
         /// What failed.
         what: String,
-        /// Why.
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },
@@ -86,20 +102,26 @@ impl JobFile {
     /// Reads and checks a job file; paths become relative to its folder.
     pub fn load(path: &Path) -> Result<JobFile, RunError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| RunError::Job(format!("{shown}: cannot read the job file: {e}")))?;
+        let text = std::fs::read_to_string(path).map_err(|source| RunError::JobRead {
+            path: shown.clone(),
+            source,
+        })?;
         let mut job: JobFile = serde_saphyr::from_str(&text).map_err(|e| {
             let (pos, message) = yaml_problem(&e);
-            RunError::Job(located(&shown, pos, &message))
+            RunError::Job {
+                path: shown.clone(),
+                pos,
+                message,
+            }
         })?;
         let dir = path.parent().unwrap_or(Path::new("."));
         for (i, j) in job.jobs.iter_mut().enumerate() {
             if let Err(e) = j.check() {
-                return Err(RunError::Job(located(
-                    &shown,
-                    SourcePos::default(),
-                    &format!("jobs[{i}]: {e}"),
-                )));
+                return Err(RunError::Job {
+                    path: shown,
+                    pos: SourcePos::default(),
+                    message: format!("jobs[{i}]: {e}"),
+                });
             }
             for p in [&mut j.template, &mut j.feed, &mut j.videos, &mut j.file]
                 .into_iter()

@@ -42,16 +42,19 @@ pub enum TickError {
     Lock {
         /// The lock file.
         path: String,
-        /// Why.
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },
     /// The ledger failed.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
-    /// The Graph client or runtime could not be made.
-    #[error("{0}")]
-    Setup(String),
+    /// The async runtime could not be made.
+    #[error("the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// The Graph client could not be made.
+    #[error(transparent)]
+    Graph(#[from] publish::graph::CallError),
 }
 
 /// The lock file beside the ledger.
@@ -218,13 +221,12 @@ pub fn tick(
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| TickError::Setup(e.to_string()))?;
+        .map_err(TickError::Runtime)?;
     let client = publish::graph::GraphClient::new(
         &settings.graph.base_url,
         &settings.graph.version,
         publish::secs(settings.graph.timeout),
-    )
-    .map_err(|e| TickError::Setup(e.to_string()))?;
+    )?;
     for a in &settings.accounts {
         let account = match a.load() {
             Ok(acc) => acc,

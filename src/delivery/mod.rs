@@ -255,7 +255,7 @@ impl Context {
             }
             return match self.prepare(&mut item, &d.media).await {
                 Ok(_) => item.with(ItemStatus::DryRun),
-                Err(e) => item.failed(e, false),
+                Err(e) => item.failed(e.to_string(), false),
             };
         }
         let (row, claim, taken_over) = match self.ledger.claim(&req, &self.owner, self.lease) {
@@ -310,7 +310,7 @@ impl Context {
         &self,
         item: &mut Item,
         media: &Media,
-    ) -> Result<(String, Option<String>), String> {
+    ) -> Result<(String, Option<String>), PrepareError> {
         let path = match media {
             Media::Url(u) => return Ok((u.clone(), None)),
             Media::File(p) => p,
@@ -329,12 +329,18 @@ impl Context {
                     )
                 })
                 .unwrap_or_default();
-            return Err(format!("{}: not published: {first}", path.display()));
+            return Err(PrepareError::Invalid(format!(
+                "{}: not published: {first}",
+                path.display()
+            )));
         }
-        let store = self.store.as_ref().ok_or("no store is configured")?;
+        let store = self
+            .store
+            .as_ref()
+            .ok_or_else(|| PrepareError::Store("no store is configured".into()))?;
         let up = storage::upload_file(store, path, &self.check)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| PrepareError::Store(e.to_string()))?;
         item.url = Some(crate::util::redact::redact_url(&up.url));
         Ok((up.url, Some(up.key)))
     }
@@ -351,7 +357,8 @@ impl Context {
             Ok(u) => u,
             Err(e) => {
                 // Bad media is the user's to fix; a store error passes.
-                let bad = e.contains(": not published:");
+                let bad = matches!(e, PrepareError::Invalid(_));
+                let e = e.to_string();
                 let state = if bad && !row.state.in_flight() {
                     State::Failed
                 } else {
@@ -421,6 +428,17 @@ impl Context {
                 .insert(account.to_string(), message.to_string());
         }
     }
+}
+
+/// Why a Story's media could not be made ready to publish.
+#[derive(Debug, thiserror::Error)]
+enum PrepareError {
+    /// The validator refused the file: the user's to fix, never retried.
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed (or there is none): may pass on a later run.
+    #[error("{0}")]
+    Store(String),
 }
 
 /// The sha256 (hex) of `parts`, each length-prefixed.

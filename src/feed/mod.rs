@@ -47,7 +47,7 @@ pub enum FeedError {
     Open {
         /// The file.
         path: String,
-        /// Why.
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },

@@ -146,7 +146,7 @@ pub enum TokenSourceError {
         account: String,
         /// The file.
         path: String,
-        /// Why.
+        /// Why it failed, in words for the user.
         reason: String,
     },
 }

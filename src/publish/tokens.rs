@@ -40,7 +40,7 @@ pub enum TokenError {
     Call {
         /// The account.
         account: String,
-        /// Why.
+        /// The error underneath, kept as the source.
         #[source]
         source: CallError,
     },
@@ -51,7 +51,7 @@ pub enum TokenError {
         account: String,
         /// The token file.
         path: String,
-        /// Why.
+        /// Why it failed, in words for the user.
         reason: String,
     },
     /// The token comes from an environment variable, which storyforge cannot update.

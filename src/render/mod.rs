@@ -63,7 +63,7 @@ pub enum RenderError {
         font: String,
         /// Variables the text reads, comma-separated (or "none").
         variables: String,
-        /// Why.
+        /// The error underneath, kept as the source.
         #[source]
         source: LayoutError,
     },
@@ -84,7 +84,7 @@ pub enum RenderError {
         layer: String,
         /// Where the layer is in the template.
         pos: SourcePos,
-        /// Why.
+        /// The error underneath, kept as the source.
         #[source]
         source: AssetError,
     },

@@ -59,7 +59,7 @@ pub enum SandboxError {
     Bind {
         /// The address asked for.
         addr: SocketAddr,
-        /// Why.
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },

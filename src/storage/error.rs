@@ -12,7 +12,7 @@ pub enum StoreError {
     Read {
         /// The file.
         path: String,
-        /// Why.
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },
@@ -109,7 +109,7 @@ pub enum StoreError {
         dir: String,
         /// The object key.
         key: String,
-        /// Why.
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },

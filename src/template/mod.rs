@@ -299,7 +299,7 @@ pub enum TemplateError {
     Read {
         /// The file.
         path: String,
-        /// Why.
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },

@@ -82,10 +82,11 @@ pub struct TextSetting {
 /// Why text could not be laid out.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LayoutError {
-    /// Too much text for the box even at the smallest size allowed.
-    /// Far more text than any Story can show (and too much to lay out fast).
+    /// Far more text than any Story can show (and too much to lay out
+    /// fast): the character count.
     #[error("text is {0} characters long; a Story shows at most {MAX_CHARS}")]
     TooLong(usize),
+    /// Too much text for the box even at the smallest size allowed.
     #[error("text does not fit a {w}×{h} px box at {px} px{}", in_lines(*max_lines))]
     DoesNotFit {
         /// Box width.

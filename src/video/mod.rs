@@ -107,7 +107,7 @@ pub enum VideoError {
     Write {
         /// The output.
         path: String,
-        /// Why.
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },

@@ -4,34 +4,43 @@
 //! `/me`; PERSONAL accounts and forged states are refused; the token is
 //! stored 0600 with its expiry in the ledger, and never shows up in errors.
 
-use std::process::{Command, Stdio};
+use crate::common;
+
+use std::process::Stdio;
 use std::time::Duration;
 
 use storyforge::auth::{self, AppSettings, AuthError, AuthRequest, RedirectSource};
 use storyforge::ledger::{parse_time, Ledger};
 use storyforge::publish::graph::GraphClient;
 use storyforge::publish::{GraphSettings, Secret};
-use storyforge::sandbox::{AccountType, Sandbox, SandboxAccount, SandboxConfig};
+use storyforge::sandbox::{Sandbox, SandboxAccount, SandboxConfig};
 
 const APP_ID: &str = "990000000000001";
 const APP_SECRET: &str = "sandbox-app-secret";
-const PERSONAL_ID: &str = "17841400000000002";
+use crate::common::PERSONAL_ID;
 
 fn sandbox(personal_login: bool) -> Sandbox {
     Sandbox::start(SandboxConfig {
-        accounts: vec![
-            SandboxAccount::default(),
-            SandboxAccount {
-                id: PERSONAL_ID.into(),
-                username: "personal_pat".into(),
-                account_type: AccountType::Personal,
-                token: "tok-personal".into(),
-            },
-        ],
+        accounts: vec![SandboxAccount::default(), common::personal_account()],
         oauth_account: personal_login.then(|| PERSONAL_ID.to_string()),
         ..SandboxConfig::default()
     })
     .expect("test set-up")
+}
+
+/// A sandbox, a loopback listener for the redirect, and settings whose
+/// redirect URI points at it.
+async fn loopback_login(
+    personal_login: bool,
+) -> (Sandbox, tokio::net::TcpListener, AppSettings, GraphSettings) {
+    let sb = sandbox(personal_login);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirect = format!(
+        "http://127.0.0.1:{}/callback",
+        listener.local_addr().unwrap().port()
+    );
+    let (app, graph) = settings(&sb, &redirect);
+    (sb, listener, app, graph)
 }
 
 fn settings(sb: &Sandbox, redirect_uri: &str) -> (AppSettings, GraphSettings) {
@@ -73,20 +82,17 @@ fn secret() -> Secret {
 
 #[tokio::test]
 async fn loopback_login_exchanges_the_code_twice_and_stores_the_token() {
-    let sb = sandbox(false);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let redirect = format!(
-        "http://127.0.0.1:{}/callback",
-        listener.local_addr().unwrap().port()
-    );
-    let (app, graph) = settings(&sb, &redirect);
+    let (_sb, listener, app, graph) = loopback_login(false).await;
     let request = auth::authorize_request(&app).unwrap();
     assert!(request
         .url
         .contains("scope=instagram_business_basic%2Cinstagram_business_content_publish&state="));
     let browser = async {
         let to = location(&request.url).await;
-        assert!(to.starts_with(&format!("{redirect}?code=")), "{to}");
+        assert!(
+            to.starts_with(&format!("{}?code=", app.redirect_uri)),
+            "{to}"
+        );
         assert!(to.ends_with("#_"), "{to}");
         // A browser asks for the favicon too; the listener must keep waiting.
         let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
@@ -195,13 +201,7 @@ async fn personal_accounts_are_refused_with_the_reason() {
 
 #[tokio::test]
 async fn a_foreign_state_is_refused_before_any_exchange() {
-    let sb = sandbox(false);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let redirect = format!(
-        "http://127.0.0.1:{}/callback",
-        listener.local_addr().unwrap().port()
-    );
-    let (app, graph) = settings(&sb, &redirect);
+    let (_sb, listener, app, graph) = loopback_login(false).await;
     let theirs = auth::authorize_request(&app).unwrap();
     let ours = auth::authorize_request(&app).unwrap();
     // Pasted.
@@ -265,13 +265,7 @@ async fn a_wrong_app_secret_is_explained_and_never_shown() {
 
 #[tokio::test]
 async fn timeout_suggests_pasting() {
-    let sb = sandbox(false);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let redirect = format!(
-        "http://127.0.0.1:{}/callback",
-        listener.local_addr().unwrap().port()
-    );
-    let (app, graph) = settings(&sb, &redirect);
+    let (_sb, listener, app, graph) = loopback_login(false).await;
     let request = auth::authorize_request(&app).unwrap();
     let err = auth::login(
         &app,
@@ -297,18 +291,14 @@ fn the_command_logs_in_and_reports_status() {
         l.local_addr().unwrap().port()
     };
     let token_file = work.path().join("demo.token");
-    let config = work.path().join("storyforge.yaml");
     let base = sb.base_url();
-    std::fs::write(
-        &config,
-        format!(
-            "ledger: {db}\napp:\n  app_id: \"{APP_ID}\"\n  app_secret_env: SF_TEST_APP_SECRET\n  redirect_uri: http://127.0.0.1:{port}/callback\n  authorize_url: {base}/oauth/authorize\n  token_url: {base}/oauth/access_token\ngraph:\n  base_url: {base}\naccounts:\n  - name: demo\n    ig_user_id: \"17841400000000001\"\n    token_file: {tf}\n",
-            db = work.path().join("l.db").display(),
-            tf = token_file.display()
-        ),
-    )
-    .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_storyforge"))
+    let config = common::SettingsFile::new(work.path(), &base)
+        .account("demo", common::DEMO_ID, None)
+        .extra(&format!(
+            "app:\n  app_id: \"{APP_ID}\"\n  app_secret_env: SF_TEST_APP_SECRET\n  redirect_uri: http://127.0.0.1:{port}/callback\n  authorize_url: {base}/oauth/authorize\n  token_url: {base}/oauth/access_token\n"
+        ))
+        .write();
+    let mut child = common::command()
         .args([
             "auth",
             "login",
@@ -370,7 +360,7 @@ fn the_command_logs_in_and_reports_status() {
         token_file.display()
     )));
 
-    let status = Command::new(env!("CARGO_BIN_EXE_storyforge"))
+    let status = common::command()
         .args(["auth", "status", "--json", "--config"])
         .arg(&config)
         .output()

@@ -4,15 +4,8 @@
 use crate::common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn storyforge(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_storyforge"))
-        .args(args)
-        .current_dir(common::root())
-        .output()
-        .expect("run storyforge")
-}
+use crate::common::storyforge;
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
@@ -76,12 +69,7 @@ fn a_bad_template_and_a_bad_row_do_not_stop_the_batch() {
         s(&out),
         "--json",
     ]);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    common::expect_exit(&o, 1);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("b-bad.yaml:"), "{stderr}");
     assert!(

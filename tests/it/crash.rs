@@ -5,7 +5,7 @@
 use crate::common;
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use storyforge::ledger::{Ledger, State};
@@ -35,25 +35,15 @@ fn killed_runs_resume_to_exactly_once() {
         ..SandboxConfig::default()
     })
     .unwrap();
-    let token = work.path().join("demo.token");
-    std::fs::write(&token, "sandbox-token-demo").unwrap();
-    let db = work.path().join("storyforge.db");
-    let config = work.path().join("storyforge.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "ledger: {db}\ngraph:\n  base_url: {base}\n  publish_spacing: 0\n  image_poll: 0.03\n  retry_base: 0.05\n  not_ready_wait: 0.05\n  slow_down_max: 0\naccounts:\n  - name: demo\n    ig_user_id: \"17841400000000001\"\n    token_file: {token}\n",
-            db = db.display(),
-            base = sandbox.base_url(),
-            token = token.display()
-        ),
-    )
-    .unwrap();
+    let db = work.path().join("l.db");
+    let config = common::SettingsFile::new(work.path(), &sandbox.base_url())
+        .graph("image_poll", "0.03")
+        .write();
     let urls: Vec<String> = (0..STORIES)
         .map(|i| format!("{}/media/s{i:02}.jpg", sandbox.base_url()))
         .collect();
     let run = || {
-        Command::new(env!("CARGO_BIN_EXE_storyforge"))
+        common::command()
             .arg("publish")
             .args(&urls)
             .arg("--config")

@@ -6,19 +6,17 @@
 use crate::common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use aws_sdk_s3::config::Credentials;
 use storyforge::config::Settings;
 use storyforge::doctor::{self, Check, DoctorOptions};
 use storyforge::ledger::{Ledger, TokenRecord};
-use storyforge::sandbox::{AccountType, Sandbox, SandboxAccount, SandboxConfig};
-use storyforge::storage::{AnyStore, S3Store, StorageConfig, StoreKind};
+use storyforge::sandbox::{Sandbox, SandboxAccount, SandboxConfig};
+use storyforge::storage::{AnyStore, S3Store, StorageConfig};
 
-use crate::common::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
+use crate::common::s3::{S3Server, SECRET_KEY};
 
-const PERSONAL_ID: &str = "17841400000000002";
+use crate::common::PERSONAL_ID;
 
 /// Lines with every 64-hex-digit run (content-addressed keys) as `<sha256>`.
 fn lines(checks: &[Check]) -> Vec<String> {
@@ -62,15 +60,7 @@ struct SetUp {
 fn set_up() -> SetUp {
     let media = tempfile::tempdir().expect("test set-up");
     let sandbox = Sandbox::start(SandboxConfig {
-        accounts: vec![
-            SandboxAccount::default(),
-            SandboxAccount {
-                id: PERSONAL_ID.into(),
-                username: "personal_pat".into(),
-                account_type: AccountType::Personal,
-                token: "tok-personal".into(),
-            },
-        ],
+        accounts: vec![SandboxAccount::default(), common::personal_account()],
         media_dir: Some(media.path().to_path_buf()),
         ..SandboxConfig::default()
     })
@@ -86,21 +76,13 @@ impl SetUp {
     /// storyforge.yaml with `media_base` serving the local store and one
     /// account whose token file holds `token`.
     fn config(&self, media_base: &str, account: &str, id: &str, token: &str) -> std::path::PathBuf {
-        let tf = self.work.path().join(format!("{account}.token"));
-        std::fs::write(&tf, token).expect("test set-up");
-        let path = self.work.path().join("storyforge.yaml");
-        std::fs::write(
-            &path,
-            format!(
-                "ledger: {db}\nstorage:\n  kind: local\n  dir: {media}\n  base_url: {media_base}\n  timeout_seconds: 5\ngraph:\n  base_url: {base}\n  timeout: 5\naccounts:\n  - name: {account}\n    ig_user_id: \"{id}\"\n    token_file: {tf}\n",
-                db = self.work.path().join("l.db").display(),
-                media = self.media.path().display(),
-                base = self.sandbox.base_url(),
-                tf = tf.display()
-            ),
-        )
-        .expect("test set-up");
-        path
+        common::SettingsFile::new(self.work.path(), &self.sandbox.base_url())
+            .local(self.media.path())
+            .storage("base_url", media_base)
+            .storage("timeout_seconds", "5")
+            .graph("timeout", "5")
+            .account(account, id, Some(token))
+            .write()
     }
 
     fn media_base(&self) -> String {
@@ -266,15 +248,10 @@ async fn a_locked_ledger_and_a_skewed_clock_are_reported() {
 
 async fn s3_store(server: &S3Server, bucket: &str, create: bool) -> AnyStore {
     let config = StorageConfig {
-        kind: StoreKind::S3,
-        bucket: Some(bucket.into()),
-        region: Some("us-east-1".into()),
-        endpoint: Some(server.endpoint()),
-        path_style: true,
         max_attempts: 1,
-        ..StorageConfig::default()
+        ..server.storage(bucket)
     };
-    let creds = Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test");
+    let creds = crate::common::s3::credentials();
     let store = S3Store::connect(&config, Some(creds))
         .await
         .expect("test set-up");
@@ -313,7 +290,7 @@ fn the_command_exits_1_and_speaks_json() {
     let s = set_up();
     let config = s.config(&s.media_base(), "pat", PERSONAL_ID, "tok-personal");
     let run = |json: bool| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_storyforge"));
+        let mut c = common::command();
         c.arg("doctor").arg("--config").arg(&config);
         c.arg("--templates").arg(common::root().join("templates"));
         if json {

@@ -6,13 +6,13 @@
 use crate::common;
 
 use std::collections::BTreeSet;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use crate::common::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
 use storyforge::ledger::{Ledger, State};
 use storyforge::sandbox::{Sandbox, SandboxConfig};
-use storyforge::storage::{S3Store, StorageConfig, StoreKind};
+use storyforge::storage::S3Store;
 
 const BUCKET: &str = "e2e-stories";
 
@@ -20,17 +20,9 @@ const BUCKET: &str = "e2e-stories";
 fn job_to_published_stories_through_real_s3_and_the_sandbox() {
     let s3 = S3Server::start();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let storage = StorageConfig {
-        kind: StoreKind::S3,
-        bucket: Some(BUCKET.into()),
-        region: Some("us-east-1".into()),
-        endpoint: Some(s3.endpoint()),
-        path_style: true,
-        ..StorageConfig::default()
-    };
+    let storage = s3.storage(BUCKET);
     rt.block_on(async {
-        let creds =
-            aws_sdk_s3::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test");
+        let creds = crate::common::s3::credentials();
         let store = S3Store::connect(&storage, Some(creds)).await.unwrap();
         store.ensure_bucket().await.unwrap();
     });
@@ -52,23 +44,14 @@ fn job_to_published_stories_through_real_s3_and_the_sandbox() {
         ),
     )
     .unwrap();
-    let token = work.path().join("demo.token");
-    std::fs::write(&token, "sandbox-token-demo").unwrap();
-    let db = work.path().join("storyforge.db");
-    let config = work.path().join("storyforge.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "ledger: {db}\nstorage:\n  kind: s3\n  bucket: {BUCKET}\n  region: us-east-1\n  endpoint: {ep}\n  path_style: true\n  prefix: e2e/\ngraph:\n  base_url: {base}\n  publish_spacing: 0.05\n  image_poll: 0.05\n  video_poll: 0.1\naccounts:\n  - name: demo\n    ig_user_id: \"17841400000000001\"\n    token_file: {token}\n",
-            db = db.display(),
-            ep = s3.endpoint(),
-            base = sandbox.base_url(),
-            token = token.display()
-        ),
-    )
-    .unwrap();
+    let db = work.path().join("l.db");
+    let config = common::SettingsFile::new(work.path(), &sandbox.base_url())
+        .s3(BUCKET, &s3.endpoint(), "e2e/")
+        .graph("publish_spacing", "0.05")
+        .graph("video_poll", "0.1")
+        .write();
     let command = || {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_storyforge"));
+        let mut c = common::command();
         c.args([
             "run",
             "--preset",

@@ -378,7 +378,7 @@ fn a_relative_ledger_is_beside_the_settings_file() {
     std::fs::write(&config, text_cfg.replace(&db, "rel.db")).expect("write");
     let files = stories(work.path(), 1);
     let elsewhere = tempfile::tempdir().expect("tempdir");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_storyforge"))
+    let out = common::command()
         .current_dir(elsewhere.path())
         .args(["publish", files[0].to_str().expect("utf-8"), "--config"])
         .arg(&config)

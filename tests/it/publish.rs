@@ -394,6 +394,19 @@ async fn tokens_refresh_into_the_token_file() {
     published_id(&p.publish(&stored, &story).await.unwrap());
 }
 
+/// Collects the demo account's insights now (`any_age`: also Stories not due yet).
+async fn collect_now(p: &Flow<'_>, ledger: &Ledger, any_age: bool) -> Vec<insights::Collected> {
+    insights::collect(
+        p.client(),
+        ledger,
+        &account(TOKEN),
+        chrono::Utc::now(),
+        any_age,
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn insights_are_collected_for_live_stories() {
     let r = rig(|_| {});
@@ -401,15 +414,7 @@ async fn insights_are_collected_for_live_stories() {
     let mut p = Flow::new(fast(&r.sandbox.base_url()), &ledger);
     let story = r.story(&bad("ok-story.jpg"), "i.jpg", MediaKind::Image);
     let id = published_id(&p.publish(&account(TOKEN), &story).await.unwrap());
-    let got = insights::collect(
-        p.client(),
-        &ledger,
-        &account(TOKEN),
-        chrono::Utc::now(),
-        true,
-    )
-    .await
-    .unwrap();
+    let got = collect_now(&p, &ledger, true).await;
     assert_eq!(got.len(), 1);
     let metrics = got[0].result.clone().unwrap();
     for m in [
@@ -433,15 +438,7 @@ async fn insights_are_collected_for_live_stories() {
     assert!(!got[0].no_data_yet);
     assert!(ledger.insights(&id).unwrap().is_some());
     // Not due yet without `any_age` (the Story is minutes old).
-    let none = insights::collect(
-        p.client(),
-        &ledger,
-        &account(TOKEN),
-        chrono::Utc::now(),
-        false,
-    )
-    .await
-    .unwrap();
+    let none = collect_now(&p, &ledger, false).await;
     assert!(none.is_empty());
 }
 
@@ -556,15 +553,7 @@ async fn insights_without_enough_viewers_are_no_data_yet() {
     let mut p = Flow::new(fast(&r.sandbox.base_url()), &ledger);
     let story = r.story(&bad("ok-story.jpg"), "few.jpg", MediaKind::Image);
     let id = published_id(&p.publish(&account(TOKEN), &story).await.unwrap());
-    let got = insights::collect(
-        p.client(),
-        &ledger,
-        &account(TOKEN),
-        chrono::Utc::now(),
-        true,
-    )
-    .await
-    .unwrap();
+    let got = collect_now(&p, &ledger, true).await;
     assert_eq!(got.len(), 1);
     assert!(got[0].no_data_yet);
     let note = got[0].result.clone().expect("not a failure");

@@ -5,25 +5,17 @@
 use crate::common;
 
 use crate::common::{cli as storyforge, text};
-use storyforge::sandbox::{Sandbox, SandboxConfig};
 
 #[test]
 fn files_are_validated_uploaded_and_published_once() {
-    let media = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let sandbox = Sandbox::start(SandboxConfig {
-        media_dir: Some(media.path().to_path_buf()),
-        image_processing_ms: 50,
-        ..SandboxConfig::default()
-    })
-    .unwrap();
-    let config = common::sandbox_settings(work.path(), media.path(), &sandbox.base_url());
-    let token = work.path().join("demo.token");
+    let rig = common::Rig::start(|_| {});
+    let (sandbox, config) = (&rig.sandbox, &rig.config);
+    let token = rig.work.path().join("demo.token");
     let good = common::root().join("fixtures/bad/ok-story.jpg");
     let png = common::root().join("fixtures/bad/SF101-png-named.jpg");
     let out = storyforge(
         &["publish", good.to_str().unwrap(), png.to_str().unwrap()],
-        &config,
+        config,
     );
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
@@ -34,13 +26,13 @@ fn files_are_validated_uploaded_and_published_once() {
     );
     assert_eq!(sandbox.published().len(), 1);
     // Again: nothing new is published.
-    let again = storyforge(&["publish", good.to_str().unwrap(), "--json"], &config);
+    let again = storyforge(&["publish", good.to_str().unwrap(), "--json"], config);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
     let v: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(v[0]["status"], "already_published");
     assert_eq!(v[0]["media_id"], sandbox.published()[0].media_id.as_str());
     assert_eq!(sandbox.published().len(), 1);
-    let ledger = storyforge(&["ledger", "--json"], &config);
+    let ledger = storyforge(&["ledger", "--json"], config);
     let rows: serde_json::Value = serde_json::from_slice(&ledger.stdout).unwrap();
     // The refused file is recorded too, as failed (never sent to Instagram).
     assert_eq!(rows.as_array().unwrap().len(), 2);
@@ -51,7 +43,7 @@ fn files_are_validated_uploaded_and_published_once() {
         rows[0]["media_id"],
         sandbox.published()[0].media_id.as_str()
     );
-    let status = storyforge(&["token", "status"], &config);
+    let status = storyforge(&["token", "status"], config);
     assert!(text(&status).contains("demo: "), "{}", text(&status));
     for o in [&out, &again, &ledger, &status] {
         assert!(
@@ -63,7 +55,7 @@ fn files_are_validated_uploaded_and_published_once() {
     // A bad token: an auth failure naming the code, never the token.
     std::fs::write(&token, "IGQ-wrong-secret-token").unwrap();
     let other = common::root().join("fixtures/bad/SF109-exif-rotated.jpg");
-    let denied = storyforge(&["publish", other.to_str().unwrap()], &config);
+    let denied = storyforge(&["publish", other.to_str().unwrap()], config);
     assert_eq!(denied.status.code(), Some(1));
     let all = text(&denied);
     assert!(all.contains("190"), "{all}");

@@ -4,43 +4,8 @@
 
 use crate::common;
 
-use std::process::{Command, Output};
-
-use storyforge::sandbox::{Sandbox, SandboxConfig};
-
-struct Rig {
-    sandbox: Sandbox,
-    work: tempfile::TempDir,
-    _media: tempfile::TempDir,
-}
-
-fn rig() -> Rig {
-    let media = tempfile::tempdir().expect("test setup");
-    let work = tempfile::tempdir().expect("test setup");
-    let sandbox = Sandbox::start(SandboxConfig {
-        media_dir: Some(media.path().to_path_buf()),
-        image_processing_ms: 50,
-        ..SandboxConfig::default()
-    })
-    .expect("test setup");
-    common::fast_settings(work.path(), media.path(), &sandbox.base_url(), "");
-    Rig {
-        sandbox,
-        work,
-        _media: media,
-    }
-}
-
-impl Rig {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_storyforge"))
-            .args(args)
-            .arg("--config")
-            .arg(self.work.path().join("storyforge.yaml"))
-            .current_dir(common::root())
-            .output()
-            .expect("run storyforge")
-    }
+fn rig() -> common::Rig {
+    common::Rig::start(|_| {})
 }
 
 use crate::common::text;
@@ -156,7 +121,7 @@ fn tick_publishes_what_is_due_once() {
 #[test]
 fn tick_retries_a_passing_failure_with_backoff_and_fails_an_empty_entry() {
     let r = rig();
-    let config = r.work.path().join("storyforge.yaml");
+    let config = r.config.clone();
     let settings = storyforge::config::Settings::load(&config).expect("settings");
     let story = r.work.path().join("s.jpg");
     std::fs::write(&story, common::jpeg_variant(7)).expect("write");

@@ -4,9 +4,9 @@
 //! loopback proxy that answers chosen requests with 5xx and forwards the
 //! rest unchanged (Host kept, so signatures still verify).
 
+use crate::common;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use storyforge::storage::{
     upload_all, upload_file, AnyStore, LocalStore, S3Store, StorageConfig, Store, StoreError,
-    StoreKind, UrlCheck,
+    UrlCheck,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -31,16 +31,11 @@ use crate::common::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
 
 fn s3_config(endpoint: &str) -> StorageConfig {
     StorageConfig {
-        kind: StoreKind::S3,
-        bucket: Some(BUCKET.into()),
-        region: Some("us-east-1".into()),
-        endpoint: Some(endpoint.into()),
-        path_style: true,
         prefix: "stories/".into(),
         max_attempts: 4,
         initial_backoff_ms: 20,
         timeout_seconds: 30,
-        ..StorageConfig::default()
+        ..crate::common::s3::storage_at(endpoint, BUCKET)
     }
 }
 
@@ -540,7 +535,7 @@ fn cli_upload_prints_one_url_per_file() -> TestResult {
         media_file(tmp.path(), "y.mp4", 5000).0,
     ];
     let run = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_storyforge"))
+        common::command()
             .arg("upload")
             .arg("--config")
             .arg(&settings)

@@ -139,13 +139,7 @@ fn a_missing_glyph_names_layer_row_character_and_code_point() {
     assert!(f.message.contains("'𓀀' (U+13000)"), "{}", f.message);
 }
 
-fn storyforge(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_storyforge"))
-        .args(args)
-        .current_dir(common::root())
-        .output()
-        .expect("run storyforge")
-}
+use crate::common::storyforge;
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -327,12 +321,7 @@ fn compliant_render_outputs_validate_clean() {
             "--today",
             "2026-11-29",
         ]);
-        assert_eq!(
-            r.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&r.stderr)
-        );
+        common::expect_exit(&r, 0);
         // And the template itself, with the same feed, checks clean.
         let v = storyforge(&[
             "validate",
@@ -366,12 +355,7 @@ fn compliant_transcode_outputs_validate_clean() {
         "--out",
         out,
     ]);
-    assert_eq!(
-        r.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&r.stderr)
-    );
+    common::expect_exit(&r, 0);
     let v = storyforge(&["validate", "--strict", out]);
     assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
     assert!(stdout(&v).contains("3 files checked"), "{}", stdout(&v));
@@ -394,28 +378,7 @@ fn mutated_inputs_never_panic() {
         let original = std::fs::read(seed).unwrap();
         let rounds = if i < 2 { 300 } else { 40 };
         for round in 0..rounds {
-            let mut bytes = original.clone();
-            match round % 4 {
-                0 => bytes.truncate(rng.usize(0..bytes.len())),
-                1 => {
-                    for _ in 0..rng.usize(1..20) {
-                        let at = rng.usize(0..bytes.len().min(4096));
-                        bytes[at] = rng.u8(..);
-                    }
-                }
-                2 => {
-                    let at = rng.usize(0..bytes.len());
-                    let junk: Vec<u8> = (0..rng.usize(1..64)).map(|_| rng.u8(..)).collect();
-                    bytes.splice(at..at, junk);
-                }
-                _ => {
-                    for b in bytes.iter_mut().take(200).skip(2) {
-                        if rng.u8(..) < 16 {
-                            *b = 0xFF;
-                        }
-                    }
-                }
-            }
+            let bytes = mutate(&mut rng, &original, round, false);
             let path = tmp.path().join(format!("m{i}-{round}.bin"));
             std::fs::write(&path, &bytes).unwrap();
             let report = validate::check_file(&path, &fonts, None, &opts());
@@ -451,7 +414,7 @@ fn mutated_inputs_never_panic() {
     for (kind, seed) in &text_seeds {
         let original = std::fs::read(seed).unwrap();
         for round in 0..150 {
-            let bytes = mutate(&mut rng, &original, round);
+            let bytes = mutate(&mut rng, &original, round, true);
             if *kind == "yaml-template" {
                 if let Ok(text) = std::str::from_utf8(&bytes) {
                     let at = tmp.path().join("t.yaml");
@@ -479,9 +442,11 @@ fn mutated_inputs_never_panic() {
     }
 }
 
-/// One mutation of `original`: a cut, byte flips, a splice of junk, or a
-/// flood of a structural byte (quotes, braces, colons, angle brackets).
-fn mutate(rng: &mut fastrand::Rng, original: &[u8], round: usize) -> Vec<u8> {
+/// One mutation of `original`: a cut, byte flips (binary: in the first
+/// 4 KiB, where headers are), a splice of junk, or a flood: of `FF` (marker
+/// bytes) over a binary header, of one structural byte (quotes, braces,
+/// colons, angle brackets) through `text`.
+fn mutate(rng: &mut fastrand::Rng, original: &[u8], round: usize, text: bool) -> Vec<u8> {
     let mut bytes = original.to_vec();
     if bytes.is_empty() {
         return bytes;
@@ -489,8 +454,13 @@ fn mutate(rng: &mut fastrand::Rng, original: &[u8], round: usize) -> Vec<u8> {
     match round % 4 {
         0 => bytes.truncate(rng.usize(0..bytes.len())),
         1 => {
+            let reach = if text {
+                bytes.len()
+            } else {
+                bytes.len().min(4096)
+            };
             for _ in 0..rng.usize(1..20) {
-                let at = rng.usize(0..bytes.len());
+                let at = rng.usize(0..reach);
                 bytes[at] = rng.u8(..);
             }
         }
@@ -499,12 +469,19 @@ fn mutate(rng: &mut fastrand::Rng, original: &[u8], round: usize) -> Vec<u8> {
             let junk: Vec<u8> = (0..rng.usize(1..64)).map(|_| rng.u8(..)).collect();
             bytes.splice(at..at, junk);
         }
-        _ => {
+        _ if text => {
             let marks = b"\"{}[]:<>,&|-\n";
             let mark = marks[rng.usize(0..marks.len())];
             for b in bytes.iter_mut() {
                 if rng.u8(..) < 12 {
                     *b = mark;
+                }
+            }
+        }
+        _ => {
+            for b in bytes.iter_mut().take(200).skip(2) {
+                if rng.u8(..) < 16 {
+                    *b = 0xFF;
                 }
             }
         }

@@ -10,6 +10,7 @@ use storyforge::assets::AssetCache;
 use storyforge::feed::{Feed, FeedRow};
 use storyforge::fonts::FontBook;
 use storyforge::render::{self, RenderError, Scene};
+use storyforge::sandbox::{AccountType, Sandbox, SandboxAccount, SandboxConfig};
 use storyforge::story;
 use storyforge::template::{self, Template, TemplateError};
 
@@ -76,29 +77,21 @@ pub fn shipped_templates() -> Vec<PathBuf> {
     template::discover(&root().join("templates")).expect("templates dir")
 }
 
-/// Writes `work/storyforge.yaml` for the local store in `media` served by
-/// the sandbox at `base`, ledger `work/l.db`, and the demo account whose
-/// token is in `work/demo.token`; returns the settings file.
-pub fn sandbox_settings(work: &Path, media: &Path, base: &str) -> PathBuf {
-    let token = work.join("demo.token");
-    std::fs::write(&token, "sandbox-token-demo").expect("write token");
-    let config = work.join("storyforge.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "ledger: {db}\nstorage:\n  kind: local\n  dir: {media}\n  base_url: {base}/media/\ngraph:\n  base_url: {base}\n  publish_spacing: 0\n  image_poll: 0.05\naccounts:\n  - name: demo\n    ig_user_id: \"17841400000000001\"\n    token_file: {token}\n",
-            db = work.join("l.db").display(),
-            media = media.display(),
-            token = token.display()
-        ),
-    )
-    .expect("write settings");
-    config
+/// The `storyforge` binary, run from the repository root.
+pub fn command() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_storyforge"));
+    c.current_dir(root());
+    c
 }
 
-/// Runs the `storyforge` binary with `args` and `--config config`.
+/// Runs `storyforge args` from the repository root, output captured.
+pub fn storyforge(args: &[&str]) -> std::process::Output {
+    command().args(args).output().expect("run storyforge")
+}
+
+/// Runs `storyforge args --config config`, output captured.
 pub fn cli(args: &[&str], config: &Path) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_storyforge"))
+    command()
         .args(args)
         .arg("--config")
         .arg(config)
@@ -106,10 +99,9 @@ pub fn cli(args: &[&str], config: &Path) -> std::process::Output {
         .expect("run storyforge")
 }
 
-/// Starts the `storyforge` binary with `args` and `--config config`,
-/// output captured.
+/// Starts `storyforge args --config config`, output captured.
 pub fn spawn(args: &[&str], config: &Path) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_storyforge"))
+    command()
         .args(args)
         .arg("--config")
         .arg(config)
@@ -117,6 +109,14 @@ pub fn spawn(args: &[&str], config: &Path) -> std::process::Child {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start storyforge")
+}
+
+/// Asserts a finished command exited with `code` (showing its stderr
+/// otherwise); returns its stderr.
+pub fn expect_exit(o: &std::process::Output, code: i32) -> String {
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(code), "{stderr}");
+    stderr
 }
 
 /// stdout and stderr of a finished command, as text.
@@ -138,15 +138,213 @@ pub fn jpeg_variant(i: usize) -> Vec<u8> {
     [&base[..2], &seg, &base[2..]].concat()
 }
 
-/// [`sandbox_settings`] with fast retries and waits (tests only wait
-/// milliseconds), and `extra` appended (top-level YAML).
-pub fn fast_settings(work: &Path, media: &Path, base: &str, extra: &str) -> PathBuf {
-    let config = sandbox_settings(work, media, base);
-    let text = std::fs::read_to_string(&config).expect("read settings");
-    let text = text.replace(
-        "graph:\n",
-        "graph:\n  retry_base: 0.02\n  not_ready_wait: 0.02\n  gone_wait: 0.02\n  slow_down_max: 0\n  rate_limit_base: 0.05\n",
-    );
-    std::fs::write(&config, format!("{text}{extra}")).expect("write settings");
-    config
+/// The sandbox's first demo account's id (`SandboxAccount::default()`).
+pub const DEMO_ID: &str = "17841400000000001";
+
+/// storyforge.yaml for a test, written into `work` by [`SettingsFile::write`]:
+/// ledger `work/l.db`; one account (`demo`, token `sandbox-token-demo` in
+/// `work/demo.token`); the Graph API at `graph` with waits of milliseconds;
+/// a local store in `work/media` served at `{graph}/media/` unless another
+/// store is chosen; and any extra top-level YAML.
+pub struct SettingsFile {
+    work: PathBuf,
+    graph: Vec<(String, String)>,
+    storage: Vec<(String, String)>,
+    account: Option<(String, String, Option<String>)>,
+    extra: String,
 }
+
+impl SettingsFile {
+    /// The defaults above, for the Graph API at `graph`.
+    pub fn new(work: &Path, graph: &str) -> SettingsFile {
+        let pairs = |kv: &[(&str, &str)]| -> Vec<(String, String)> {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        SettingsFile {
+            work: work.to_path_buf(),
+            graph: pairs(&[
+                ("base_url", graph),
+                ("publish_spacing", "0"),
+                ("image_poll", "0.05"),
+                ("retry_base", "0.02"),
+                ("not_ready_wait", "0.02"),
+                ("gone_wait", "0.02"),
+                ("slow_down_max", "0"),
+                ("rate_limit_base", "0.05"),
+            ]),
+            storage: pairs(&[
+                ("kind", "local"),
+                ("dir", &work.join("media").display().to_string()),
+                ("base_url", &format!("{graph}/media/")),
+            ]),
+            account: Some((
+                DEMO_ID.into(),
+                "demo".into(),
+                Some("sandbox-token-demo".into()),
+            )),
+            extra: String::new(),
+        }
+    }
+
+    fn set(list: &mut Vec<(String, String)>, key: &str, value: &str) {
+        match list.iter_mut().find(|(k, _)| k == key) {
+            Some(kv) => kv.1 = value.to_string(),
+            None => list.push((key.to_string(), value.to_string())),
+        }
+    }
+
+    /// Sets a `graph:` key.
+    pub fn graph(mut self, key: &str, value: &str) -> SettingsFile {
+        Self::set(&mut self.graph, key, value);
+        self
+    }
+
+    /// Sets a `storage:` key.
+    pub fn storage(mut self, key: &str, value: &str) -> SettingsFile {
+        Self::set(&mut self.storage, key, value);
+        self
+    }
+
+    /// The local store in `dir` (still served at `{graph}/media/`).
+    pub fn local(self, dir: &Path) -> SettingsFile {
+        self.storage("dir", &dir.display().to_string())
+    }
+
+    /// An S3 bucket at `endpoint` (path style) under `prefix`; its
+    /// credentials come from the environment.
+    pub fn s3(mut self, bucket: &str, endpoint: &str, prefix: &str) -> SettingsFile {
+        self.storage.clear();
+        for (k, v) in [
+            ("kind", "s3"),
+            ("bucket", bucket),
+            ("region", "us-east-1"),
+            ("endpoint", endpoint),
+            ("path_style", "true"),
+            ("prefix", prefix),
+        ] {
+            Self::set(&mut self.storage, k, v);
+        }
+        self
+    }
+
+    /// The one account: `name` with Instagram id `id`, its token file
+    /// `work/NAME.token` holding `token` (`None`: left for the test to write).
+    pub fn account(mut self, name: &str, id: &str, token: Option<&str>) -> SettingsFile {
+        self.account = Some((id.into(), name.into(), token.map(str::to_string)));
+        self
+    }
+
+    /// No accounts at all.
+    pub fn no_account(mut self) -> SettingsFile {
+        self.account = None;
+        self
+    }
+
+    /// Appends top-level YAML.
+    pub fn extra(mut self, yaml: &str) -> SettingsFile {
+        self.extra.push_str(yaml);
+        self
+    }
+
+    /// Writes `work/storyforge.yaml` (and the token file); returns its path.
+    pub fn write(self) -> PathBuf {
+        let block = |name: &str, kv: &[(String, String)]| -> String {
+            let body: String = kv.iter().map(|(k, v)| format!("  {k}: {v}\n")).collect();
+            format!("{name}:\n{body}")
+        };
+        let mut yaml = format!("ledger: {}\n", self.work.join("l.db").display());
+        yaml += &block("storage", &self.storage);
+        yaml += &block("graph", &self.graph);
+        if let Some((id, name, token)) = &self.account {
+            let file = self.work.join(format!("{name}.token"));
+            if let Some(t) = token {
+                std::fs::write(&file, t).expect("write token");
+            }
+            yaml += &format!(
+                "accounts:\n  - name: {name}\n    ig_user_id: \"{id}\"\n    token_file: {}\n",
+                file.display()
+            );
+        }
+        yaml += &self.extra;
+        let config = self.work.join("storyforge.yaml");
+        std::fs::write(&config, yaml).expect("write settings");
+        config
+    }
+}
+
+/// Settings for the local store in `media` served by the sandbox at `base`,
+/// the demo account, fast waits, and `extra` appended (top-level YAML).
+pub fn fast_settings(work: &Path, media: &Path, base: &str, extra: &str) -> PathBuf {
+    SettingsFile::new(work, base)
+        .local(media)
+        .extra(extra)
+        .write()
+}
+
+/// A sandbox serving a local store, a work folder with [`fast_settings`]
+/// for it, and the CLI run against them.
+pub struct Rig {
+    /// The Graph API sandbox.
+    pub sandbox: Sandbox,
+    /// Holds the settings, ledger and token.
+    pub work: tempfile::TempDir,
+    /// The local store the sandbox serves.
+    pub media: tempfile::TempDir,
+    /// `work/storyforge.yaml`.
+    pub config: PathBuf,
+}
+
+impl Rig {
+    /// Starts the sandbox (images processed in 50 ms, the local store
+    /// served) after `tune` has changed its configuration.
+    pub fn start(tune: impl FnOnce(&mut SandboxConfig)) -> Rig {
+        let media = tempfile::tempdir().expect("test set-up");
+        let work = tempfile::tempdir().expect("test set-up");
+        let mut config = SandboxConfig {
+            media_dir: Some(media.path().to_path_buf()),
+            image_processing_ms: 50,
+            ..SandboxConfig::default()
+        };
+        tune(&mut config);
+        let sandbox = Sandbox::start(config).expect("test set-up");
+        let config = fast_settings(work.path(), media.path(), &sandbox.base_url(), "");
+        Rig {
+            sandbox,
+            work,
+            media,
+            config,
+        }
+    }
+
+    /// Rewrites the settings from [`SettingsFile`] defaults changed by `f`.
+    pub fn settings(&mut self, f: impl FnOnce(SettingsFile) -> SettingsFile) {
+        let base =
+            SettingsFile::new(self.work.path(), &self.sandbox.base_url()).local(self.media.path());
+        self.config = f(base).write();
+    }
+
+    /// Runs `storyforge args` with these settings.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        cli(args, &self.config)
+    }
+
+    /// Starts `storyforge args` with these settings.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        spawn(args, &self.config)
+    }
+}
+
+/// A sandbox account of type PERSONAL, which the API refuses to publish for.
+pub fn personal_account() -> SandboxAccount {
+    SandboxAccount {
+        id: PERSONAL_ID.into(),
+        username: "personal_pat".into(),
+        account_type: AccountType::Personal,
+        token: "tok-personal".into(),
+    }
+}
+
+/// The id of [`personal_account`].
+pub const PERSONAL_ID: &str = "17841400000000002";

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use storyforge::storage::{StorageConfig, StoreKind};
+
 /// The access key every test server accepts.
 pub const ACCESS_KEY: &str = "storyforge-test-access";
 /// Its secret (tests assert it never shows up in output).
@@ -20,6 +22,7 @@ pub struct S3Server {
 }
 
 impl S3Server {
+    /// Starts s3s-fs on a free port (retrying when the port is taken).
     pub fn start() -> S3Server {
         let bin = find_s3s_fs().unwrap_or_else(|| {
             panic!(
@@ -58,9 +61,32 @@ impl S3Server {
         panic!("s3s-fs did not start listening");
     }
 
+    /// `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+
+    /// Storage settings for `bucket` on this server (path style).
+    pub fn storage(&self, bucket: &str) -> StorageConfig {
+        storage_at(&self.endpoint(), bucket)
+    }
+}
+
+/// Storage settings for `bucket` at an S3 `endpoint` (path style).
+pub fn storage_at(endpoint: &str, bucket: &str) -> StorageConfig {
+    StorageConfig {
+        kind: StoreKind::S3,
+        bucket: Some(bucket.into()),
+        region: Some("us-east-1".into()),
+        endpoint: Some(endpoint.into()),
+        path_style: true,
+        ..StorageConfig::default()
+    }
+}
+
+/// The credentials every test server accepts.
+pub fn credentials() -> aws_sdk_s3::config::Credentials {
+    aws_sdk_s3::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test")
 }
 
 impl Drop for S3Server {
