@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs beyond the build: s3s-fs, the S3-compatible
-# server (it checks SigV4 signatures) that tests/storage.rs starts on a free
+# server (it checks SigV4 signatures) that tests/it/storage.rs starts on a free
 # loopback port per test and stops afterwards. Skipped when already there.
 set -euo pipefail
 

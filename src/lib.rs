@@ -1,17 +1,24 @@
-//! storyforge: render, transcode, validate, upload and publish Instagram
-//! Stories.
+//! storyforge: templates, feeds and media files in → Instagram Stories
+//! rendered, transcoded, validated, uploaded and published exactly once.
 //!
 //! The library is the whole tool; the `storyforge` binary is a thin CLI over
-//! it. Stages (see `DESIGN.md`): [`template`] parses and checks YAML
-//! templates, [`render`] draws them (pure), [`assets`] loads images from disk,
-//! [`feed`] turns data feeds into variables, [`pipeline`] runs batches of
-//! Stories in parallel, [`delivery`] is the one step from a Story file to a
-//! published Story, [`validate`] holds any file to Instagram's rules,
-//! [`storage`] puts outputs at URLs Instagram can fetch, [`publish`] talks
-//! to the Graph API exactly once per Story with the [`ledger`] as its
-//! record, [`auth`] logs accounts in and [`doctor`] checks a set-up, [`sandbox`] emulates the Graph API locally for tests and demos,
-//! [`config`] reads storyforge.yaml, and [`util`] holds redaction and
-//! atomic writes.
+//! it. Modules sit in layers and only use those below (README, "Layout";
+//! checked by `tests/it/layers.rs`):
+//!
+//! - jobs: [`config`] reads storyforge.yaml, [`pipeline`] renders batches in
+//!   parallel, [`delivery`] is the one step from a Story file to a published
+//!   Story, [`daily`], [`run`] (job files), [`schedule`] (tick), [`doctor`];
+//! - deliver: [`validate`] holds any file to Instagram's rules, [`ledger`]
+//!   records every Story, [`storage`] puts files at public URLs, [`publish`]
+//!   talks to the Graph API, [`auth`] logs accounts in;
+//! - story: [`fonts`], [`text`] (shaping and layout), [`assets`],
+//!   [`template`], [`feed`], [`render`], [`story`] (one Story's variables and
+//!   scene), [`video`];
+//! - base: [`spec`] (Instagram's limits), [`media`] (the one media kind and
+//!   content sniffer), [`util`].
+//!
+//! [`sandbox`] emulates the Graph API for tests and demos; nothing in the
+//! library uses it.
 
 #![warn(missing_docs)]
 

@@ -6,7 +6,7 @@
 //! target/golden-failures/NAME.png shows expected | diff | actual.
 //!
 //! Regenerate the references after an intended change:
-//!     STORYFORGE_BLESS=1 cargo test --test golden
+//!     STORYFORGE_BLESS=1 cargo test --test it golden
 
 use crate::common;
 
@@ -26,7 +26,7 @@ fn compare(name: &str, actual: &RgbImage) -> Result<(), String> {
     let expected = image::open(&golden)
         .map_err(|e| {
             format!(
-                "{}: {e} (run STORYFORGE_BLESS=1 cargo test --test golden)",
+                "{}: {e} (run STORYFORGE_BLESS=1 cargo test --test it golden)",
                 golden.display()
             )
         })?

@@ -237,8 +237,8 @@ fn a_text_file_named_like_a_video_is_a_broken_video() {
     );
 }
 
-/// A FIFO given to `validate` or `transcode` fails fast with an error that
-/// names it, instead of blocking on the open forever.
+/// A FIFO given to `validate`, `transcode` or a job's `videos:` fails fast
+/// with an error that names it, instead of blocking on the open forever.
 #[cfg(unix)]
 #[test]
 fn a_fifo_fails_fast_with_a_named_error() {
@@ -268,6 +268,20 @@ fn a_fifo_fails_fast_with_a_named_error() {
     assert!(
         err.contains(&shown) && err.contains("not a regular file (a FIFO)"),
         "{err}"
+    );
+    let rig = common::Rig::start(|_| {});
+    let job = dir.path().join("job.yaml");
+    std::fs::write(
+        &job,
+        format!("out: {out_arg}\njobs:\n  - videos: {shown}\n"),
+    )
+    .expect("job");
+    let run = rig.run(&["run", job.to_str().expect("utf-8"), "--dry-run"]);
+    let all = common::text(&run);
+    assert_eq!(run.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains(&shown) && all.contains("not a regular file (a FIFO)"),
+        "{all}"
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
 }
