@@ -34,12 +34,11 @@ async fn loopback_login(
     personal_login: bool,
 ) -> (Sandbox, tokio::net::TcpListener, AppSettings, GraphSettings) {
     let sb = sandbox(personal_login);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let redirect = format!(
-        "http://127.0.0.1:{}/callback",
-        listener.local_addr().unwrap().port()
-    );
-    let (app, graph) = settings(&sb, &redirect);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let port = listener.local_addr().expect("its address").port();
+    let (app, graph) = settings(&sb, &format!("http://127.0.0.1:{port}/callback"));
     (sb, listener, app, graph)
 }
 

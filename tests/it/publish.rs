@@ -404,7 +404,7 @@ async fn collect_now(p: &Flow<'_>, ledger: &Ledger, any_age: bool) -> Vec<insigh
         any_age,
     )
     .await
-    .unwrap()
+    .expect("insights collected")
 }
 
 #[tokio::test]
