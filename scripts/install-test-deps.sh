@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Installs what `make test` needs beyond the build: s3s-fs, the S3-compatible
-# server (it checks SigV4 signatures) that tests/it/storage.rs starts on a free
-# loopback port per test and stops afterwards. Skipped when already there.
+# Installs what `make test` needs beyond the build: Debian's Chromium and
+# chromedriver (tests/it/dashboard.rs drives the dashboard in them, headless),
+# and s3s-fs, the S3-compatible server (it checks SigV4 signatures) that
+# tests/it/storage.rs starts on a free loopback port per test and stops
+# afterwards. Each is skipped when already there.
 set -euo pipefail
+
+"$(dirname "$0")/install-deps.sh" chromium chromium-driver
 
 S3S_FS_VERSION=0.14.1 # 0.15+ needs a newer rustc than the project's MSRV
 export PATH="$HOME/.cargo/bin:$PATH"

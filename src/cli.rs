@@ -9,6 +9,7 @@ mod auth;
 mod builtin;
 mod publish;
 mod schedule;
+mod serve;
 mod validate;
 
 use anyhow::Context;
@@ -91,6 +92,8 @@ enum Command {
     Schedule(schedule::ScheduleArgs),
     /// Publish what is due, collect due insights, refresh due tokens (run it from cron).
     Tick(schedule::TickArgs),
+    /// A local web dashboard: the queue, new Stories from files and templates, recent Stories, quota.
+    Serve(serve::ServeArgs),
     /// Print what FFmpeg sees in a media file.
     #[cfg(feature = "video")]
     Probe {
@@ -219,6 +222,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Daily(args) => schedule::daily(args),
         Command::Schedule(args) => schedule::schedule(args),
         Command::Tick(args) => schedule::tick(args),
+        Command::Serve(args) => serve::serve(args),
         #[cfg(feature = "video")]
         Command::Transcode(args) => transcode(args, cli.quiet),
         #[cfg(feature = "video")]

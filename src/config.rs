@@ -109,6 +109,47 @@ impl ConfigError {
 }
 
 impl Settings {
+    /// The accounts this process publishes for, by name: those configured,
+    /// then the demo account of a Graph API started in this process.
+    pub fn account_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.accounts.iter().map(|a| a.name.clone()).collect();
+        if let Some(g) = &self.in_process {
+            if !names.contains(&g.account.settings.name) {
+                names.push(g.account.settings.name.clone());
+            }
+        }
+        names
+    }
+
+    /// The name of the account `name` picks (the first when `None`), or
+    /// why there is none.
+    pub fn account_name(&self, name: Option<&str>) -> Result<String, String> {
+        let names = self.account_names();
+        match name {
+            Some(n) if names.iter().any(|a| a == n) => Ok(n.to_string()),
+            Some(n) => Err(format!(
+                "no account named '{n}' in the settings (accounts: {})",
+                if names.is_empty() { "none".into() } else { names.join(", ") }
+            )),
+            None => names.into_iter().next().ok_or_else(|| {
+                "no accounts in the settings; add `accounts:` (name, ig_user_id, token_env or token_file) to storyforge.yaml".into()
+            }),
+        }
+    }
+
+    /// The account called `name`, its token read from its source.
+    pub fn load_account(&self, name: &str) -> Result<Account, String> {
+        match self.accounts.iter().find(|a| a.name == name) {
+            Some(a) => a.load().map_err(|e| e.to_string()),
+            None => self
+                .in_process
+                .as_ref()
+                .filter(|g| g.account.settings.name == name)
+                .map(|g| g.account.clone())
+                .ok_or_else(|| format!("no account named '{name}'")),
+        }
+    }
+
     /// Checks settings `text` as if read from `path`.
     pub fn parse(text: &str, path: &Path) -> Result<Settings, ConfigError> {
         let shown = path.display().to_string();

@@ -422,39 +422,34 @@ pub async fn account_checks(
     let limit = client
         .call(
             Method::Get,
-            &format!("{}/content_publishing_limit", account.ig_user_id),
+            &crate::publish::quota::path(&account.ig_user_id),
             &loaded.token,
-            &[("fields", "config,quota_usage")],
+            &[("fields", crate::publish::quota::FIELDS)],
         )
         .await;
     out.push(match limit {
-        Ok(v) => {
-            let entry = v.get("data").and_then(|d| d.get(0)).unwrap_or(&v);
-            let used = entry
-                .get("quota_usage")
-                .and_then(|u| u.as_u64())
-                .unwrap_or(0);
-            let cfg = entry.get("config");
-            let total = cfg
-                .and_then(|c| c.get("quota_total"))
-                .and_then(|t| t.as_u64());
-            let hours = cfg
-                .and_then(|c| c.get("quota_duration"))
-                .and_then(|t| t.as_u64())
-                .map_or(24, |s| s / 3600);
-            match total {
-                Some(t) if used >= t => Check::fail(
-                    name("publishing"),
-                    format!("quota used up: {used} of {t} in {hours} h"),
-                    "wait for the rolling window to free a slot",
+        Ok(v) => match crate::publish::quota::Quota::from_reply(&v) {
+            Some(q) if q.used_up() => Check::fail(
+                name("publishing"),
+                format!(
+                    "quota used up: {} of {} in {} h",
+                    q.used,
+                    q.total,
+                    q.window_secs / 3600
                 ),
-                Some(t) => Check::pass(
-                    name("publishing"),
-                    format!("permitted; quota {used} of {t} used in {hours} h"),
+                "wait for the rolling window to free a slot",
+            ),
+            Some(q) => Check::pass(
+                name("publishing"),
+                format!(
+                    "permitted; quota {} of {} used in {} h",
+                    q.used,
+                    q.total,
+                    q.window_secs / 3600
                 ),
-                None => Check::pass(name("publishing"), format!("permitted; {used} used")),
-            }
-        }
+            ),
+            None => Check::pass(name("publishing"), "permitted; the quota was not reported"),
+        },
         Err(e) => {
             let permission = e.api().is_some_and(|g| matches!(g.code, 10 | 200..=299));
             Check::fail(

@@ -7,7 +7,8 @@
 //!
 //! - jobs: [`config`] reads storyforge.yaml, [`pipeline`] renders batches in
 //!   parallel, [`delivery`] is the one step from a Story file to a published
-//!   Story, [`daily`], [`run`] (job files), [`schedule`] (tick), [`doctor`];
+//!   Story, [`daily`], [`run`] (job files), [`schedule`] (tick), [`doctor`],
+//!   [`serve`] (the web dashboard);
 //! - deliver: [`validate`] holds any file to Instagram's rules, [`ledger`]
 //!   records every Story, [`storage`] puts files at public URLs, [`publish`]
 //!   talks to the Graph API, [`auth`] logs accounts in;
@@ -38,6 +39,7 @@ pub mod render;
 pub mod run;
 pub mod sandbox;
 pub mod schedule;
+pub mod serve;
 pub mod spec;
 pub mod storage;
 pub mod story;

@@ -148,6 +148,40 @@ fn settle_entry(
     (ScheduleState::Done, lines(&|_| true), s.attempts + 1, None)
 }
 
+/// Makes and publishes one scheduled entry now (as a tick would when it is
+/// due; `serve`'s "publish now" too) and records how it went; returns its
+/// new state and what happened. The ledger's claims keep it to one publish
+/// whoever runs it.
+pub fn run_entry(
+    settings: &Settings,
+    ledger: &Ledger,
+    s: &Scheduled,
+    out: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(ScheduleState, String), LedgerError> {
+    let job = JobFile {
+        account: s.account.clone(),
+        out: Some(out.to_path_buf()),
+        jobs: vec![Job {
+            template: s.template.as_ref().map(PathBuf::from),
+            feed: s.feed.as_ref().map(PathBuf::from),
+            videos: None,
+            rows: s.row.map(|r| vec![r]),
+            file: s.file.as_ref().map(PathBuf::from),
+            key: None,
+        }],
+    };
+    let opts = RunOptions {
+        scope: Some(format!("schedule:{}", s.id)),
+        republish: s.republish,
+        ..RunOptions::default()
+    };
+    let result = run::run(&job, settings.clone(), &opts);
+    let (state, text, attempts, next) = settle_entry(s, result, now);
+    ledger.set_schedule_state(s.id, state, &text, attempts, next.as_deref())?;
+    Ok((state, text))
+}
+
 /// Runs one tick at `now`; `out` is where scheduled Stories are written.
 pub fn tick(
     settings: &Settings,
@@ -190,28 +224,18 @@ pub fn tick(
         })
         .collect();
     for s in due {
-        let job = JobFile {
-            account: s.account.clone(),
-            out: Some(out.to_path_buf()),
-            jobs: vec![Job {
-                template: s.template.as_ref().map(PathBuf::from),
-                feed: s.feed.as_ref().map(PathBuf::from),
-                videos: None,
-                rows: s.row.map(|r| vec![r]),
-                file: s.file.as_ref().map(PathBuf::from),
-                key: None,
-            }],
-        };
-        let opts = RunOptions {
-            scope: Some(format!("schedule:{}", s.id)),
-            republish: s.republish,
-            ..RunOptions::default()
-        };
-        let result = run::run(&job, settings.clone(), &opts);
-        let (state, text, attempts, next) = settle_entry(&s, result, now);
-        if let Err(e) = ledger.set_schedule_state(s.id, state, &text, attempts, next.as_deref()) {
-            report.errors.push(e.to_string());
+        // Cancelled (or moved) since it was listed: leave it.
+        match ledger.schedule_entry(s.id)? {
+            Some(now_entry) if now_entry.state == ScheduleState::Pending => {}
+            _ => continue,
         }
+        let (state, text) = match run_entry(settings, &ledger, &s, out, now) {
+            Ok(done) => done,
+            Err(e) => {
+                report.errors.push(e.to_string());
+                continue;
+            }
+        };
         report.scheduled.push((s.id, state, text));
     }
     if settings.in_process.is_some() {

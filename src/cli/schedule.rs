@@ -154,17 +154,7 @@ pub fn schedule(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
     let ledger = Ledger::open(&settings.ledger)?;
     if args.action == "list" {
         for s in ledger.schedule()? {
-            let what = s.file.clone().unwrap_or_else(|| {
-                format!(
-                    "{}{} row {}",
-                    s.template.clone().unwrap_or_default(),
-                    s.feed
-                        .as_deref()
-                        .map(|f| format!(" × {f}"))
-                        .unwrap_or_default(),
-                    s.row.map_or("-".into(), |r| r.to_string())
-                )
-            });
+            let what = s.describe();
             let tries = match (s.attempts, &s.next_try) {
                 (0, _) => String::new(),
                 (n, Some(t)) if s.state == ScheduleState::Pending => {

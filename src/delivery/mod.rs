@@ -90,7 +90,6 @@ pub struct Context {
     lease: chrono::Duration,
     accounts: HashMap<String, Account>,
     stopped: HashMap<String, String>,
-    demo: Option<Account>,
     opts: DeliveryOptions,
 }
 
@@ -101,7 +100,6 @@ impl Context {
         if settings.graph.base_url == crate::config::BUILTIN_SANDBOX {
             return Err(SetupError::NoSandbox);
         }
-        let demo = settings.in_process.as_ref().map(|g| g.account.clone());
         let ledger = Ledger::open(&settings.ledger)?;
         let store = Some(AnyStore::open(&settings.storage).await?);
         let host = reqwest::Url::parse(&settings.graph.base_url)
@@ -126,7 +124,6 @@ impl Context {
             lease,
             accounts: HashMap::new(),
             stopped: HashMap::new(),
-            demo,
             opts,
         })
     }
@@ -149,24 +146,9 @@ impl Context {
     /// The name of the account `name` picks (the first when `None`, or the
     /// built-in sandbox's demo account when there are none).
     pub fn account_name(&self, name: Option<&str>) -> Result<String, SetupError> {
-        match name {
-            Some(n) if self.settings.accounts.iter().any(|a| a.name == n) => Ok(n.to_string()),
-            Some(n) if self.demo.as_ref().is_some_and(|d| d.settings.name == n) => Ok(n.to_string()),
-            Some(n) => {
-                let names: Vec<_> = self.settings.accounts.iter().map(|a| a.name.as_str()).collect();
-                Err(SetupError::Account(format!(
-                    "no account named '{n}' in the settings (accounts: {})",
-                    if names.is_empty() { "none".into() } else { names.join(", ") }
-                )))
-            }
-            None => match (self.settings.accounts.first(), &self.demo) {
-                (Some(a), _) => Ok(a.name.clone()),
-                (None, Some(d)) => Ok(d.settings.name.clone()),
-                (None, None) => Err(SetupError::Account(
-                    "no accounts in the settings; add `accounts:` (name, ig_user_id, token_env or token_file) to storyforge.yaml".into(),
-                )),
-            },
-        }
+        self.settings
+            .account_name(name)
+            .map_err(SetupError::Account)
     }
 
     /// The account `name` picks, its token loaded and refreshed first when
@@ -176,13 +158,10 @@ impl Context {
         if let Some(a) = self.accounts.get(&name) {
             return Ok(a.clone());
         }
-        let mut account = match self.settings.accounts.iter().find(|a| a.name == name) {
-            Some(a) => a.load().map_err(|e| SetupError::Account(e.to_string()))?,
-            None => self
-                .demo
-                .clone()
-                .ok_or_else(|| SetupError::Account(format!("no account named '{name}'")))?,
-        };
+        let mut account = self
+            .settings
+            .load_account(&name)
+            .map_err(SetupError::Account)?;
         if tokens::status(&self.ledger, &account, chrono::Utc::now())?.refresh_due {
             match tokens::refresh(self.publisher.client(), &self.ledger, &account).await {
                 Ok(fresh) => {

@@ -17,6 +17,8 @@ pub enum ScheduleState {
     Done,
     /// Failed for a reason that needs the user, or out of retries.
     Failed,
+    /// Cancelled by the user before it was done.
+    Cancelled,
 }
 
 impl ScheduleState {
@@ -26,6 +28,7 @@ impl ScheduleState {
             ScheduleState::Pending => "pending",
             ScheduleState::Done => "done",
             ScheduleState::Failed => "failed",
+            ScheduleState::Cancelled => "cancelled",
         }
     }
 
@@ -33,6 +36,7 @@ impl ScheduleState {
         match s {
             "done" => ScheduleState::Done,
             "failed" => ScheduleState::Failed,
+            "cancelled" => ScheduleState::Cancelled,
             _ => ScheduleState::Pending,
         }
     }
@@ -71,6 +75,23 @@ pub struct Scheduled {
     pub next_try: Option<String>,
     /// Publish even if the same bytes went out within 24 h.
     pub republish: bool,
+}
+
+impl Scheduled {
+    /// What it publishes, for people: the file, or `TEMPLATE × FEED row N`.
+    pub fn describe(&self) -> String {
+        self.file.clone().unwrap_or_else(|| {
+            format!(
+                "{}{} row {}",
+                self.template.clone().unwrap_or_default(),
+                self.feed
+                    .as_deref()
+                    .map(|f| format!(" × {f}"))
+                    .unwrap_or_default(),
+                self.row.map_or("-".into(), |r| r.to_string())
+            )
+        })
+    }
 }
 
 /// A token's recorded lifetime.
@@ -152,9 +173,22 @@ impl Ledger {
 
     /// Every scheduled entry, soonest first.
     pub fn schedule(&self) -> Result<Vec<Scheduled>, LedgerError> {
+        self.select_schedule("ORDER BY at, id", [])
+    }
+
+    /// One scheduled entry.
+    pub fn schedule_entry(&self, id: i64) -> Result<Option<Scheduled>, LedgerError> {
+        Ok(self.select_schedule("WHERE id = ?1", [id])?.pop())
+    }
+
+    fn select_schedule<P: rusqlite::Params>(
+        &self,
+        tail: &str,
+        params: P,
+    ) -> Result<Vec<Scheduled>, LedgerError> {
         self.rows(
-            "SELECT id, account, file, template, feed, row, at, state, result, attempts, next_try, republish FROM schedule ORDER BY at, id",
-            [],
+            &format!("SELECT id, account, file, template, feed, row, at, state, result, attempts, next_try, republish FROM schedule {tail}"),
+            params,
             |r| {
                 Ok(Scheduled {
                     id: r.get(0)?,
@@ -172,6 +206,27 @@ impl Ledger {
                 })
             },
         )
+    }
+
+    /// Cancels a pending entry; false when it is not pending (done,
+    /// failed, already cancelled, or unknown).
+    pub fn cancel_schedule(&self, id: i64) -> Result<bool, LedgerError> {
+        self.exec(
+            "UPDATE schedule SET state = 'cancelled', result = 'cancelled by the user', next_try = NULL WHERE id = ?1 AND state = 'pending'",
+            params![id],
+        )
+        .map(|n| n == 1)
+    }
+
+    /// Moves a pending or failed entry to `at` (RFC 3339, UTC), pending
+    /// again with its attempts reset; false when it is done, cancelled or
+    /// unknown.
+    pub fn reschedule(&self, id: i64, at: &str) -> Result<bool, LedgerError> {
+        self.exec(
+            "UPDATE schedule SET at = ?2, state = 'pending', attempts = 0, next_try = NULL, result = NULL WHERE id = ?1 AND state IN ('pending', 'failed')",
+            params![id, at],
+        )
+        .map(|n| n == 1)
     }
 
     /// Records how a scheduled entry went: its state, what happened, the

@@ -565,16 +565,13 @@ impl Publisher {
                 ),
             }));
         }
-        let path = format!(
-            "{}/content_publishing_limit",
-            job.account.settings.ig_user_id
-        );
+        let path = super::quota::path(&job.account.settings.ig_user_id);
         let v = match self
             .call(
                 job.account,
                 Method::Get,
                 &path,
-                &[("fields", "config,quota_usage")],
+                &[("fields", super::quota::FIELDS)],
             )
             .await
         {
@@ -585,26 +582,22 @@ impl Publisher {
                 return Ok(None);
             }
         };
-        let entry = &v["data"][0];
-        let used = entry["quota_usage"].as_u64();
-        let total = entry["config"]["quota_total"].as_u64();
-        let window = entry["config"]["quota_duration"].as_u64().unwrap_or(86_400);
-        let (Some(used), Some(total)) = (used, total) else {
+        let Some(quota) = super::quota::Quota::from_reply(&v) else {
             return Ok(None);
         };
-        if used < total {
+        if !quota.used_up() {
             return Ok(None);
         }
-        let since = Utc::now() - chrono::Duration::seconds(window as i64);
-        let frees = job
-            .ledger
-            .published_since(name, since)?
-            .first()
+        let (used, total, window) = (quota.used, quota.total, quota.window_secs);
+        let frees = quota
+            .next_free(
+                &job.ledger
+                    .published_since(name, Utc::now() - quota.window())?,
+            )
             .map(|t| {
                 format!(
                     "at {}",
-                    (*t + chrono::Duration::seconds(window as i64))
-                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 )
             })
             .unwrap_or_else(|| "as the rolling window moves on".into());

@@ -1,13 +1,14 @@
 //! The publish stage: public media URLs → Instagram Stories through the
 //! Graph API, exactly once per asset and account, within the quota and the
 //! rate limits ([`flow`]); token lifetimes ([`tokens`]); Story insights
-//! ([`insights`]). Errors are classified by code and subcode ([`errors`]);
+//! ([`insights`]); the live publishing quota ([`quota`]). Errors are classified by code and subcode ([`errors`]);
 //! secrets never reach a log, an error or the ledger ([`redact`]).
 
 pub mod errors;
 pub mod flow;
 pub mod graph;
 pub mod insights;
+pub mod quota;
 pub mod redact;
 pub mod stories;
 pub mod tokens;

@@ -9,6 +9,7 @@
 pub mod compose;
 pub mod encode;
 pub mod glyphs;
+pub mod photo;
 pub mod preview;
 
 use std::sync::Arc;

@@ -102,6 +102,30 @@ pub struct Template {
     pub layers: Vec<Layer>,
 }
 
+impl Template {
+    /// The variables a Story of this template reads, in layer order, then
+    /// the other defaults it sets: what a form for one Story asks for. The
+    /// built-ins (`today`, `row`, `template`) are left out.
+    pub fn placeholders(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        let used = self.layers.iter().flat_map(|l| match &l.kind {
+            LayerKind::Text(t) => t.content.variables(),
+            LayerKind::Image(i) => i.src.variables(),
+            LayerKind::Rect(_) => Vec::new(),
+        });
+        for name in used
+            .map(str::to_string)
+            .chain(self.variables.keys().cloned())
+        {
+            if !matches!(name.as_str(), vars::TODAY | "row" | "template") && !names.contains(&name)
+            {
+                names.push(name);
+            }
+        }
+        names
+    }
+}
+
 /// A checked background.
 #[derive(Debug, Clone)]
 pub enum Background {

@@ -54,7 +54,7 @@ pub fn check(
     match data {
         None => {
             let vars = story::variables(&t, None, today);
-            out.extend(render_one(&t, &vars, None, &cache, None));
+            out.extend(render_checked(&t, &vars, None, &cache, None).findings);
         }
         Some(sample) => {
             let per_row: Vec<Vec<Finding>> = sample
@@ -62,7 +62,7 @@ pub fn check(
                 .par_iter()
                 .map(|row| {
                     let vars = story::variables(&t, Some(row), today);
-                    render_one(&t, &vars, Some(sample.feed.dir()), &cache, Some(row))
+                    render_checked(&t, &vars, Some(sample.feed.dir()), &cache, Some(row)).findings
                 })
                 .collect();
             out.extend(per_row.into_iter().flatten());
@@ -96,14 +96,28 @@ fn load_finding(e: &TemplateError) -> Finding {
     }
 }
 
-/// Renders one Story in memory and checks it; `row` is the feed row, if any.
-fn render_one(
+/// One Story rendered in memory and checked.
+pub struct Checked {
+    /// The JPEG, when it could be rendered and encoded.
+    pub jpeg: Option<Vec<u8>>,
+    /// What is wrong with it (empty when nothing is).
+    pub findings: Vec<Finding>,
+}
+
+/// Renders one Story of `t` with `vars` in memory and holds it to the image
+/// rules; `row` is the feed row, if any (the same findings as `validate
+/// --data`, and the bytes for a preview).
+pub fn render_checked(
     t: &Template,
     vars: &template::Variables,
     feed_dir: Option<&Path>,
     cache: &assets::AssetCache,
     row: Option<&FeedRow>,
-) -> Vec<Finding> {
+) -> Checked {
+    let refused = |findings| Checked {
+        jpeg: None,
+        findings,
+    };
     let located = |f: Finding, pos: Option<SourcePos>| {
         let mut loc = pos.map(at).unwrap_or_default();
         loc.row = row.map(|r| r.index);
@@ -134,21 +148,21 @@ fn render_one(
                 }
                 RenderError::Asset { .. } => Finding::new(rules::TEMPLATE_ASSET, e.to_string()),
             };
-            return vec![located(finding, Some(e.pos()))];
+            return refused(vec![located(finding, Some(e.pos()))]);
         }
     };
     let canvas = render::draw(&scene);
     let jpeg = match render::encode::encode_jpeg(&canvas, t.quality) {
         Ok(j) => j,
         Err(e) => {
-            return vec![located(
+            return refused(vec![located(
                 Finding::new(rules::IMAGE_TOO_LARGE, format!("the rendered Story: {e}")),
                 None,
-            )]
+            )])
         }
     };
     let bytes = &jpeg.bytes;
-    match facts::jpeg_facts(bytes, bytes, |_| true) {
+    let findings = match facts::jpeg_facts(bytes, bytes, |_| true) {
         Ok(f) => rules::image_findings(&f, bytes.len() as u64)
             .into_iter()
             // The canvas itself is SF308's business.
@@ -162,5 +176,9 @@ fn render_one(
             Finding::new(rules::IMAGE_CORRUPT, format!("the rendered Story: {e}")),
             None,
         )],
+    };
+    Checked {
+        jpeg: Some(jpeg.bytes),
+        findings,
     }
 }

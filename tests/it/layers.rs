@@ -22,7 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "jobs",
         &[
-            "config", "pipeline", "delivery", "daily", "run", "schedule", "doctor",
+            "config", "pipeline", "delivery", "daily", "run", "schedule", "doctor", "serve",
         ],
     ),
 ];

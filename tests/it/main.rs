@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod common;
 mod crash;
+mod dashboard;
 mod doctor;
 mod e2e;
 mod errors;

@@ -1,0 +1,55 @@
+//! An account → its publishing quota as the API says it now
+//! (`content_publishing_limit`: posts used of `quota_total` in a rolling
+//! `quota_duration` window), never an assumed cap, and when the next slot
+//! frees given the ledger's publish times.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// The publishing quota of one account, read live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Quota {
+    /// Posts used in the window.
+    pub used: u64,
+    /// Posts allowed in the window (`config.quota_total`).
+    pub total: u64,
+    /// The rolling window, seconds (`config.quota_duration`; 86,400 when not said).
+    pub window_secs: u64,
+}
+
+/// The query `content_publishing_limit` is asked with.
+pub const FIELDS: &str = "config,quota_usage";
+
+/// The path of `ig_user_id`'s quota.
+pub fn path(ig_user_id: &str) -> String {
+    format!("{ig_user_id}/content_publishing_limit")
+}
+
+impl Quota {
+    /// Reads a `content_publishing_limit` reply; `None` when it lacks the
+    /// usage or the total.
+    pub fn from_reply(v: &serde_json::Value) -> Option<Quota> {
+        let entry = &v["data"][0];
+        Some(Quota {
+            used: entry["quota_usage"].as_u64()?,
+            total: entry["config"]["quota_total"].as_u64()?,
+            window_secs: entry["config"]["quota_duration"].as_u64().unwrap_or(86_400),
+        })
+    }
+
+    /// The window as a duration.
+    pub fn window(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.window_secs.min(i64::MAX as u64) as i64)
+    }
+
+    /// True when no post is left in the window.
+    pub fn used_up(&self) -> bool {
+        self.used >= self.total
+    }
+
+    /// When the oldest publish in the window (`published`, oldest first, as
+    /// the ledger lists them) leaves it and frees a slot.
+    pub fn next_free(&self, published: &[DateTime<Utc>]) -> Option<DateTime<Utc>> {
+        published.first().map(|t| *t + self.window())
+    }
+}

@@ -1,0 +1,287 @@
+// storyforge dashboard: progressive enhancement over server-rendered pages.
+// Times shown in the browser's zone, actions sent with the CSRF token,
+// uploads, live template previews and the week view. No framework.
+"use strict";
+(() => {
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+  const csrf = $('meta[name="csrf-token"]')?.content || "";
+
+  function toast(text) {
+    const t = $("#toast");
+    if (!t) return;
+    t.textContent = text;
+    t.classList.add("show");
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => t.classList.remove("show"), 5000);
+  }
+
+  async function api(method, url, body, type) {
+    const headers = { "X-CSRF-Token": csrf };
+    let data = body;
+    if (body !== undefined && type === undefined) {
+      headers["Content-Type"] = "application/json";
+      data = JSON.stringify(body);
+    } else if (type) {
+      headers["Content-Type"] = type;
+    }
+    const res = await fetch(url, { method, headers, body: data, credentials: "same-origin" });
+    let json = {};
+    try { json = await res.json(); } catch (_) { /* not JSON */ }
+    if (!res.ok) throw new Error(json.error || res.status + " " + res.statusText);
+    return json;
+  }
+
+  // Times: the browser's own zone.
+  function localTimes(root = document) {
+    for (const t of $$("time[data-local]", root)) {
+      const d = new Date(t.getAttribute("datetime"));
+      if (!isNaN(d)) {
+        t.textContent = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+        t.title = d.toISOString();
+      }
+    }
+  }
+  localTimes();
+
+  // A datetime-local value (browser zone) as RFC 3339 UTC.
+  function toUtc(value) {
+    const d = new Date(value);
+    return isNaN(d) ? null : d.toISOString();
+  }
+
+  // Queue: reschedule, publish now, cancel.
+  for (const form of $$("form.actions")) {
+    const id = form.dataset.id;
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const at = toUtc(form.elements.at.value);
+      if (!at) { toast("Pick a new date and time first."); return; }
+      try {
+        await api("POST", `/api/schedule/${id}/reschedule`, { at });
+        toast(`#${id} rescheduled`);
+        location.reload();
+      } catch (err) { toast(`#${id}: ${err.message}`); }
+    });
+    for (const b of $$("button[data-action]", form)) {
+      if (b.type === "submit") continue;
+      b.addEventListener("click", async () => {
+        const action = b.dataset.action;
+        if (action === "cancel" && !confirm(`Cancel #${id}?`)) return;
+        b.disabled = true;
+        try {
+          const r = await api("POST", `/api/schedule/${id}/${action}`);
+          const first = (r.results || [])[0];
+          toast(first ? `#${id}: ${first.state} ${first.result || ""}` : `#${id}: ${r.state || "done"}`);
+          setTimeout(() => location.reload(), 800);
+        } catch (err) { toast(`#${id}: ${err.message}`); b.disabled = false; }
+      });
+    }
+  }
+
+  // Queue: list or week view (days in the browser's zone, today first).
+  const week = $("#week");
+  function buildWeek() {
+    week.textContent = "";
+    const start = new Date(); start.setHours(0, 0, 0, 0);
+    for (let i = 0; i < 7; i++) {
+      const day = new Date(start); day.setDate(start.getDate() + i);
+      const next = new Date(day); next.setDate(day.getDate() + 1);
+      const box = document.createElement("section");
+      box.className = "day";
+      const h = document.createElement("h4");
+      h.textContent = day.toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short" });
+      box.append(h);
+      const ul = document.createElement("ul");
+      for (const li of $$(".queue .item")) {
+        const at = new Date(li.dataset.at);
+        if (at >= day && at < next) {
+          const item = document.createElement("li");
+          item.textContent = `${at.toLocaleTimeString(undefined, { timeStyle: "short" })} #${li.dataset.id} ${$(".src", li)?.textContent || ""}`;
+          ul.append(item);
+        }
+      }
+      box.append(ul);
+      week.append(box);
+    }
+  }
+  for (const b of $$("button[data-view]")) {
+    b.addEventListener("click", () => {
+      const weekly = b.dataset.view === "week";
+      for (const o of $$("button[data-view]")) o.setAttribute("aria-pressed", String(o === b));
+      for (const q of $$(".queue")) q.hidden = weekly;
+      if (week) { week.hidden = !weekly; if (weekly) buildWeek(); }
+    });
+  }
+
+  // Findings beside a preview.
+  function showFindings(findings) {
+    const ul = $("#findings");
+    if (!ul) return;
+    ul.textContent = "";
+    if (!findings.length) {
+      const li = document.createElement("li");
+      li.className = "ok";
+      li.textContent = "No findings: ready for Instagram.";
+      ul.append(li);
+    }
+    for (const f of findings) {
+      const li = document.createElement("li");
+      li.className = f.rule.severity;
+      li.textContent = `${f.rule.severity} ${f.rule.id} ${f.rule.name}: ${f.message} (${f.rule.hint})`;
+      ul.append(li);
+    }
+  }
+
+  // New from a file: drop or pick, fit, preview, findings.
+  let draft = null;
+  const uploadForm = $("#upload-form");
+  if (uploadForm) {
+    const drop = $("#drop");
+    const input = $("#file");
+    let picked = null;
+    input.addEventListener("change", () => { picked = input.files[0] || null; });
+    drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+    drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+    drop.addEventListener("drop", (e) => {
+      e.preventDefault(); drop.classList.remove("over");
+      picked = e.dataTransfer.files[0] || null;
+      if (picked) toast(`${picked.name} ready to upload`);
+    });
+    drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); } });
+    uploadForm.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const file = picked || input.files[0];
+      if (!file) { toast("Choose a file first."); return; }
+      const f = uploadForm.elements;
+      const q = new URLSearchParams({ name: file.name, fit: f.fit.value, fx: f.fx.value, fy: f.fy.value });
+      $("#result").hidden = false;
+      $("#status").textContent = `Uploading ${file.name}…`;
+      $("#upload-btn").disabled = true;
+      try {
+        draft = await api("POST", "/api/upload?" + q, file, "application/octet-stream");
+        await follow();
+      } catch (err) {
+        $("#status").textContent = err.message;
+      } finally { $("#upload-btn").disabled = false; }
+    });
+  }
+
+  async function follow() {
+    const progress = $("#progress");
+    while (draft && draft.status === "processing") {
+      progress.hidden = false;
+      progress.value = draft.percent;
+      progress.textContent = draft.percent + " %";
+      $("#status").textContent = `Transcoding ${draft.name}: ${draft.percent} %`;
+      await new Promise((r) => setTimeout(r, 500));
+      draft = await api("GET", `/api/draft/${draft.id}`);
+    }
+    progress.hidden = true;
+    if (draft.status === "failed") { $("#status").textContent = draft.error; return; }
+    $("#status").textContent = `Ready: ${draft.name} (${draft.kind}, ${draft.parts} Stor${draft.parts === 1 ? "y" : "ies"})`;
+    const frame = $("#frame");
+    frame.textContent = "";
+    const media = document.createElement(draft.kind === "video" ? "video" : "img");
+    media.src = `/draft/${draft.id}/0?t=${Date.now()}`;
+    media.id = "preview-img";
+    if (draft.kind === "video") { media.controls = true; media.muted = true; } else { media.alt = `Preview of ${draft.name}`; }
+    const safe = document.createElement("div");
+    safe.className = "safe"; safe.setAttribute("aria-hidden", "true");
+    frame.append(media, safe);
+    showFindings(draft.findings);
+  }
+
+  // New from a template: debounced live preview.
+  const varsForm = $("#vars-form");
+  let rowLoaded = null;
+  function templateVars() {
+    const vars = {};
+    // Left empty, a field whose default is a pattern (shown as its
+    // placeholder, e.g. {{today}}) takes that default.
+    for (const t of $$("textarea[data-var]", varsForm)) {
+      if (t.value !== "" || !t.placeholder) vars[t.dataset.var] = t.value;
+    }
+    return vars;
+  }
+  let timer = null, seq = 0;
+  async function preview() {
+    const mine = ++seq;
+    $("#status").textContent = "Rendering…";
+    try {
+      const r = await api("POST", "/api/preview", { template: varsForm.dataset.template, vars: templateVars() });
+      if (mine !== seq) return;
+      const img = $("#preview-img");
+      if (r.id) { img.src = `/preview/${r.id}`; img.dataset.preview = r.id; }
+      $("#status").textContent = r.id ? "Preview up to date" : "Cannot render with these values";
+      showFindings(r.findings);
+    } catch (err) { $("#status").textContent = err.message; }
+  }
+  if (varsForm) {
+    varsForm.addEventListener("input", (e) => {
+      if (e.target.dataset.var) rowLoaded = null;
+      clearTimeout(timer);
+      timer = setTimeout(preview, 250);
+    });
+    $("#load-row").addEventListener("click", async () => {
+      const feed = $("#feed").value.trim(), row = $("#row").value;
+      if (!feed) { toast("Give a feed file first."); return; }
+      try {
+        const r = await api("GET", `/api/feed-row?${new URLSearchParams({ feed, row })}`);
+        for (const t of $$("textarea[data-var]", varsForm)) {
+          if (t.dataset.var in r.vars) t.value = r.vars[t.dataset.var];
+        }
+        rowLoaded = { feed, row: Number(row) };
+        preview();
+      } catch (err) { toast(err.message); }
+    });
+    preview();
+  }
+
+  // Schedule or publish what this page made.
+  const scheduleForm = $("#schedule-form");
+  if (scheduleForm) {
+    const now = new Date(Date.now() + 3600e3);
+    now.setSeconds(0, 0);
+    const pad = (n) => String(n).padStart(2, "0");
+    scheduleForm.elements.at.value = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}T${pad(now.getHours())}:${pad(now.getMinutes())}`;
+    scheduleForm.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const publishNow = e.submitter && e.submitter.dataset.now === "1";
+      const body = { account: scheduleForm.elements.account.value, now: publishNow };
+      if (!publishNow) {
+        body.at = toUtc(scheduleForm.elements.at.value);
+        if (!body.at) { toast("Pick a date and time."); return; }
+      }
+      if (varsForm) {
+        body.template = varsForm.dataset.template;
+        if (rowLoaded) { body.feed = rowLoaded.feed; body.row = rowLoaded.row; } else { body.vars = templateVars(); }
+      } else if (draft && draft.status === "ready") {
+        body.draft = draft.id;
+      } else { toast("Upload a file first."); return; }
+      try {
+        const r = await api("POST", "/api/schedule", body);
+        if (publishNow) {
+          toast(r.results.map((x) => `#${x.id}: ${x.state} ${x.result}`).join("; "));
+          $("#status").textContent = r.results.map((x) => `#${x.id}: ${x.state} — ${x.result}`).join("; ");
+        } else {
+          toast(`Scheduled #${r.ids.join(", #")}`);
+          $("#status").textContent = `Scheduled #${r.ids.join(", #")} for ${new Date(r.at).toLocaleString()}`;
+        }
+      } catch (err) { toast(err.message); $("#status").textContent = err.message; }
+    });
+  }
+
+  // Recent: collect insights now.
+  const collect = $("#collect");
+  if (collect) {
+    collect.addEventListener("click", async () => {
+      collect.disabled = true;
+      try {
+        const r = await api("POST", "/api/insights/collect");
+        toast(`${r.collected} collected, ${r.no_data_yet} with no data yet${r.errors.length ? "; " + r.errors.join("; ") : ""}`);
+        setTimeout(() => location.reload(), 600);
+      } catch (err) { toast(err.message); collect.disabled = false; }
+    });
+  }
+})();

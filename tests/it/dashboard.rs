@@ -1,0 +1,651 @@
+//! `storyforge serve` as a real process, against the sandbox and the local
+//! store: its guards over plain HTTP (no key, a wrong key, a foreign Host,
+//! no CSRF token), and the whole flow driven in headless Chromium over
+//! WebDriver (upload → preview and findings → schedule → queue → `tick`
+//! publishes → Recent with the sandbox's insights → quota → a template
+//! form re-rendering its preview). `STORYFORGE_SCREENSHOTS=DIR` keeps a
+//! screenshot of each view (the README's pictures).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+use crate::common::{self, Rig};
+
+/// A `storyforge serve` process, stopped when dropped.
+struct Served {
+    child: Child,
+    /// The printed URL, with the key.
+    url: String,
+    /// `http://127.0.0.1:PORT`.
+    base: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `serve` on a free port with `rig`'s settings; uploads and
+/// outputs go into the rig's work folder.
+fn serve(rig: &Rig) -> Served {
+    let work = rig.work.path();
+    let mut child = common::command()
+        .args(["serve", "--port", "0", "--tick", "0", "--templates"])
+        .arg(common::root().join("templates"))
+        .arg("--uploads")
+        .arg(work.join("uploads"))
+        .arg("--out")
+        .arg(work.join("out"))
+        .arg("--config")
+        .arg(&rig.config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start storyforge serve");
+    let stdout = child.stdout.take().expect("serve's stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("serve prints its URL");
+    let url = line
+        .trim()
+        .strip_prefix("storyforge dashboard: ")
+        .unwrap_or_else(|| panic!("serve printed {line:?}, not its URL"))
+        .to_string();
+    let base = url.split("/?key=").next().expect("a base URL").to_string();
+    Served { child, url, base }
+}
+
+/// A client that keeps cookies and follows no redirect.
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// The session cookie `serve` gives for its key.
+async fn session(s: &Served) -> String {
+    let res = http().get(&s.url).send().await.expect("GET with the key");
+    assert_eq!(res.status(), 303);
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("a session cookie")
+        .to_string();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    assert_eq!(res.headers()["location"], "/");
+    cookie.split(';').next().expect("name=value").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_without_the_key_or_token_are_refused() {
+    let rig = Rig::start(|_| {});
+    let s = serve(&rig);
+    let c = http();
+    let no_key = c.get(format!("{}/", s.base)).send().await.expect("GET /");
+    assert_eq!(no_key.status(), 401);
+    let text = no_key.text().await.expect("body");
+    assert!(text.contains("access key"), "{text}");
+    let wrong = c
+        .get(format!("{}/?key=0123", s.base))
+        .send()
+        .await
+        .expect("GET wrong key");
+    assert_eq!(wrong.status(), 401);
+    for path in ["/quota", "/recent", "/api/draft/x", "/static/app.js"] {
+        let r = c
+            .get(format!("{}{path}", s.base))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(r.status(), 401, "{path} without the cookie");
+    }
+
+    let cookie = session(&s).await;
+    let page = c
+        .get(format!("{}/", s.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("GET / with the cookie");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("page");
+    assert!(html.contains("<h1>Queue</h1>"), "{html}");
+    assert!(
+        !html.contains("sandbox-token-demo"),
+        "a token reached the page"
+    );
+    let csrf = csrf_in(&html);
+
+    // DNS rebinding: the right cookie under another name is refused.
+    let port = s.base.rsplit(':').next().expect("a port");
+    let rebound = c
+        .get(format!("{}/", s.base))
+        .header("cookie", &cookie)
+        .header("host", format!("attacker.example:{port}"))
+        .send()
+        .await
+        .expect("GET with a foreign Host");
+    assert_eq!(rebound.status(), 421);
+
+    // State changes need the token, from our own origin.
+    let schedule = |token: Option<&str>, origin: Option<&str>| {
+        let mut r = c
+            .post(format!("{}/api/schedule", s.base))
+            .header("cookie", &cookie)
+            .json(&json!({"template": "daily-update.yaml", "vars": {"title": "x", "body": "y"}, "at": "2030-01-01T00:00:00Z"}));
+        if let Some(t) = token {
+            r = r.header("x-csrf-token", t);
+        }
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        r.send()
+    };
+    assert_eq!(schedule(None, None).await.expect("POST").status(), 403);
+    assert_eq!(
+        schedule(Some("not-the-token"), None)
+            .await
+            .expect("POST")
+            .status(),
+        403
+    );
+    assert_eq!(
+        schedule(Some(&csrf), Some("http://attacker.example"))
+            .await
+            .expect("POST")
+            .status(),
+        403
+    );
+    let ok = schedule(Some(&csrf), Some(&s.base)).await.expect("POST");
+    assert_eq!(ok.status(), 200);
+    let v: Value = ok.json().await.expect("JSON");
+    assert_eq!(v["ids"].as_array().map(Vec::len), Some(1), "{v}");
+    let id = v["ids"][0].as_i64().expect("an entry id");
+
+    // Reschedule, then cancel; a cancelled entry neither moves nor cancels again.
+    let act = |path: String, body: Value| {
+        c.post(format!("{}{path}", s.base))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+    };
+    let moved = act(
+        format!("/api/schedule/{id}/reschedule"),
+        json!({"at": "2031-02-03T04:05:00+01:00"}),
+    )
+    .await
+    .expect("reschedule");
+    assert_eq!(moved.status(), 200);
+    let listed = common::cli(&["schedule", "list"], &rig.config);
+    let listed = common::text(&listed);
+    assert!(
+        listed.contains(&format!("#{id} 2031-02-03T03:05:00Z pending")),
+        "{listed}"
+    );
+    let cancel = act(format!("/api/schedule/{id}/cancel"), json!({}));
+    assert_eq!(cancel.await.expect("cancel").status(), 200);
+    let again = act(format!("/api/schedule/{id}/cancel"), json!({}));
+    assert_eq!(again.await.expect("cancel again").status(), 409);
+    let moved = act(
+        format!("/api/schedule/{id}/reschedule"),
+        json!({"at": "2031-02-03T04:05:00Z"}),
+    );
+    assert_eq!(moved.await.expect("reschedule").status(), 409);
+    let listed = common::text(&common::cli(&["schedule", "list"], &rig.config));
+    assert!(
+        listed.contains(&format!("#{id} 2031-02-03T03:05:00Z cancelled")),
+        "{listed}"
+    );
+    // A tick leaves a cancelled entry alone.
+    let out = rig.work.path().join("out").display().to_string();
+    common::expect_exit(&common::cli(&["tick", "--out", &out], &rig.config), 0);
+    assert!(rig.sandbox.published().is_empty());
+
+    // Uploads are judged by content: text named like a picture is refused.
+    let up = c
+        .post(format!("{}/api/upload?name=photo.jpg", s.base))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .body("just some text, not a picture")
+        .send()
+        .await
+        .expect("POST upload");
+    assert_eq!(up.status(), 415);
+    let e: Value = up.json().await.expect("JSON");
+    assert!(
+        e["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("photo.jpg") && m.contains("not an image or a video")),
+        "{e}"
+    );
+}
+
+/// chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Starts chromedriver and a headless Chromium session.
+async fn browser() -> (Driver, Client) {
+    let port = free_port();
+    let child = std::process::Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(
+            "chromedriver is missing: `make test` installs Debian's chromium and chromium-driver",
+        );
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        _profile: tempfile::tempdir().expect("a profile folder"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1280,1100", "--disable-background-networking", "--disable-quic",
+                "--no-first-run", "--disable-component-update", "--disable-sync",
+                format!("--user-data-dir={}", driver._profile.path().display()),
+            ]
+        }),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a WebDriver session in headless Chromium");
+    (driver, client)
+}
+
+/// Waits until the JavaScript expression `cond` is true on the page.
+async fn until(client: &Client, cond: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let v = client
+            .execute(&format!("return !!({cond});"), vec![])
+            .await
+            .unwrap_or(Value::Bool(false));
+        if v == Value::Bool(true) {
+            return;
+        }
+        if Instant::now() > deadline {
+            let text = client
+                .execute("return document.body.innerText;", vec![])
+                .await
+                .unwrap_or_default();
+            panic!("timed out waiting for {what} ({cond}); the page says:\n{text}");
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+/// The page's visible text.
+async fn text(client: &Client) -> String {
+    client
+        .execute("return document.body.innerText;", vec![])
+        .await
+        .expect("page text")
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Keeps a screenshot of the page when STORYFORGE_SCREENSHOTS names a folder.
+async fn keep(client: &Client, name: &str) {
+    if let Some(dir) = std::env::var_os("STORYFORGE_SCREENSHOTS") {
+        let png = client.screenshot().await.expect("screenshot");
+        std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).expect("write screenshot");
+    }
+}
+
+/// A landscape photo (PNG) to upload.
+fn photo(dir: &Path) -> PathBuf {
+    let img = image::RgbImage::from_fn(1200, 800, |x, y| {
+        image::Rgb([(x / 5) as u8, (y / 4) as u8, 160])
+    });
+    let path = dir.join("landscape.png");
+    img.save(&path).expect("write the photo");
+    path
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_in_a_real_browser() {
+    let rig = Rig::start(|c| c.story_viewers = Some(40));
+    let s = serve(&rig);
+    let (_driver, client) = browser().await;
+
+    // The key is traded for the cookie and leaves the address bar.
+    client.goto(&s.url).await.expect("open the dashboard");
+    let here = client.current_url().await.expect("url");
+    assert!(!here.as_str().contains("key="), "{here}");
+    assert!(text(&client).await.contains("Nothing scheduled"));
+
+    // Upload an image: it is fitted, previewed with the safe zone, checked.
+    client.goto(&format!("{}/new", s.base)).await.expect("/new");
+    let file = photo(rig.work.path());
+    client
+        .find(Locator::Css("#file"))
+        .await
+        .expect("the file input")
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("pick the file");
+    client
+        .find(Locator::Css("input[name=fit][value=pad]"))
+        .await
+        .expect("the pad fit")
+        .click()
+        .await
+        .expect("choose pad");
+    client
+        .find(Locator::Css("#upload-btn"))
+        .await
+        .expect("the upload button")
+        .click()
+        .await
+        .expect("upload");
+    until(
+        &client,
+        "document.querySelector('#preview-img') && document.querySelector('#preview-img').naturalWidth === 1080 && document.querySelectorAll('#findings li').length > 0",
+        "the fitted preview and its findings",
+    )
+    .await;
+    let page = text(&client).await;
+    assert!(page.contains("No findings: ready for Instagram."), "{page}");
+    assert!(
+        page.contains("Ready: landscape.png (image, 1 Story)"),
+        "{page}"
+    );
+    let natural = client
+        .execute("const i = document.querySelector('#preview-img'); return [i.naturalWidth, i.naturalHeight];", vec![])
+        .await
+        .expect("preview size");
+    assert_eq!(natural, json!([1080, 1920]));
+    assert!(client.find(Locator::Css("#frame .safe")).await.is_ok());
+    keep(&client, "new-from-file").await;
+
+    // Schedule it a minute ago, so the next tick finds it due.
+    client
+        .execute(
+            "const d = new Date(Date.now() - 60000); const p = n => String(n).padStart(2, '0');\
+             document.querySelector('#at').value = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;",
+            vec![],
+        )
+        .await
+        .expect("set the time");
+    client
+        .find(Locator::Css("#schedule-btn"))
+        .await
+        .expect("schedule button")
+        .click()
+        .await
+        .expect("schedule");
+    until(
+        &client,
+        "document.querySelector('#status').textContent.startsWith('Scheduled #')",
+        "the scheduled confirmation",
+    )
+    .await;
+
+    // It is in the queue, with its thumbnail.
+    client.goto(&format!("{}/", s.base)).await.expect("queue");
+    until(
+        &client,
+        "document.querySelectorAll('.queue .item').length === 1 && document.querySelector('.queue .thumb').naturalWidth > 0",
+        "the queued Story with its thumbnail",
+    )
+    .await;
+    let queue = text(&client).await;
+    assert!(
+        queue.contains("landscape") || queue.contains(".jpg"),
+        "{queue}"
+    );
+    assert!(queue.contains("pending"), "{queue}");
+    assert!(queue.contains("0 of 50"), "the quota widget: {queue}");
+    keep(&client, "queue").await;
+    client
+        .find(Locator::Css("button[data-view=week]"))
+        .await
+        .expect("week view")
+        .click()
+        .await
+        .expect("show the week");
+    until(
+        &client,
+        "!document.querySelector('#week').hidden && document.querySelectorAll('#week .day li').length === 1",
+        "the Story in the week view",
+    )
+    .await;
+    keep(&client, "queue-week").await;
+
+    // `tick`, a separate process, publishes it: once, by the sandbox's record.
+    let tick = common::cli(
+        &[
+            "tick",
+            "--out",
+            &rig.work.path().join("out").display().to_string(),
+        ],
+        &rig.config,
+    );
+    common::expect_exit(&tick, 0);
+    assert_eq!(rig.sandbox.published().len(), 1);
+    let media = rig.sandbox.published()[0].media_id.clone();
+
+    // Recent shows it; "collect now" brings the sandbox's insights.
+    client
+        .goto(&format!("{}/recent", s.base))
+        .await
+        .expect("recent");
+    assert!(text(&client).await.contains(&media));
+    client
+        .find(Locator::Css("#collect"))
+        .await
+        .expect("collect button")
+        .click()
+        .await
+        .expect("collect");
+    until(
+        &client,
+        "document.querySelector('.metrics') !== null",
+        "the collected insights",
+    )
+    .await;
+    let recent = text(&client).await;
+    for label in ["views", "reach", "replies", "shares", "left", "Permalink"] {
+        assert!(recent.contains(label), "{label} missing from:\n{recent}");
+    }
+    assert!(client.find(Locator::Css("svg.chart")).await.is_ok());
+    keep(&client, "recent").await;
+
+    // The quota view reads the sandbox's numbers.
+    client
+        .goto(&format!("{}/quota", s.base))
+        .await
+        .expect("quota");
+    let quota = text(&client).await;
+    assert!(quota.contains("1 of 50"), "{quota}");
+    assert!(quota.contains("1 of 400"), "{quota}");
+    keep(&client, "quota").await;
+
+    // A template form: the preview renders at once, with the findings of
+    // `validate --data`, and re-renders as you type.
+    client
+        .goto(&format!("{}/template?t=daily-update.yaml", s.base))
+        .await
+        .expect("template");
+    until(
+        &client,
+        "document.querySelector('#preview-img').dataset.preview && document.querySelector('#preview-img').naturalWidth === 1080 && document.querySelector('#findings').textContent.includes('No findings')",
+        "the first preview",
+    )
+    .await;
+    let title = client
+        .find(Locator::Css("textarea[data-var=title]"))
+        .await
+        .expect("the title field");
+    let first = client
+        .execute(
+            "return document.querySelector('#preview-img').dataset.preview;",
+            vec![],
+        )
+        .await
+        .expect("preview id");
+    title
+        .send_keys("Winter menu 🎉 قائمة الشتاء")
+        .await
+        .expect("type");
+    until(
+        &client,
+        &format!(
+            "document.querySelector('#preview-img').dataset.preview !== {first} && document.querySelector('#preview-img').naturalWidth === 1080"
+        ),
+        "a new preview",
+    )
+    .await;
+    keep(&client, "new-from-template").await;
+    // A character no bundled font has is named, as `validate --data` does.
+    title
+        .send_keys(" \u{13000}")
+        .await
+        .expect("type a hieroglyph");
+    until(
+        &client,
+        "document.querySelector('#findings').textContent.includes('SF309') && document.querySelector('#findings').textContent.includes('U+13000')",
+        "the missing-glyph finding",
+    )
+    .await;
+    client.close().await.expect("close the browser");
+}
+
+/// Uploads `file` to `serve` and follows it until it is no longer processing.
+#[cfg(feature = "video")]
+async fn upload_video(s: &Served, cookie: &str, csrf: &str, file: &str) -> Value {
+    let c = http();
+    let bytes = std::fs::read(common::root().join("fixtures/video").join(file)).expect("fixture");
+    let res = c
+        .post(format!("{}/api/upload?name={file}&fit=blur", s.base))
+        .header("cookie", cookie)
+        .header("x-csrf-token", csrf)
+        .body(bytes)
+        .send()
+        .await
+        .expect("POST upload");
+    assert_eq!(res.status(), 202, "a video is processed in the background");
+    let mut d: Value = res.json().await.expect("JSON");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while d["status"] == "processing" {
+        assert!(Instant::now() < deadline, "transcode did not finish: {d}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        d = c
+            .get(format!(
+                "{}/api/draft/{}",
+                s.base,
+                d["id"].as_str().expect("id")
+            ))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("GET draft")
+            .json()
+            .await
+            .expect("JSON");
+    }
+    d
+}
+
+/// The CSRF token of a page.
+async fn csrf_of(s: &Served, cookie: &str) -> String {
+    let html = http()
+        .get(format!("{}/new", s.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("GET /new")
+        .text()
+        .await
+        .expect("page");
+    csrf_in(&html)
+}
+
+/// The CSRF token in a page's HTML.
+fn csrf_in(html: &str) -> String {
+    html.split("name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the CSRF token in the page")
+        .to_string()
+}
+
+#[cfg(feature = "video")]
+#[tokio::test(flavor = "multi_thread")]
+async fn uploaded_videos_are_transcoded_or_refused_by_name() {
+    let rig = Rig::start(|_| {});
+    let s = serve(&rig);
+    let cookie = session(&s).await;
+    let csrf = csrf_of(&s, &cookie).await;
+
+    let ok = upload_video(&s, &cookie, &csrf, "silent.webm").await;
+    assert_eq!(ok["status"], "ready", "{ok}");
+    assert_eq!(ok["kind"], "video");
+    assert_eq!(ok["parts"], 1);
+    assert_eq!(
+        ok["findings"],
+        json!([]),
+        "a transcoded upload passes the validator"
+    );
+    let mp4 = http()
+        .get(format!(
+            "{}/draft/{}/0",
+            s.base,
+            ok["id"].as_str().expect("id")
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("GET the Story");
+    assert_eq!(mp4.headers()["content-type"], "video/mp4");
+
+    let short = upload_video(&s, &cookie, &csrf, "short.mp4").await;
+    assert_eq!(short["status"], "failed", "{short}");
+    let error = short["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("short.mp4: "), "{error}");
+}
