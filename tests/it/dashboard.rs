@@ -318,6 +318,17 @@ async fn until(client: &Client, cond: &str, what: &str) {
     }
 }
 
+/// Clicks the element `css` names.
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+}
+
 /// The page's visible text.
 async fn text(client: &Client) -> String {
     client
@@ -369,20 +380,8 @@ async fn the_dashboard_in_a_real_browser() {
         .send_keys(&file.display().to_string())
         .await
         .expect("pick the file");
-    client
-        .find(Locator::Css("input[name=fit][value=pad]"))
-        .await
-        .expect("the pad fit")
-        .click()
-        .await
-        .expect("choose pad");
-    client
-        .find(Locator::Css("#upload-btn"))
-        .await
-        .expect("the upload button")
-        .click()
-        .await
-        .expect("upload");
+    click(&client, "input[name=fit][value=pad]").await;
+    click(&client, "#upload-btn").await;
     until(
         &client,
         "document.querySelector('#preview-img') && document.querySelector('#preview-img').naturalWidth === 1080 && document.querySelectorAll('#findings li').length > 0",
@@ -412,13 +411,7 @@ async fn the_dashboard_in_a_real_browser() {
         )
         .await
         .expect("set the time");
-    client
-        .find(Locator::Css("#schedule-btn"))
-        .await
-        .expect("schedule button")
-        .click()
-        .await
-        .expect("schedule");
+    click(&client, "#schedule-btn").await;
     until(
         &client,
         "document.querySelector('#status').textContent.startsWith('Scheduled #')",
@@ -442,13 +435,7 @@ async fn the_dashboard_in_a_real_browser() {
     assert!(queue.contains("pending"), "{queue}");
     assert!(queue.contains("0 of 50"), "the quota widget: {queue}");
     keep(&client, "queue").await;
-    client
-        .find(Locator::Css("button[data-view=week]"))
-        .await
-        .expect("week view")
-        .click()
-        .await
-        .expect("show the week");
+    click(&client, "button[data-view=week]").await;
     until(
         &client,
         "!document.querySelector('#week').hidden && document.querySelectorAll('#week .day li').length === 1",
@@ -476,13 +463,7 @@ async fn the_dashboard_in_a_real_browser() {
         .await
         .expect("recent");
     assert!(text(&client).await.contains(&media));
-    client
-        .find(Locator::Css("#collect"))
-        .await
-        .expect("collect button")
-        .click()
-        .await
-        .expect("collect");
+    click(&client, "#collect").await;
     until(
         &client,
         "document.querySelector('.metrics') !== null",

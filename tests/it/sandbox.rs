@@ -159,6 +159,32 @@ impl Env {
         self.post(&path, &[("creation_id", container)]).await
     }
 
+    /// `GET /me` (id, name and account type) with `token`.
+    async fn me(&self, token: &str) -> Answer {
+        let fields = [("fields", "user_id,username,account_type")];
+        self.call("GET", "/me", &fields, Some(token)).await
+    }
+
+    /// A published image Story's media id.
+    async fn published_story(&self, name: &str) -> String {
+        let cid = self.ready_image(name).await;
+        let published = self.publish(&cid).await;
+        assert_eq!(published.status, StatusCode::OK, "{}", published.body);
+        published.body["id"].as_str().expect("media id").to_string()
+    }
+
+    /// `GET /{media}/insights` with `metric` (and a breakdown).
+    async fn insights(&self, media: &str, metric: &str, breakdown: Option<&str>) -> Answer {
+        let path = format!("/{media}/insights");
+        match breakdown {
+            Some(b) => {
+                self.get(&path, &[("metric", metric), ("breakdown", b)])
+                    .await
+            }
+            None => self.get(&path, &[("metric", metric)]).await,
+        }
+    }
+
     /// A finished image container.
     async fn ready_image(&self, name: &str) -> String {
         let url = self.put(name, &jpeg(108, 192));
@@ -879,15 +905,10 @@ async fn tokens_expire_and_refresh_only_when_old_enough() {
 #[tokio::test]
 async fn deprecated_metrics_and_expired_story_insights_are_refused() {
     let env = start();
-    let cid = env.ready_image("i.jpg").await;
-    let media_id = env.publish(&cid).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let path = format!("/{media_id}/insights");
+    let media_id = env.published_story("i.jpg").await;
     for m in ["impressions", "exits", "taps_forward", "taps_back"] {
         let metric = format!("reach,{m}");
-        let a = env.get(&path, &[("metric", metric.as_str())]).await;
+        let a = env.insights(&media_id, &metric, None).await;
         assert_eq!(error_code(&a).0, 100, "{m}");
         assert!(
             a.body["error"]["message"].as_str().unwrap().contains(m),
@@ -896,21 +917,15 @@ async fn deprecated_metrics_and_expired_story_insights_are_refused() {
         );
     }
     let wrong_breakdown = env
-        .get(
-            &path,
-            &[
-                ("metric", "reach"),
-                ("breakdown", "story_navigation_action_type"),
-            ],
-        )
+        .insights(&media_id, "reach", Some("story_navigation_action_type"))
         .await;
     assert_eq!(error_code(&wrong_breakdown).0, 100);
     assert_eq!(
-        env.get(&path, &[("metric", "views")]).await.status,
+        env.insights(&media_id, "views", None).await.status,
         StatusCode::OK
     );
     env.sb.advance_clock(DAY);
-    let late = env.get(&path, &[("metric", "views")]).await;
+    let late = env.insights(&media_id, "views", None).await;
     assert_eq!(error_code(&late), (10, Some(2108006)));
     assert_eq!(
         env.get(&format!("/{DEMO_ACCOUNT_ID}/stories"), &[])
@@ -1049,14 +1064,7 @@ async fn oauth_code_short_and_long_lived_tokens() {
     assert_eq!(long["token_type"], "bearer");
     assert_eq!(long["expires_in"], 5_183_944);
     let long_token = long["access_token"].as_str().unwrap().to_string();
-    let me = env
-        .call(
-            "GET",
-            "/me",
-            &[("fields", "user_id,username,account_type")],
-            Some(&long_token),
-        )
-        .await;
+    let me = env.me(&long_token).await;
     assert_eq!(me.body["account_type"], "BUSINESS");
     // The short-lived token dies after an hour; the long one does not.
     env.sb.advance_clock(Duration::from_secs(3601));
@@ -1128,14 +1136,7 @@ async fn oauth_can_log_in_as_a_personal_account() {
     let (code, _) = redirect_params(r.headers()["location"].to_str().unwrap());
     let (_, short) = code_for_token(&env, &code, DEMO_APP_SECRET).await;
     let token = short["access_token"].as_str().unwrap().to_string();
-    let me = env
-        .call(
-            "GET",
-            "/me",
-            &[("fields", "user_id,username,account_type")],
-            Some(&token),
-        )
-        .await;
+    let me = env.me(&token).await;
     assert_eq!(me.body["account_type"], "PERSONAL");
     assert_eq!(me.body["user_id"], PERSONAL_ID);
     let url = env.put("p.jpg", &jpeg(108, 192));
@@ -1515,15 +1516,10 @@ async fn containers_are_capped_per_rolling_day() {
 #[tokio::test]
 async fn insights_answer_every_story_metric_and_10_under_five_viewers() {
     let env = start_with(|c| c.image_processing_ms = 0);
-    let cid = env.ready_image("i.jpg").await;
-    let media_id = env.publish(&cid).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let path = format!("/{media_id}/insights");
+    let media_id = env.published_story("i.jpg").await;
     let metrics =
         "views,reach,replies,shares,total_interactions,follows,profile_visits,link_clicks,reposts";
-    let all = env.get(&path, &[("metric", metrics)]).await;
+    let all = env.insights(&media_id, metrics, None).await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.body);
     let names: Vec<&str> = all.body["data"]
         .as_array()
@@ -1533,12 +1529,10 @@ async fn insights_answer_every_story_metric_and_10_under_five_viewers() {
         .collect();
     assert_eq!(names, metrics.split(',').collect::<Vec<_>>());
     let nav = env
-        .get(
-            &path,
-            &[
-                ("metric", "navigation"),
-                ("breakdown", "story_navigation_action_type"),
-            ],
+        .insights(
+            &media_id,
+            "navigation",
+            Some("story_navigation_action_type"),
         )
         .await;
     let results = nav.body["data"][0]["total_value"]["breakdowns"][0]["results"]
@@ -1552,12 +1546,10 @@ async fn insights_answer_every_story_metric_and_10_under_five_viewers() {
         ["tap_forward", "tap_back", "tap_exit", "swipe_forward"]
     );
     let mixed = env
-        .get(
-            &path,
-            &[
-                ("metric", "views,navigation"),
-                ("breakdown", "story_navigation_action_type"),
-            ],
+        .insights(
+            &media_id,
+            "views,navigation",
+            Some("story_navigation_action_type"),
         )
         .await;
     assert_eq!(error_code(&mixed).0, 100);
@@ -1566,14 +1558,8 @@ async fn insights_answer_every_story_metric_and_10_under_five_viewers() {
         c.image_processing_ms = 0;
         c.story_viewers = Some(4);
     });
-    let cid = few.ready_image("f.jpg").await;
-    let media_id = few.publish(&cid).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let a = few
-        .get(&format!("/{media_id}/insights"), &[("metric", "views")])
-        .await;
+    let media_id = few.published_story("f.jpg").await;
+    let a = few.insights(&media_id, "views", None).await;
     assert_eq!(error_code(&a), (10, None));
     assert_eq!(
         a.body["error"]["message"],
