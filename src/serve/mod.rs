@@ -10,9 +10,11 @@
 //! token. Tokens and secrets never reach a page: errors are redacted.
 
 mod api;
+mod drafts;
 mod guard;
 mod html;
 mod pages;
+mod thumbs;
 mod views;
 
 use std::collections::{HashMap, VecDeque};
@@ -115,7 +117,7 @@ struct App {
     fonts: FontBook,
     ledger: Mutex<Ledger>,
     client: GraphClient,
-    drafts: Mutex<HashMap<String, api::Draft>>,
+    drafts: Mutex<HashMap<String, drafts::Draft>>,
     /// Recent template previews (id → JPEG), newest last.
     previews: Mutex<VecDeque<(String, Vec<u8>)>>,
     /// Thumbnails made so far (key → JPEG).
@@ -242,12 +244,12 @@ fn routes(app: Shared) -> Router {
         .route("/recent", get(pages::recent))
         .route("/quota", get(pages::quota))
         .route("/static/{name}", get(pages::asset))
-        .route("/thumb/schedule/{id}", get(api::schedule_thumb))
-        .route("/thumb/story/{id}", get(api::story_thumb))
-        .route("/draft/{id}/{part}", get(api::draft_file))
+        .route("/thumb/schedule/{id}", get(thumbs::schedule_thumb))
+        .route("/thumb/story/{id}", get(thumbs::story_thumb))
+        .route("/draft/{id}/{part}", get(drafts::draft_file))
         .route("/preview/{id}", get(api::preview_file))
-        .route("/api/upload", post(api::upload))
-        .route("/api/draft/{id}", get(api::draft_status))
+        .route("/api/upload", post(drafts::upload))
+        .route("/api/draft/{id}", get(drafts::draft_status))
         .route("/api/feed-row", get(api::feed_row))
         .route("/api/preview", post(api::preview))
         .route("/api/schedule", post(api::schedule))
