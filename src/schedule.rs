@@ -148,17 +148,24 @@ fn settle_entry(
     (ScheduleState::Done, lines(&|_| true), s.attempts + 1, None)
 }
 
-/// Makes and publishes one scheduled entry now (as a tick would when it is
-/// due; `serve`'s "publish now" too) and records how it went; returns its
-/// new state and what happened. The ledger's claims keep it to one publish
-/// whoever runs it.
+/// Makes and publishes one scheduled entry now, as a tick does when it is
+/// due (and `serve`'s "publish now"), and records how it went. The entry is
+/// taken first (`running`, so it is neither cancelled nor moved under the
+/// run, and no other runner starts it); `None` when it is not pending any
+/// more. The Stories' claims keep each to one publish whoever runs it.
 pub fn run_entry(
     settings: &Settings,
     ledger: &Ledger,
     s: &Scheduled,
     out: &Path,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(ScheduleState, String), LedgerError> {
+) -> Result<Option<(ScheduleState, String)>, LedgerError> {
+    let owner = crate::ledger::owner_id();
+    let taken = ledger.start_schedule(s.id, &owner);
+    if !matches!(taken, Ok(true)) {
+        crate::ledger::owner_done(&owner);
+        return taken.map(|_| None);
+    }
     let job = JobFile {
         account: s.account.clone(),
         out: Some(out.to_path_buf()),
@@ -178,8 +185,10 @@ pub fn run_entry(
     };
     let result = run::run(&job, settings.clone(), &opts);
     let (state, text, attempts, next) = settle_entry(s, result, now);
-    ledger.set_schedule_state(s.id, state, &text, attempts, next.as_deref())?;
-    Ok((state, text))
+    let finished = ledger.finish_schedule(s.id, &owner, state, &text, attempts, next.as_deref());
+    crate::ledger::owner_done(&owner);
+    finished?;
+    Ok(Some((state, text)))
 }
 
 /// Runs one tick at `now`; `out` is where scheduled Stories are written.
@@ -211,6 +220,7 @@ pub fn tick(
         ..TickReport::default()
     };
     let ledger = Ledger::open(&settings.ledger)?;
+    ledger.recover_schedule(now)?;
     let due: Vec<Scheduled> = ledger
         .schedule()?
         .into_iter()
@@ -224,19 +234,12 @@ pub fn tick(
         })
         .collect();
     for s in due {
-        // Cancelled (or moved) since it was listed: leave it.
-        match ledger.schedule_entry(s.id)? {
-            Some(now_entry) if now_entry.state == ScheduleState::Pending => {}
-            _ => continue,
+        // `None`: cancelled, moved or taken by another runner since it was listed.
+        match run_entry(settings, &ledger, &s, out, now) {
+            Ok(Some((state, text))) => report.scheduled.push((s.id, state, text)),
+            Ok(None) => {}
+            Err(e) => report.errors.push(e.to_string()),
         }
-        let (state, text) = match run_entry(settings, &ledger, &s, out, now) {
-            Ok(done) => done,
-            Err(e) => {
-                report.errors.push(e.to_string());
-                continue;
-            }
-        };
-        report.scheduled.push((s.id, state, text));
     }
     if settings.in_process.is_some() {
         // The built-in sandbox lives only as long as this process: nothing to ask.
@@ -271,17 +274,11 @@ pub fn tick(
         }
         match rt.block_on(insights::collect(&client, &ledger, &account, now, false)) {
             Ok(got) => {
-                report.insights += got
-                    .iter()
-                    .filter(|c| c.result.is_ok() && !c.no_data_yet)
-                    .count();
-                report.no_data_yet += got.iter().filter(|c| c.no_data_yet).count();
-                report.errors.extend(got.iter().filter_map(|c| {
-                    c.result
-                        .as_ref()
-                        .err()
-                        .map(|e| format!("insights of {}: {e}", c.media_id))
-                }));
+                let mut tally = insights::Tally::default();
+                tally.add(&got);
+                report.insights += tally.collected;
+                report.no_data_yet += tally.no_data_yet;
+                report.errors.extend(tally.errors);
             }
             Err(e) => report.errors.push(e.to_string()),
         }

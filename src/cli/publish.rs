@@ -390,8 +390,9 @@ pub fn insights(args: InsightsArgs) -> anyhow::Result<ExitCode> {
                 Err(e) => eprintln!("error: media {}: {e}", c.media_id),
             }
         }
-        let waiting = all.iter().filter(|c| c.no_data_yet).count();
-        let collected = all.iter().filter(|c| c.result.is_ok()).count() - waiting;
+        let mut tally = publish::insights::Tally::default();
+        tally.add(&all);
+        let (collected, waiting) = (tally.collected, tally.no_data_yet);
         eprintln!(
             "{collected} Stor{} collected, {waiting} with no data yet",
             if collected == 1 { "y" } else { "ies" }

@@ -93,6 +93,14 @@ pub struct Context {
     opts: DeliveryOptions,
 }
 
+impl Drop for Context {
+    /// The run has ended: this process's other runs may take over what it
+    /// still holds.
+    fn drop(&mut self) {
+        ledger::owner_done(&self.owner);
+    }
+}
+
 impl Context {
     /// Builds the context from the settings (with the in-process Graph
     /// API's demo account, when the caller started one).

@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::media::MediaKind;
 
 pub use schedule::{ScheduleState, Scheduled, TokenRecord};
-pub use stories::{owner_id, Claim, ClaimOutcome, Settlement, StoryRequest};
+pub use stories::{owner_done, owner_id, Claim, ClaimOutcome, Settlement, StoryRequest};
 
 /// Where a Story is on its way to Instagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -241,6 +241,8 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("schedule", "attempts", "INTEGER NOT NULL DEFAULT 0"),
     ("schedule", "next_try", "TEXT"),
     ("schedule", "republish", "INTEGER NOT NULL DEFAULT 0"),
+    ("schedule", "owner", "TEXT"),
+    ("schedule", "running_since", "TEXT"),
 ];
 
 /// The first release keyed rows by content hash alone (`assets`): each

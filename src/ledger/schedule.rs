@@ -4,7 +4,7 @@
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
-use super::{now, Ledger, LedgerError};
+use super::{now, stamp, Ledger, LedgerError};
 
 /// Where a scheduled entry is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -19,6 +19,9 @@ pub enum ScheduleState {
     Failed,
     /// Cancelled by the user before it was done.
     Cancelled,
+    /// Being made and published by a run now (its owner in the ledger);
+    /// neither cancelled nor moved meanwhile.
+    Running,
 }
 
 impl ScheduleState {
@@ -29,15 +32,19 @@ impl ScheduleState {
             ScheduleState::Done => "done",
             ScheduleState::Failed => "failed",
             ScheduleState::Cancelled => "cancelled",
+            ScheduleState::Running => "running",
         }
     }
 
+    /// A stored name; one this binary does not know (a newer one wrote
+    /// it) is failed, never pending: nothing unknown is published.
     fn parse(s: &str) -> ScheduleState {
         match s {
+            "pending" => ScheduleState::Pending,
             "done" => ScheduleState::Done,
-            "failed" => ScheduleState::Failed,
             "cancelled" => ScheduleState::Cancelled,
-            _ => ScheduleState::Pending,
+            "running" => ScheduleState::Running,
+            _ => ScheduleState::Failed,
         }
     }
 }
@@ -150,6 +157,18 @@ impl Ledger {
         .map(|_| ())
     }
 
+    /// When the metrics of `media` were last collected, if ever.
+    pub fn insights_collected_at(&self, media: &str) -> Result<Option<String>, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT collected_at FROM insights WHERE media_id = ?1",
+                [media],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.fail(e))
+    }
+
     /// The stored metrics of `media`, if collected.
     pub fn insights(&self, media: &str) -> Result<Option<String>, LedgerError> {
         self.conn
@@ -208,8 +227,48 @@ impl Ledger {
         )
     }
 
-    /// Cancels a pending entry; false when it is not pending (done,
-    /// failed, already cancelled, or unknown).
+    /// Takes a pending entry for a run by `owner`; false when it is not
+    /// pending (another run has it, or it was done, moved or cancelled).
+    pub fn start_schedule(&self, id: i64, owner: &str) -> Result<bool, LedgerError> {
+        self.exec(
+            "UPDATE schedule SET state = 'running', owner = ?2, running_since = ?3 WHERE id = ?1 AND state = 'pending'",
+            params![id, owner, now()],
+        )
+        .map(|n| n == 1)
+    }
+
+    /// Entries left `running` by a run that has gone (its process ended,
+    /// or it has run for over an hour) become pending again: running them
+    /// again is safe, the Stories' claims and identities keep each to one
+    /// publish. Returns how many.
+    pub fn recover_schedule(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, LedgerError> {
+        let stale = stamp(now - chrono::Duration::hours(1));
+        let running: Vec<(i64, Option<String>, Option<String>)> = self.rows(
+            "SELECT id, owner, running_since FROM schedule WHERE state = 'running'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let mut recovered = 0;
+        for (id, owner, since) in running {
+            let gone = owner
+                .as_deref()
+                .is_none_or(|o| !super::stories::owner_alive(o))
+                || since.is_none_or(|t| t < stale);
+            if gone {
+                recovered += self.exec(
+                    "UPDATE schedule SET state = 'pending', owner = NULL, running_since = NULL WHERE id = ?1 AND state = 'running' AND owner IS ?2",
+                    params![id, owner],
+                )?;
+            }
+        }
+        Ok(recovered)
+    }
+
+    /// Cancels a pending entry; false when it is not pending (running now,
+    /// done, failed, already cancelled, or unknown).
     pub fn cancel_schedule(&self, id: i64) -> Result<bool, LedgerError> {
         self.exec(
             "UPDATE schedule SET state = 'cancelled', result = 'cancelled by the user', next_try = NULL WHERE id = ?1 AND state = 'pending'",
@@ -229,20 +288,87 @@ impl Ledger {
         .map(|n| n == 1)
     }
 
-    /// Records how a scheduled entry went: its state, what happened, the
-    /// attempts so far and when to try again (for a waiting entry).
-    pub fn set_schedule_state(
+    /// Records how `owner`'s run of an entry went: its state, what
+    /// happened, the attempts so far and when to try again (for a waiting
+    /// entry). False when the run no longer holds the entry.
+    pub fn finish_schedule(
         &self,
         id: i64,
+        owner: &str,
         state: ScheduleState,
         result: &str,
         attempts: u32,
         next_try: Option<&str>,
-    ) -> Result<(), LedgerError> {
+    ) -> Result<bool, LedgerError> {
         self.exec(
-            "UPDATE schedule SET state = ?2, result = ?3, attempts = ?4, next_try = ?5 WHERE id = ?1",
-            params![id, state.as_str(), crate::util::redact::redact(result), attempts, next_try],
+            "UPDATE schedule SET state = ?3, result = ?4, attempts = ?5, next_try = ?6, owner = NULL, running_since = NULL WHERE id = ?1 AND owner = ?2 AND state = 'running'",
+            params![id, owner, state.as_str(), crate::util::redact::redact(result), attempts, next_try],
         )
-        .map(|_| ())
+        .map(|n| n == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(l: &Ledger) -> i64 {
+        l.add_schedule(&Scheduled {
+            file: Some("/s.jpg".into()),
+            at: "2026-12-01T09:00:00Z".into(),
+            ..Scheduled::default()
+        })
+        .expect("add")
+    }
+
+    #[test]
+    fn a_running_entry_is_neither_cancelled_nor_moved_nor_started_twice() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let l = Ledger::open(&dir.path().join("l.db")).expect("open");
+        let id = entry(&l);
+        let owner = crate::ledger::owner_id();
+        assert!(l.start_schedule(id, &owner).expect("start"));
+        assert!(!l.start_schedule(id, "other/1/x").expect("start"));
+        assert!(!l.cancel_schedule(id).expect("cancel"));
+        assert!(!l.reschedule(id, "2030-01-01T00:00:00Z").expect("move"));
+        assert!(!l
+            .finish_schedule(id, "other/1/x", ScheduleState::Done, "x", 1, None)
+            .expect("finish"));
+        assert!(l
+            .finish_schedule(id, &owner, ScheduleState::Done, "published", 1, None)
+            .expect("finish"));
+        let e = l.schedule_entry(id).expect("read").expect("there");
+        assert_eq!(
+            (e.state, e.result.as_deref()),
+            (ScheduleState::Done, Some("published"))
+        );
+        crate::ledger::owner_done(&owner);
+    }
+
+    #[test]
+    fn an_entry_left_running_by_a_gone_run_is_pending_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let l = Ledger::open(&dir.path().join("l.db")).expect("open");
+        let (gone, live) = (entry(&l), entry(&l));
+        let ended = crate::ledger::owner_id();
+        crate::ledger::owner_done(&ended);
+        let running = crate::ledger::owner_id();
+        assert!(l.start_schedule(gone, &ended).expect("start"));
+        assert!(l.start_schedule(live, &running).expect("start"));
+        assert_eq!(l.recover_schedule(chrono::Utc::now()).expect("recover"), 1);
+        let state = |id| l.schedule_entry(id).expect("read").expect("there").state;
+        assert_eq!(state(gone), ScheduleState::Pending);
+        assert_eq!(state(live), ScheduleState::Running);
+        // An hour on, even a live run's entry is freed (its Stories' claims still hold).
+        let later = chrono::Utc::now() + chrono::Duration::minutes(61);
+        assert_eq!(l.recover_schedule(later).expect("recover"), 1);
+        assert_eq!(state(live), ScheduleState::Pending);
+        crate::ledger::owner_done(&running);
+    }
+
+    #[test]
+    fn a_state_this_binary_does_not_know_is_never_pending() {
+        assert_eq!(ScheduleState::parse("paused"), ScheduleState::Failed);
+        assert_eq!(ScheduleState::parse("pending"), ScheduleState::Pending);
     }
 }

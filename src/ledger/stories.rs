@@ -80,14 +80,33 @@ pub enum Settlement {
     NotPublished,
 }
 
-/// This process's owner id: `host/pid/nonce`.
+/// The owners this process has made and not yet let go of: several runs
+/// may share one process (the dashboard, its tick, "publish now"), and a
+/// live one's claims must never be taken over by another.
+static LIVE_OWNERS: std::sync::Mutex<std::collections::BTreeSet<String>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+fn live_owners() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<String>> {
+    LIVE_OWNERS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A new owner id for one run of this process (`host/pid/nonce`), live
+/// until [`owner_done`].
 pub fn owner_id() -> String {
-    format!(
+    let id = format!(
         "{}/{}/{:08x}",
         hostname(),
         std::process::id(),
         fastrand::u32(..)
-    )
+    );
+    live_owners().insert(id.clone());
+    id
+}
+
+/// The run behind `owner` has ended: claims it left behind may be taken
+/// over at once by another run of this process.
+pub fn owner_done(owner: &str) {
+    live_owners().remove(owner);
 }
 
 fn hostname() -> String {
@@ -100,9 +119,9 @@ fn hostname() -> String {
 }
 
 /// False only when `owner` certainly is gone: a process of this host whose
-/// pid no longer exists (or is this process under another nonce). Owners
+/// pid no longer exists, or a run of this process that has ended. Owners
 /// on other hosts are alive until their lease runs out.
-fn owner_alive(owner: &str) -> bool {
+pub(crate) fn owner_alive(owner: &str) -> bool {
     let mut parts = owner.split('/');
     let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
         return true;
@@ -114,7 +133,9 @@ fn owner_alive(owner: &str) -> bool {
         return true;
     };
     if pid == std::process::id() {
-        return false; // our pid, another nonce: that process is gone
+        // Our pid: a run of this process, alive while it has not ended (or
+        // an earlier process that had our pid, which is gone).
+        return live_owners().contains(owner);
     }
     Path::new(&format!("/proc/{pid}")).exists()
 }
@@ -645,6 +666,26 @@ mod tests {
             l.claim(&req("b", "same"), "h2/2/y", lease).expect("claim"),
             ClaimOutcome::Claimed { .. }
         ));
+    }
+
+    #[test]
+    fn a_live_run_of_this_process_keeps_its_claim_and_an_ended_one_does_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let l = Ledger::open(&dir.path().join("l.db")).expect("open");
+        let lease = chrono::Duration::seconds(60);
+        let first = owner_id();
+        let second = owner_id();
+        claimed(l.claim(&req("a", "h"), &first, lease).expect("claim"));
+        // Two runs in one process (the dashboard and its tick): the second
+        // waits while the first lives…
+        assert!(matches!(
+            l.claim(&req("a", "h"), &second, lease).expect("claim"),
+            ClaimOutcome::Busy { .. }
+        ));
+        // …and takes over at once when it has ended.
+        owner_done(&first);
+        claimed(l.claim(&req("a", "h"), &second, lease).expect("claim"));
+        owner_done(&second);
     }
 
     #[test]

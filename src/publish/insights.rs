@@ -55,8 +55,35 @@ pub fn no_data_note() -> serde_json::Value {
     })
 }
 
-/// Collects metrics of `account`'s Stories aged 22–24 h at `now` (all ages
-/// under 24 h with `any_age`) that have none yet.
+/// A collection in numbers: Stories collected, Stories with no data yet,
+/// and what failed (`insights of MEDIA: why`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Tally {
+    /// Stories whose metrics were stored.
+    pub collected: usize,
+    /// Stories with fewer than 5 viewers so far.
+    pub no_data_yet: usize,
+    /// What could not be read.
+    pub errors: Vec<String>,
+}
+
+impl Tally {
+    /// Adds one account's collection.
+    pub fn add(&mut self, got: &[Collected]) {
+        for c in got {
+            match &c.result {
+                Ok(_) if c.no_data_yet => self.no_data_yet += 1,
+                Ok(_) => self.collected += 1,
+                Err(e) => self.errors.push(format!("insights of {}: {e}", c.media_id)),
+            }
+        }
+    }
+}
+
+/// Collects metrics of `account`'s Stories aged 22–24 h at `now` that have
+/// none from that age yet (an earlier, partial collection is replaced by the
+/// final one); with `any_age`, of every live Story, replacing what was
+/// collected before ("collect now").
 pub async fn collect(
     client: &GraphClient,
     ledger: &Ledger,
@@ -70,13 +97,19 @@ pub async fn collect(
         else {
             continue;
         };
-        if a.account != account.settings.name || ledger.insights(media)?.is_some() {
+        if a.account != account.settings.name {
             continue;
         }
         let Some(at) = parse_time(at) else { continue };
         let age = now - at;
+        let final_from = at + chrono::Duration::hours(FROM_HOURS);
+        let has_final = ledger
+            .insights_collected_at(media)?
+            .as_deref()
+            .and_then(parse_time)
+            .is_some_and(|t| t >= final_from);
         let due = age < chrono::Duration::hours(UNTIL_HOURS)
-            && (any_age || age >= chrono::Duration::hours(FROM_HOURS));
+            && (any_age || (age >= chrono::Duration::hours(FROM_HOURS) && !has_final));
         if !due {
             continue;
         }

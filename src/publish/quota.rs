@@ -17,6 +17,9 @@ pub struct Quota {
     pub window_secs: u64,
 }
 
+/// The longest window taken from the API (a year).
+const MAX_WINDOW_SECS: u64 = 366 * 86_400;
+
 /// The query `content_publishing_limit` is asked with.
 pub const FIELDS: &str = "config,quota_usage";
 
@@ -33,13 +36,17 @@ impl Quota {
         Some(Quota {
             used: entry["quota_usage"].as_u64()?,
             total: entry["config"]["quota_total"].as_u64()?,
-            window_secs: entry["config"]["quota_duration"].as_u64().unwrap_or(86_400),
+            // Clamped to a year: a wild value must not overflow the clock.
+            window_secs: entry["config"]["quota_duration"]
+                .as_u64()
+                .unwrap_or(86_400)
+                .clamp(1, MAX_WINDOW_SECS),
         })
     }
 
     /// The window as a duration.
     pub fn window(&self) -> chrono::Duration {
-        chrono::Duration::seconds(self.window_secs.min(i64::MAX as u64) as i64)
+        chrono::Duration::seconds(self.window_secs.min(MAX_WINDOW_SECS) as i64)
     }
 
     /// True when no post is left in the window.
@@ -51,5 +58,23 @@ impl Quota {
     /// the ledger lists them) leaves it and frees a slot.
     pub fn next_free(&self, published: &[DateTime<Utc>]) -> Option<DateTime<Utc>> {
         published.first().map(|t| *t + self.window())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reply_is_read_and_a_wild_window_clamped() {
+        let v = serde_json::json!({"data": [{"quota_usage": 3, "config": {"quota_total": 50, "quota_duration": 86400}}]});
+        let q = Quota::from_reply(&v).expect("a quota");
+        assert_eq!((q.used, q.total, q.window_secs), (3, 50, 86_400));
+        assert!(!q.used_up());
+        let wild = serde_json::json!({"data": [{"quota_usage": 1, "config": {"quota_total": 1, "quota_duration": u64::MAX}}]});
+        let q = Quota::from_reply(&wild).expect("a quota");
+        assert!(q.used_up());
+        assert_eq!(q.window(), chrono::Duration::days(366));
+        assert_eq!(Quota::from_reply(&serde_json::json!({"data": []})), None);
     }
 }

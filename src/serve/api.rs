@@ -11,13 +11,13 @@ use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
-use super::drafts::{get_draft, DraftStatus};
+use super::drafts::{get_draft, set_draft, DraftStatus};
 use super::{random_hex, Shared};
 use crate::feed::{Feed, FeedRow};
-use crate::ledger::{ScheduleState, Scheduled};
+use crate::ledger::Scheduled;
 use crate::{assets, schedule, story, validate};
 
 /// An error reply: status and one line (redacted).
@@ -26,9 +26,16 @@ pub fn fail(status: StatusCode, message: impl AsRef<str>) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
-/// Runs blocking work (FFmpeg, rendering, a whole delivery with its own
-/// runtime) on a plain thread and waits for it without blocking the server.
+/// Blocking work (rendering, FFmpeg, a whole delivery with its own
+/// runtime) at once: as many as the machine has cores, the rest wait.
+static WORKERS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
+/// Runs blocking work on a plain thread, when a worker is free, and waits
+/// for it without blocking the server.
 pub async fn off_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let _worker = WORKERS.acquire().await.ok()?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
@@ -44,12 +51,15 @@ fn template_path(app: &Shared, name: &str) -> Option<PathBuf> {
         .map(|(_, p)| p)
 }
 
-/// A template preview request.
+/// A template preview request: the values, and the feed they were loaded
+/// from, if they are a feed row's.
 #[derive(Deserialize)]
 pub struct PreviewRequest {
     template: String,
     #[serde(default)]
     vars: crate::template::Variables,
+    feed: Option<String>,
+    row: Option<usize>,
 }
 
 /// `POST /api/preview`: the template rendered with these values (as a feed
@@ -65,13 +75,24 @@ pub async fn preview(State(app): State<Shared>, Json(req): Json<PreviewRequest>)
     let done = off_thread(move || {
         let t = crate::template::load(&path, &a.fonts).map_err(|e| e.to_string())?;
         let row = FeedRow {
-            index: 1,
+            index: req.row.unwrap_or(1).max(1),
             line: None,
             vars: req.vars,
         };
+        // Images the values name resolve where the scheduled Story's will:
+        // beside the feed row's feed, or beside the typed values' feed.
+        let feed_dir = match req.feed.as_deref().filter(|f| !crate::delivery::is_url(f)) {
+            Some(f) => Path::new(f).parent().map(Path::to_path_buf),
+            None => Some(a.opts.uploads.clone()),
+        };
         let vars = story::variables(&t, Some(&row), chrono::Local::now().date_naive());
-        let checked =
-            validate::template::render_checked(&t, &vars, None, &assets::AssetCache::new(), None);
+        let checked = validate::template::render_checked(
+            &t,
+            &vars,
+            feed_dir.as_deref(),
+            &assets::AssetCache::new(),
+            Some(&row),
+        );
         Ok::<_, String>(checked)
     })
     .await;
@@ -150,8 +171,13 @@ pub struct ScheduleRequest {
     account: Option<String>,
 }
 
-/// A path made absolute against the working directory.
+/// A path made absolute against the working directory; a feed URL kept
+/// as it is.
 fn absolute(p: &Path) -> String {
+    let shown = p.display().to_string();
+    if crate::delivery::is_url(&shown) {
+        return shown;
+    }
     crate::delivery::identity::absolute(p).display().to_string()
 }
 
@@ -171,6 +197,12 @@ fn entries(app: &Shared, req: &ScheduleRequest, at: &str) -> Result<Vec<Schedule
             get_draft(app, id).ok_or("no such upload (it may have been made before a restart)")?;
         if !matches!(d.status, DraftStatus::Ready) {
             return Err(format!("{} is not ready yet", d.name));
+        }
+        if let Some(first) = d.scheduled.first() {
+            return Err(format!(
+                "{} is already scheduled as #{first}; move it in the queue, or upload it again to schedule it twice",
+                d.name
+            ));
         }
         return Ok(d
             .files
@@ -214,19 +246,20 @@ async fn run_now(app: &Shared, ids: Vec<i64>) -> Vec<serde_json::Value> {
     let a = app.clone();
     off_thread(move || {
         let now = chrono::Utc::now();
+        // The entry runner's own connection: ours is not held meanwhile.
+        let ledger = match crate::ledger::Ledger::open(&a.settings.ledger) {
+            Ok(l) => l,
+            Err(e) => return vec![json!({ "state": "failed", "result": crate::util::redact::redact(&e.to_string()) })],
+        };
         ids.into_iter()
             .map(|id| {
-                let ledger = a.ledger();
-                let entry = ledger.schedule_entry(id).ok().flatten();
-                drop(ledger);
-                let Some(s) = entry.filter(|s| s.state == ScheduleState::Pending) else {
-                    return json!({ "id": id, "state": "skipped", "result": "not pending any more" });
-                };
-                // The entry runner opens the ledger itself; ours is not held meanwhile.
-                match crate::ledger::Ledger::open(&a.settings.ledger)
-                    .and_then(|l| schedule::run_entry(&a.settings, &l, &s, &a.opts.out, now))
-                {
-                    Ok((state, text)) => json!({ "id": id, "state": state, "result": crate::util::redact::redact(&text) }),
+                let result = ledger.schedule_entry(id).and_then(|entry| match entry {
+                    Some(s) => schedule::run_entry(&a.settings, &ledger, &s, &a.opts.out, now),
+                    None => Ok(None),
+                });
+                match result {
+                    Ok(Some((state, text))) => json!({ "id": id, "state": state, "result": crate::util::redact::redact(&text) }),
+                    Ok(None) => json!({ "id": id, "state": "skipped", "result": "not pending: another run has it, or it was done, moved or cancelled" }),
                     Err(e) => json!({ "id": id, "state": "failed", "result": crate::util::redact::redact(&e.to_string()) }),
                 }
             })
@@ -262,6 +295,10 @@ pub async fn schedule(State(app): State<Shared>, Json(req): Json<ScheduleRequest
             Ok(id) => ids.push(id),
             Err(e) => return fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         }
+    }
+    if let Some(mut d) = req.draft.as_deref().and_then(|id| get_draft(&app, id)) {
+        d.scheduled.clone_from(&ids);
+        set_draft(&app, d);
     }
     let results = if req.now {
         run_now(&app, ids.clone()).await
@@ -316,24 +353,21 @@ pub async fn publish_now(State(app): State<Shared>, UrlPath(id): UrlPath<i64>) -
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     match app.ledger().reschedule(id, &now) {
         Ok(true) => {}
-        Ok(false) => return fail(StatusCode::CONFLICT, format!("#{id} is done or cancelled")),
+        Ok(false) => {
+            return fail(
+                StatusCode::CONFLICT,
+                format!("#{id} is being published now, done or cancelled"),
+            )
+        }
         Err(e) => return fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
     let results = run_now(&app, vec![id]).await;
     Json(json!({ "results": results })).into_response()
 }
 
-/// What a collection did: counts and problems (redacted).
-#[derive(Default, Serialize)]
-struct Collection {
-    collected: usize,
-    no_data_yet: usize,
-    errors: Vec<String>,
-}
-
-/// Every account's live Stories without insights → their insights, on
-/// this thread (the ledger connection stays on it).
-fn collect_all(app: &Shared) -> Result<Collection, String> {
+/// Every account's live Stories → their insights now, on this thread (the
+/// ledger connection stays on it).
+fn collect_all(app: &Shared) -> Result<crate::publish::insights::Tally, String> {
     let s = &app.settings;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -347,36 +381,25 @@ fn collect_all(app: &Shared) -> Result<Collection, String> {
     .map_err(|e| e.to_string())?;
     let ledger = crate::ledger::Ledger::open(&s.ledger).map_err(|e| e.to_string())?;
     let now = chrono::Utc::now();
-    let mut out = Collection::default();
+    let mut tally = crate::publish::insights::Tally::default();
     for name in s.account_names() {
-        let account = match s.load_account(&name) {
-            Ok(a) => a,
-            Err(e) => {
-                out.errors.push(e);
-                continue;
-            }
-        };
-        match rt.block_on(crate::publish::insights::collect(
-            &client, &ledger, &account, now, true,
-        )) {
-            Ok(got) => {
-                for c in got {
-                    match c.result {
-                        Ok(_) if c.no_data_yet => out.no_data_yet += 1,
-                        Ok(_) => out.collected += 1,
-                        Err(e) => out.errors.push(format!("{}: {e}", c.media_id)),
-                    }
-                }
-            }
-            Err(e) => out.errors.push(e.to_string()),
+        let got = s.load_account(&name).and_then(|account| {
+            rt.block_on(crate::publish::insights::collect(
+                &client, &ledger, &account, now, true,
+            ))
+            .map_err(|e| e.to_string())
+        });
+        match got {
+            Ok(got) => tally.add(&got),
+            Err(e) => tally.errors.push(e),
         }
     }
-    out.errors = out
+    tally.errors = tally
         .errors
         .iter()
         .map(|e| crate::util::redact::redact(e))
         .collect();
-    Ok(out)
+    Ok(tally)
 }
 
 /// `POST /api/insights/collect`: every live Story's insights now.

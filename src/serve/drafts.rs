@@ -58,10 +58,12 @@ pub struct Draft {
     pub parts: usize,
     /// The validator's findings on every file.
     pub findings: Vec<Finding>,
+    /// The schedule entries made of it (an upload is scheduled once).
+    pub scheduled: Vec<i64>,
 }
 
 /// Stores (or replaces) an upload's state.
-fn set_draft(app: &Shared, d: Draft) {
+pub fn set_draft(app: &Shared, d: Draft) {
     if let Ok(mut m) = app.drafts.lock() {
         m.insert(d.id.clone(), d);
     }
@@ -172,6 +174,7 @@ fn image_draft(
         status: DraftStatus::Ready,
         parts: 1,
         findings: check(app, &files),
+        scheduled: Vec::new(),
         files,
     };
     set_draft(app, d.clone());
@@ -187,12 +190,6 @@ fn video_draft(app: Shared, id: String, name: String, body: Bytes, fit: PhotoFit
         PhotoFit::Crop | PhotoFit::Cover { .. } => FitMode::Crop,
     };
     let source = app.opts.uploads.join(format!("{id}.source"));
-    if let Err(e) = crate::util::atomic::write_atomic(&source, &body) {
-        return fail(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("{}: cannot write: {e}", source.display()),
-        );
-    }
     let draft = Draft {
         id: id.clone(),
         kind: MediaKind::Video,
@@ -201,11 +198,21 @@ fn video_draft(app: Shared, id: String, name: String, body: Bytes, fit: PhotoFit
         files: Vec::new(),
         parts: 0,
         findings: Vec::new(),
+        scheduled: Vec::new(),
     };
     set_draft(&app, draft.clone());
     let worker = app.clone();
     let name_for_stem = draft.name.clone();
-    std::thread::spawn(move || {
+    let transcode = move || {
+        let fail_with = |error: String| {
+            if let Some(mut d) = get_draft(&worker, &id) {
+                d.status = DraftStatus::Failed { error };
+                set_draft(&worker, d);
+            }
+        };
+        if let Err(e) = crate::util::atomic::write_atomic(&source, &body) {
+            return fail_with(format!("{}: cannot write: {e}", source.display()));
+        }
         let opts = TranscodeOptions {
             fit,
             preset: "veryfast".into(),
@@ -240,6 +247,12 @@ fn video_draft(app: Shared, id: String, name: String, body: Bytes, fit: PhotoFit
             }
         }
         set_draft(&worker, d);
+    };
+    // One transcode at a time (x264 takes every core); the rest wait their turn.
+    let gate = app.clone();
+    tokio::spawn(async move {
+        let _turn = gate.transcodes.acquire().await;
+        off_thread(transcode).await;
     });
     (StatusCode::ACCEPTED, Json(draft)).into_response()
 }

@@ -12,8 +12,13 @@ use axum::response::{IntoResponse, Response};
 
 use super::Shared;
 
-/// The session cookie's name.
+/// The session cookie's name, with the port after it (cookies ignore
+/// ports: two dashboards on one host keep their sessions apart).
 pub const COOKIE: &str = "storyforge_session";
+
+fn cookie_name(app: &super::App) -> String {
+    format!("{COOKIE}_{}", app.port)
+}
 
 /// The header that carries the CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -74,7 +79,8 @@ pub async fn guard(State(app): State<Shared>, req: Request, next: Next) -> Respo
         }
         // The key is traded for the cookie and leaves the address bar.
         let cookie = format!(
-            "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
+            "{}={}; HttpOnly; SameSite=Strict; Path=/",
+            cookie_name(&app),
             app.session
         );
         let mut res = Response::new(Body::empty());
@@ -86,7 +92,7 @@ pub async fn guard(State(app): State<Shared>, req: Request, next: Next) -> Respo
         }
         return res;
     }
-    if !cookie(req.headers(), COOKIE).is_some_and(|c| same(c, &app.session)) {
+    if !cookie(req.headers(), &cookie_name(&app)).is_some_and(|c| same(c, &app.session)) {
         return refuse(
             StatusCode::UNAUTHORIZED,
             "This dashboard needs its access key. Open the URL storyforge serve printed (it ends in ?key=…).",
@@ -150,9 +156,9 @@ mod tests {
         let mut h = axum::http::HeaderMap::new();
         h.insert(
             header::COOKIE,
-            HeaderValue::from_static("a=1; storyforge_session=xyz; b=2"),
+            HeaderValue::from_static("a=1; storyforge_session_8490=xyz; b=2"),
         );
-        assert_eq!(cookie(&h, COOKIE), Some("xyz"));
+        assert_eq!(cookie(&h, "storyforge_session_8490"), Some("xyz"));
         assert_eq!(cookie(&h, "c"), None);
     }
 }

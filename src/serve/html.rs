@@ -86,7 +86,7 @@ pub fn time(rfc3339: &str) -> String {
 pub fn badge(state: &str) -> String {
     let class = match state {
         "failed" | "unsure" => "bad",
-        "pending" | "processing" | "waiting" => "wait",
+        "pending" | "running" | "processing" | "waiting" => "wait",
         "done" | "published" | "ready" => "good",
         _ => "plain",
     };

@@ -114,6 +114,8 @@ struct App {
     csrf: String,
     /// The `Host` values accepted.
     hosts: Vec<String>,
+    /// The port listened on.
+    port: u16,
     fonts: FontBook,
     ledger: Mutex<Ledger>,
     client: GraphClient,
@@ -122,6 +124,8 @@ struct App {
     previews: Mutex<VecDeque<(String, Vec<u8>)>>,
     /// Thumbnails made so far (key → JPEG).
     thumbs: Mutex<HashMap<String, Vec<u8>>>,
+    /// Transcodes run one at a time.
+    transcodes: tokio::sync::Semaphore,
 }
 
 impl App {
@@ -198,11 +202,13 @@ impl Dashboard {
             csrf: random_hex()?,
             key: key.clone(),
             hosts,
+            port,
             fonts: FontBook::bundled(),
             client,
             drafts: Mutex::new(HashMap::new()),
             previews: Mutex::new(VecDeque::new()),
             thumbs: Mutex::new(HashMap::new()),
+            transcodes: tokio::sync::Semaphore::new(1),
             settings,
             opts,
         });

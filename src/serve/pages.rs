@@ -187,7 +187,11 @@ fn queue_item(b: &mut String, q: &views::QueueEntry) {
 <button type=\"submit\" data-action=\"reschedule\">Reschedule</button>\
 <button type=\"button\" data-action=\"publish\">Publish now</button>\
 <button type=\"button\" data-action=\"cancel\" class=\"secondary\">Cancel</button></form></div></li>",
-        bad = if state == "failed" { " bad" } else { "" },
+        bad = if s.state == crate::ledger::ScheduleState::Failed {
+            " bad"
+        } else {
+            ""
+        },
         id = s.id,
         at = escape(&s.at),
         t = time(&s.at),

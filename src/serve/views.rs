@@ -20,14 +20,19 @@ pub struct QueueEntry {
     pub account: String,
 }
 
-/// Pending and failed entries, soonest first (done and cancelled ones are
+/// Pending, running and failed entries, soonest first (done and cancelled ones are
 /// history, in `storyforge schedule list`).
 pub fn queue(settings: &Settings, ledger: &Ledger) -> Result<Vec<QueueEntry>, LedgerError> {
     let default = settings.account_name(None).unwrap_or_default();
     Ok(ledger
         .schedule()?
         .into_iter()
-        .filter(|s| matches!(s.state, ScheduleState::Pending | ScheduleState::Failed))
+        .filter(|s| {
+            matches!(
+                s.state,
+                ScheduleState::Pending | ScheduleState::Running | ScheduleState::Failed
+            )
+        })
         .map(|entry| QueueEntry {
             account: entry.account.clone().unwrap_or_else(|| default.clone()),
             entry,

@@ -244,6 +244,12 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failed test never closes its session: end the browser, found by
+        // its own profile folder.
+        let _ = std::process::Command::new("pkill")
+            .arg("-f")
+            .arg(self._profile.path())
+            .status();
     }
 }
 
@@ -416,6 +422,14 @@ async fn the_dashboard_in_a_real_browser() {
         &client,
         "document.querySelector('#status').textContent.startsWith('Scheduled #')",
         "the scheduled confirmation",
+    )
+    .await;
+    // A second click schedules nothing twice: it says where the first went.
+    click(&client, "#schedule-btn").await;
+    until(
+        &client,
+        "document.querySelector('#status').textContent.includes('already scheduled as #')",
+        "the refusal of a second schedule",
     )
     .await;
 

@@ -209,7 +209,9 @@
     const mine = ++seq;
     $("#status").textContent = "Rendering…";
     try {
-      const r = await api("POST", "/api/preview", { template: varsForm.dataset.template, vars: templateVars() });
+      const body = { template: varsForm.dataset.template, vars: templateVars() };
+      if (rowLoaded) { body.feed = rowLoaded.feed; body.row = rowLoaded.row; }
+      const r = await api("POST", "/api/preview", body);
       if (mine !== seq) return;
       const img = $("#preview-img");
       if (r.id) { img.src = `/preview/${r.id}`; img.dataset.preview = r.id; }
@@ -259,6 +261,8 @@
       } else if (draft && draft.status === "ready") {
         body.draft = draft.id;
       } else { toast("Upload a file first."); return; }
+      const buttons = $$("button", scheduleForm);
+      for (const b of buttons) b.disabled = true;
       try {
         const r = await api("POST", "/api/schedule", body);
         if (publishNow) {
@@ -269,6 +273,7 @@
           $("#status").textContent = `Scheduled #${r.ids.join(", #")} for ${new Date(r.at).toLocaleString()}`;
         }
       } catch (err) { toast(err.message); $("#status").textContent = err.message; }
+      finally { for (const b of buttons) b.disabled = false; }
     });
   }
 
