@@ -1,7 +1,8 @@
 //! Jobs → stages. Today: templates × feed rows → rendered Story JPEGs,
-//! rendered in parallel on rayon, streamed (each Story is written as soon as
-//! it is done, so memory stays flat however long the feed), one bad template
-//! or row never stopping the rest.
+//! rendered in parallel on rayon, streamed (each Story is handed to a few
+//! I/O threads as soon as it is encoded and written durably there, so memory
+//! stays flat however long the feed and no CPU waits for an fsync), one bad
+//! template or row never stopping the rest.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use crate::fonts::FontBook;
 use crate::render;
 use crate::story;
 use crate::template::{self, vars, Template, Variables};
+use crate::util::durable::{with_writers, FileSet, SetFailed};
 
 /// How a render batch runs. `Default` gives: out dir `out`, all cores, no
 /// preview, each template's own quality, today's date.
@@ -171,6 +173,17 @@ struct Loaded {
     source: Vec<u8>,
 }
 
+/// One job's result: a failure to report, or files to write durably (on the
+/// I/O threads) and the outcome to report once they are written.
+enum Drawn {
+    Failed(StoryOutcome),
+    Write(FileSet, StoryOutcome),
+}
+
+/// I/O threads writing Stories: fsyncs overlap, so four hide a disk that
+/// takes milliseconds per fsync (see `util::durable`).
+const WRITERS: usize = 4;
+
 struct Job {
     template: Arc<Loaded>,
     order: usize,
@@ -289,36 +302,60 @@ pub fn render_batch(
         .num_threads(threads)
         .build()
         .map_err(|_| SetupError::Threads(threads))?;
-    let mut done: Vec<(usize, usize, StoryOutcome)> = pool.install(|| {
-        jobs.par_bridge()
-            .map(|job| {
-                let result = match job {
-                    Err(e) => (usize::MAX, usize::MAX, Some(failure("", None, e.to_string()))),
+    // Each Story is reported once done: a failure at once, a Story by the
+    // I/O thread that wrote it.
+    let reported = Mutex::new(Vec::new());
+    let report = |(row, order, outcome): (usize, usize, StoryOutcome), r: Result<(), SetFailed>| {
+        let outcome = match r {
+            Ok(()) => outcome,
+            Err(e) => StoryOutcome {
+                error: Some(match e.index {
+                    0 => format!("{}: cannot write: {}", e.path.display(), e.source),
+                    _ => format!("{}: cannot write preview: {}", e.path.display(), e.source),
+                }),
+                output: None,
+                preview: None,
+                bytes: None,
+                quality: None,
+                warnings: Vec::new(),
+                ..outcome
+            },
+        };
+        observer.finished(&outcome);
+        let mut all = reported.lock().unwrap_or_else(|p| p.into_inner());
+        all.push((row, order, outcome));
+    };
+    with_writers(WRITERS, &report, |writers| {
+        pool.install(|| {
+            jobs.par_bridge().for_each(|job| {
+                let (row, order, drawn) = match job {
+                    Err(e) => (usize::MAX, usize::MAX, Some(Drawn::Failed(failure("", None, e.to_string())))),
                     Ok(job) => {
                         let row = job.row.as_ref().map_or(0, |r| r.index);
                         // A bug must cost one Story, not the batch.
                         let run = std::panic::AssertUnwindSafe(|| batch.run(&job));
-                        let outcome = std::panic::catch_unwind(run).unwrap_or_else(|_| {
-                            Some(failure(
+                        let drawn = std::panic::catch_unwind(run).unwrap_or_else(|_| {
+                            Some(Drawn::Failed(failure(
                                 &job.template.template.path.display().to_string(),
                                 job.row.as_ref().map(|r| r.index),
                                 format!(
                                     "{}: internal error while rendering this Story (please report it with the template and row)",
                                     job.template.template.path.display()
                                 ),
-                            ))
+                            )))
                         });
-                        (row, job.order, outcome)
+                        (row, job.order, drawn)
                     }
                 };
-                let (row, order, outcome) = result;
-                let outcome = outcome?;
-                observer.finished(&outcome);
-                Some((row, order, outcome))
+                match drawn {
+                    None => {}
+                    Some(Drawn::Failed(outcome)) => report((row, order, outcome), Ok(())),
+                    Some(Drawn::Write(files, outcome)) => writers.write(files, (row, order, outcome)),
+                }
             })
-            .flatten()
-            .collect()
+        })
     });
+    let mut done = reported.into_inner().unwrap_or_else(|p| p.into_inner());
     done.sort_by_key(|(row, order, _)| (*order, *row));
     outcomes.extend(done.into_iter().map(|(_, _, o)| o));
     let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
@@ -360,7 +397,7 @@ impl Batch<'_> {
         }
     }
 
-    fn run(&self, job: &Job) -> Option<StoryOutcome> {
+    fn run(&self, job: &Job) -> Option<Drawn> {
         let t = &job.template.template;
         let row = job.row.as_ref();
         let shown = t.path.display().to_string();
@@ -370,10 +407,10 @@ impl Batch<'_> {
         let row_key = match self.row_key(row) {
             Ok(k) => k,
             Err(e) => {
-                return Some(fail(format!(
+                return Some(Drawn::Failed(fail(format!(
                     "{}: {e}",
                     self.where_(t, Default::default(), row)
-                )))
+                ))))
             }
         };
         let input_hash = input_hash(&job.template.source, &vars);
@@ -390,21 +427,17 @@ impl Batch<'_> {
         Some(self.draw(job, vars, row_key.clone(), input_hash.clone()))
     }
 
-    fn draw(
-        &self,
-        job: &Job,
-        vars: Variables,
-        row_key: String,
-        input_hash: String,
-    ) -> StoryOutcome {
+    fn draw(&self, job: &Job, vars: Variables, row_key: String, input_hash: String) -> Drawn {
         let t = &job.template.template;
         let row = job.row.as_ref();
         let shown = t.path.display().to_string();
         let row_no = row.map(|r| r.index);
-        let fail = |msg: String| StoryOutcome {
-            row_key: Some(row_key.clone()),
-            input_hash: Some(input_hash.clone()),
-            ..failure(&shown, row_no, msg)
+        let fail = |msg: String| {
+            Drawn::Failed(StoryOutcome {
+                row_key: Some(row_key.clone()),
+                input_hash: Some(input_hash.clone()),
+                ..failure(&shown, row_no, msg)
+            })
         };
         let scene = match story::prepare(t, &vars, self.feed_dir.as_deref(), &self.assets) {
             Ok(s) => s,
@@ -440,39 +473,33 @@ impl Batch<'_> {
             Err(e) => return fail(format!("{}: {e}", self.where_(t, Default::default(), row))),
         };
         let out = self.settings.out_dir.join(&name);
-        if let Err(e) = write_atomic(&out, &jpeg.bytes) {
-            return fail(format!("{}: cannot write: {e}", out.display()));
-        }
+        let bytes = jpeg.bytes.len() as u64;
+        let mut files: FileSet = vec![(out.clone(), jpeg.bytes)];
         let preview = if self.settings.preview {
             let mut annotated = canvas;
             render::preview::annotate(&mut annotated, &scene);
             let p = out.with_extension("preview.png");
-            match render::encode_png(&annotated)
-                .map_err(|e| e.to_string())
-                .and_then(|png| write_atomic(&p, &png).map_err(|e| e.to_string()))
-            {
-                Ok(()) => Some(p),
-                Err(e) => {
-                    // The Story is reported failed, so it must not stay behind.
-                    let _ = std::fs::remove_file(&out);
-                    return fail(format!("{}: cannot write preview: {e}", p.display()));
-                }
+            match render::encode_png(&annotated) {
+                Ok(png) => files.push((p.clone(), png)),
+                Err(e) => return fail(format!("{}: cannot write preview: {e}", p.display())),
             }
+            Some(p)
         } else {
             None
         };
-        StoryOutcome {
+        let outcome = StoryOutcome {
             template: shown,
             row: row_no,
             output: Some(out),
             preview,
-            bytes: Some(jpeg.bytes.len() as u64),
+            bytes: Some(bytes),
             quality: Some(jpeg.quality),
             error: None,
             warnings,
             row_key: Some(row_key),
             input_hash: Some(input_hash),
-        }
+        };
+        Drawn::Write(files, outcome)
     }
 
     fn output_name(
@@ -553,12 +580,6 @@ fn sanitize_name(raw: &str) -> Option<String> {
         .unwrap_or(cleaned)
         .trim_end_matches('.');
     (!stem.is_empty()).then(|| format!("{stem}.jpg"))
-}
-
-/// Writes through a unique temporary file, fsync and a rename, so a crash
-/// never leaves a half-written Story under its final name.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    crate::util::write_atomic(path, bytes)
 }
 
 #[cfg(test)]

@@ -146,7 +146,7 @@ fn blend_glyphs(
     let y0 = area.y.max(0);
     let x1 = area.right().min(cw as i32);
     let y1 = area.bottom().min(ch as i32);
-    let src = layer.color.channels();
+    let src_colour = layer.color.channels();
     let stride = cw as usize * 3;
     let buf = canvas.as_mut();
     let origin = (rect.x as f32, rect.y as f32);
@@ -160,39 +160,53 @@ fn blend_glyphs(
         origin,
         |x, y, img| {
             let (w, h) = (img.placement.width as i32, img.placement.height as i32);
-            let colour = in_colour && img.content == SwashContent::Color;
-            for row in 0..h {
-                let py = y + row;
-                if py < y0 || py >= y1 {
-                    continue;
-                }
-                for px in x.max(x0)..(x + w).min(x1) {
-                    let k = (row * w + px - x) as usize;
-                    let i = py as usize * stride + px as usize * 3;
-                    if colour {
-                        let Some(p) = img.data.get(k * 4..k * 4 + 4) else {
-                            continue;
-                        };
-                        let a = p[3] as u32 * color_alpha;
-                        if a == 0 {
-                            continue;
-                        }
-                        for c in 0..3 {
-                            buf[i + c] = mix(buf[i + c], p[c], a);
-                        }
-                    } else {
-                        let a = coverage(img, k) as u32 * alpha;
-                        if a == 0 {
-                            continue;
-                        }
-                        for c in 0..3 {
-                            buf[i + c] = mix(buf[i + c], src[c], a);
-                        }
-                    }
+            // Bytes per glyph pixel and where its coverage is.
+            let (step, at) = match img.content {
+                SwashContent::Mask => (1, 0),
+                SwashContent::Color => (4, 3),
+                SwashContent::SubpixelMask => (4, 0),
+            };
+            let own = in_colour && img.content == SwashContent::Color;
+            let a = if own { color_alpha } else { alpha };
+            let (c0, c1) = (x.max(x0), (x + w).min(x1));
+            if c0 >= c1 {
+                return;
+            }
+            for row in (y0 - y).max(0)..(y1 - y).min(h) {
+                let line = (y + row) as usize * stride;
+                let k = (row * w + c0 - x) as usize * step;
+                let n = (c1 - c0) as usize;
+                let dst = &mut buf[line + c0 as usize * 3..line + c1 as usize * 3];
+                if let Some(src) = img.data.get(k..k + n * step) {
+                    blend_row(dst, src, step, at, a, (!own).then_some(src_colour));
                 }
             }
         },
     );
+}
+
+/// Blends one row of a glyph image (`step` bytes a pixel, coverage at byte
+/// `at`) onto a row of RGB pixels, in `paint` or, when `None`, in the
+/// glyph's own colours. Slices, not indexing: this is the hot loop of text.
+#[inline]
+fn blend_row(
+    dst: &mut [u8],
+    src: &[u8],
+    step: usize,
+    at: usize,
+    alpha: u32,
+    paint: Option<[u8; 3]>,
+) {
+    for (d, p) in dst.chunks_exact_mut(3).zip(src.chunks_exact(step)) {
+        let a = p[at] as u32 * alpha;
+        if a == 0 {
+            continue;
+        }
+        let colour = paint.unwrap_or_else(|| [p[0], p[1], p[2]]);
+        for c in 0..3 {
+            d[c] = mix(d[c], colour[c], a);
+        }
+    }
 }
 
 /// Draws a text layer (shadow, then stroke, then fill) into its box.

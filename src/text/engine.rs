@@ -2,7 +2,9 @@
 //! shaping, Unicode bidi, UAX #14 line breaking, font fallback) and its glyph
 //! rasteriser (swash, colour emoji included), with the bundled fallback chain
 //! per script. Engines are per thread and live for the run, so shaped words
-//! and glyph bitmaps are cached across the Stories of a batch.
+//! (cosmic-text's shape-run cache, keyed by the word, its font attributes
+//! and letter spacing; shaping is in em units, so one entry serves every
+//! size) and glyph bitmaps are cached across the Stories of a batch.
 
 use std::cell::RefCell;
 
@@ -53,10 +55,17 @@ impl cosmic_text::Fallback for Chain {
 /// Glyph bitmaps kept per thread before the cache is emptied.
 const GLYPH_CACHE_LIMIT: usize = 8192;
 
+/// Every this many uses of an engine, shaped words not used since the
+/// previous `SHAPE_CACHE_KEEP` such rounds are dropped, so memory stays flat
+/// over a feed of any length while a batch's recurring words stay cached.
+const SHAPE_CACHE_ROUND: u32 = 256;
+const SHAPE_CACHE_KEEP: u64 = 4;
+
 struct Engine {
     library: u64,
     fonts: FontSystem,
     glyphs: SwashCache,
+    uses: u32,
 }
 
 thread_local! {
@@ -81,9 +90,14 @@ pub fn with_engine<R>(
                 Chain,
             ),
             glyphs: SwashCache::new(),
+            uses: 0,
         });
         if engine.glyphs.image_cache.len() > GLYPH_CACHE_LIMIT {
             engine.glyphs.image_cache.clear();
+        }
+        engine.uses = engine.uses.wrapping_add(1);
+        if engine.uses % SHAPE_CACHE_ROUND == 0 {
+            engine.fonts.shape_run_cache.trim(SHAPE_CACHE_KEEP);
         }
         f(&mut engine.fonts, &mut engine.glyphs)
     })

@@ -1,9 +1,11 @@
 //! Small shared helpers below every stage: [`redact`] turns secrets and
 //! URLs into text that is safe to show, [`atomic`] writes files so a crash
-//! never leaves half of one under its final name, [`yaml`] places YAML
+//! never leaves half of one under its final name, [`durable`] does that on a
+//! few I/O threads while CPU workers go on, [`yaml`] places YAML
 //! errors and [`suggest`] offers "did you mean".
 
 pub mod atomic;
+pub mod durable;
 pub mod redact;
 pub mod suggest;
 pub mod yaml;
