@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::media::MediaKind;
 
-pub use schedule::{ScheduleState, Scheduled, TokenRecord};
+pub use schedule::{ScheduleState, Scheduled, StoredInsights, TokenRecord};
 pub use stories::{owner_done, owner_id, Claim, ClaimOutcome, Settlement, StoryRequest};
 
 /// Where a Story is on its way to Instagram.

@@ -101,6 +101,15 @@ impl Scheduled {
     }
 }
 
+/// A Story's collected metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredInsights {
+    /// The metrics, flattened, as JSON.
+    pub metrics: String,
+    /// When they were collected (RFC 3339).
+    pub collected_at: String,
+}
+
 /// A token's recorded lifetime.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TokenRecord {
@@ -157,25 +166,18 @@ impl Ledger {
         .map(|_| ())
     }
 
-    /// When the metrics of `media` were last collected, if ever.
-    pub fn insights_collected_at(&self, media: &str) -> Result<Option<String>, LedgerError> {
+    /// The stored metrics of `media` and when they were collected, if ever.
+    pub fn insights(&self, media: &str) -> Result<Option<StoredInsights>, LedgerError> {
         self.conn
             .query_row(
-                "SELECT collected_at FROM insights WHERE media_id = ?1",
+                "SELECT metrics, collected_at FROM insights WHERE media_id = ?1",
                 [media],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.fail(e))
-    }
-
-    /// The stored metrics of `media`, if collected.
-    pub fn insights(&self, media: &str) -> Result<Option<String>, LedgerError> {
-        self.conn
-            .query_row(
-                "SELECT metrics FROM insights WHERE media_id = ?1",
-                [media],
-                |r| r.get(0),
+                |r| {
+                    Ok(StoredInsights {
+                        metrics: r.get(0)?,
+                        collected_at: r.get(1)?,
+                    })
+                },
             )
             .optional()
             .map_err(|e| self.fail(e))

@@ -104,9 +104,8 @@ pub async fn collect(
         let age = now - at;
         let final_from = at + chrono::Duration::hours(FROM_HOURS);
         let has_final = ledger
-            .insights_collected_at(media)?
-            .as_deref()
-            .and_then(parse_time)
+            .insights(media)?
+            .and_then(|i| parse_time(&i.collected_at))
             .is_some_and(|t| t >= final_from);
         let due = age < chrono::Duration::hours(UNTIL_HOURS)
             && (any_age || (age >= chrono::Duration::hours(FROM_HOURS) && !has_final));

@@ -125,6 +125,7 @@ struct App {
     /// Thumbnails made so far (key → JPEG).
     thumbs: Mutex<HashMap<String, Vec<u8>>>,
     /// Transcodes run one at a time.
+    #[cfg(feature = "video")]
     transcodes: tokio::sync::Semaphore,
 }
 
@@ -208,6 +209,7 @@ impl Dashboard {
             drafts: Mutex::new(HashMap::new()),
             previews: Mutex::new(VecDeque::new()),
             thumbs: Mutex::new(HashMap::new()),
+            #[cfg(feature = "video")]
             transcodes: tokio::sync::Semaphore::new(1),
             settings,
             opts,

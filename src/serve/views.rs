@@ -105,7 +105,7 @@ pub fn recent(ledger: &Ledger, now: DateTime<Utc>) -> Result<Vec<RecentStory>, L
         let metrics = match &asset.media_id {
             Some(m) => ledger
                 .insights(m)?
-                .and_then(|j| serde_json::from_str(&j).ok()),
+                .and_then(|i| serde_json::from_str(&i.metrics).ok()),
             None => None,
         };
         out.push(RecentStory {
