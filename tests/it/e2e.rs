@@ -85,7 +85,13 @@ fn job_to_published_stories_through_real_s3_and_the_sandbox() {
     assert!(before >= 2, "the first run published {before}");
     let finish: Output = command().output().unwrap();
     let stderr = String::from_utf8_lossy(&finish.stderr);
-    assert_eq!(finish.status.code(), Some(0), "{stderr}");
+    // The report says which item failed and why.
+    assert_eq!(
+        finish.status.code(),
+        Some(0),
+        "{stderr}\n{}",
+        String::from_utf8_lossy(&finish.stdout)
+    );
     assert!(!stderr.contains(SECRET_KEY) && !stderr.contains("sandbox-token-demo"));
     let report: serde_json::Value = serde_json::from_slice(&finish.stdout).unwrap();
     let stories = 3 + 3 + 1;
