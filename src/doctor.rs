@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::auth::{self, AuthError, PERSONAL_EXPLANATION, PUBLISH_SCOPE};
 use crate::config::Settings;
 use crate::ledger::Ledger;
-use crate::publish::graph::{GraphClient, Method};
+use crate::publish::graph::GraphClient;
 use crate::publish::tokens::{self, REFRESH_WITHIN_DAYS};
 use crate::publish::{secs, AccountSettings};
 use crate::storage::{AnyStore, MediaFile, Store, UrlCheck};
@@ -419,16 +419,8 @@ pub async fn account_checks(
             Err(e) => Check::fail(name("expiry"), e.to_string(), "see the ledger check"),
         },
     );
-    let limit = client
-        .call(
-            Method::Get,
-            &crate::publish::quota::path(&account.ig_user_id),
-            &loaded.token,
-            &[("fields", crate::publish::quota::FIELDS)],
-        )
-        .await;
-    out.push(match limit {
-        Ok(v) => match crate::publish::quota::Quota::from_reply(&v) {
+    out.push(match crate::publish::quota::read(&client, &loaded).await {
+        Ok(quota) => match quota {
             Some(q) if q.used_up() => Check::fail(
                 name("publishing"),
                 format!(

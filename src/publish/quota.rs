@@ -6,6 +6,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::graph::{CallError, GraphClient, Method};
+use super::Account;
+
 /// The publishing quota of one account, read live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Quota {
@@ -26,6 +29,20 @@ pub const FIELDS: &str = "config,quota_usage";
 /// The path of `ig_user_id`'s quota.
 pub fn path(ig_user_id: &str) -> String {
     format!("{ig_user_id}/content_publishing_limit")
+}
+
+/// The quota of `account`, asked of the API once now; `None` when the
+/// reply does not say it.
+pub async fn read(client: &GraphClient, account: &Account) -> Result<Option<Quota>, CallError> {
+    let v = client
+        .call(
+            Method::Get,
+            &path(&account.settings.ig_user_id),
+            &account.token,
+            &[("fields", FIELDS)],
+        )
+        .await?;
+    Ok(Quota::from_reply(&v))
 }
 
 impl Quota {

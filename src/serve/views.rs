@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::config::Settings;
 use crate::ledger::{parse_time, Asset, Ledger, LedgerError, ScheduleState, Scheduled, State};
-use crate::publish::graph::{GraphClient, Method, Usage};
+use crate::publish::graph::{GraphClient, Usage};
 use crate::publish::quota::{self, Quota};
 use crate::publish::tokens;
 
@@ -152,19 +152,11 @@ pub async fn limits(
     for name in settings.account_names() {
         let account = settings.load_account(&name);
         let live = match &account {
-            Ok(a) => client
-                .call(
-                    Method::Get,
-                    &quota::path(&a.settings.ig_user_id),
-                    &a.token,
-                    &[("fields", quota::FIELDS)],
-                )
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|v| {
-                    Quota::from_reply(&v)
-                        .ok_or_else(|| "the API did not report the quota".to_string())
-                }),
+            Ok(a) => match quota::read(client, a).await {
+                Ok(Some(q)) => Ok(q),
+                Ok(None) => Err("the API did not report the quota".to_string()),
+                Err(e) => Err(e.to_string()),
+            },
             Err(e) => Err(e.clone()),
         };
         let usage = client.usage();
