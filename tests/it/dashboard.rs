@@ -214,6 +214,24 @@ async fn requests_without_the_key_or_token_are_refused() {
     common::expect_exit(&common::cli(&["tick", "--out", &out], &rig.config), 0);
     assert!(rig.sandbox.published().is_empty());
 
+    // Publish now: once, by the sandbox's record; a second "publish now" of
+    // the same entry is refused, and a tick after it publishes nothing.
+    let now = act(
+        "/api/schedule".into(),
+        json!({"template": "daily-update.yaml", "vars": {"title": "Now", "body": "at once"}, "now": true}),
+    )
+    .await
+    .expect("publish now");
+    assert_eq!(now.status(), 200);
+    let v: Value = now.json().await.expect("JSON");
+    assert_eq!(v["results"][0]["state"], "done", "{v}");
+    assert_eq!(rig.sandbox.published().len(), 1);
+    let id = v["ids"][0].as_i64().expect("an entry id");
+    let again = act(format!("/api/schedule/{id}/publish"), json!({}));
+    assert_eq!(again.await.expect("publish again").status(), 409);
+    common::expect_exit(&common::cli(&["tick", "--out", &out], &rig.config), 0);
+    assert_eq!(rig.sandbox.published().len(), 1, "exactly once");
+
     // Uploads are judged by content: text named like a picture is refused.
     let up = c
         .post(format!("{}/api/upload?name=photo.jpg", s.base))
