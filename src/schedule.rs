@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::config::Settings;
 use crate::delivery::{Item, ItemStatus};
-use crate::ledger::{parse_time, Ledger, LedgerError, ScheduleState, Scheduled};
+use crate::ledger::{Ledger, LedgerError, ScheduleState, Scheduled};
 use crate::publish::{self, insights, tokens};
 use crate::run::{self, Job, JobFile, RunOptions};
 
@@ -148,11 +148,11 @@ fn settle_entry(
     (ScheduleState::Done, lines(&|_| true), s.attempts + 1, None)
 }
 
-/// Makes and publishes one scheduled entry now, as a tick does when it is
-/// due (and `serve`'s "publish now"), and records how it went. The entry is
-/// taken first (`running`, so it is neither cancelled nor moved under the
-/// run, and no other runner starts it); `None` when it is not pending any
-/// more. The Stories' claims keep each to one publish whoever runs it.
+/// Makes and publishes one scheduled entry that is due at `now`, as a tick
+/// does (and `serve`'s "publish now", which moves it to now first), and
+/// records how it went. The entry is taken first (`running`, so it is
+/// neither cancelled nor moved under the run, and no other runner starts
+/// it); `None` when it is not due any more. The Stories' claims keep each to one publish whoever runs it.
 pub fn run_entry(
     settings: &Settings,
     ledger: &Ledger,
@@ -161,11 +161,15 @@ pub fn run_entry(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<(ScheduleState, String)>, LedgerError> {
     let owner = crate::ledger::owner_id();
-    let taken = ledger.start_schedule(s.id, &owner);
-    if !matches!(taken, Ok(true)) {
-        crate::ledger::owner_done(&owner);
-        return taken.map(|_| None);
-    }
+    // Taken as it stands now, not as it was listed: it may have moved.
+    let s = match ledger.start_schedule(s.id, &owner, now) {
+        Ok(Some(fresh)) => fresh,
+        other => {
+            crate::ledger::owner_done(&owner);
+            return other.map(|_| None);
+        }
+    };
+    let s = &s;
     let job = JobFile {
         account: s.account.clone(),
         out: Some(out.to_path_buf()),
@@ -224,14 +228,7 @@ pub fn tick(
     let due: Vec<Scheduled> = ledger
         .schedule()?
         .into_iter()
-        .filter(|s| {
-            s.state == ScheduleState::Pending
-                && parse_time(&s.at).is_some_and(|at| at <= now)
-                && s.next_try
-                    .as_deref()
-                    .and_then(parse_time)
-                    .is_none_or(|t| t <= now)
-        })
+        .filter(|s| s.is_due(now))
         .collect();
     for s in due {
         // `None`: cancelled, moved or taken by another runner since it was listed.

@@ -85,6 +85,17 @@ pub struct Scheduled {
 }
 
 impl Scheduled {
+    /// Pending, its time come and not waiting to be tried again, at `now`.
+    pub fn is_due(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.state == ScheduleState::Pending
+            && super::parse_time(&self.at).is_some_and(|at| at <= now)
+            && self
+                .next_try
+                .as_deref()
+                .and_then(super::parse_time)
+                .is_none_or(|t| t <= now)
+    }
+
     /// What it publishes, for people: the file, or `TEMPLATE × FEED row N`.
     pub fn describe(&self) -> String {
         self.file.clone().unwrap_or_else(|| {
@@ -229,14 +240,31 @@ impl Ledger {
         )
     }
 
-    /// Takes a pending entry for a run by `owner`; false when it is not
-    /// pending (another run has it, or it was done, moved or cancelled).
-    pub fn start_schedule(&self, id: i64, owner: &str) -> Result<bool, LedgerError> {
+    /// Takes entry `id` for a run by `owner` when it is due at `now`, in
+    /// one immediate transaction, and returns it as it now stands; `None`
+    /// when it is not due any more (another run has it, or it was done,
+    /// moved or cancelled since it was listed).
+    pub fn start_schedule(
+        &self,
+        id: i64,
+        owner: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Scheduled>, LedgerError> {
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .map_err(|e| self.fail(e))?;
+        let Some(mut entry) = self.schedule_entry(id)?.filter(|e| e.is_due(now)) else {
+            return Ok(None);
+        };
         self.exec(
             "UPDATE schedule SET state = 'running', owner = ?2, running_since = ?3 WHERE id = ?1 AND state = 'pending'",
-            params![id, owner, now()],
-        )
-        .map(|n| n == 1)
+            params![id, owner, stamp(now)],
+        )?;
+        tx.commit().map_err(|e| self.fail(e))?;
+        entry.state = ScheduleState::Running;
+        Ok(Some(entry))
     }
 
     /// Entries left `running` by a run that has gone (its process ended,
@@ -329,8 +357,12 @@ mod tests {
         let l = Ledger::open(&dir.path().join("l.db")).expect("open");
         let id = entry(&l);
         let owner = crate::ledger::owner_id();
-        assert!(l.start_schedule(id, &owner).expect("start"));
-        assert!(!l.start_schedule(id, "other/1/x").expect("start"));
+        let now = chrono::Utc::now();
+        assert!(l.start_schedule(id, &owner, now).expect("start").is_some());
+        assert!(l
+            .start_schedule(id, "other/1/x", now)
+            .expect("start")
+            .is_none());
         assert!(!l.cancel_schedule(id).expect("cancel"));
         assert!(!l.reschedule(id, "2030-01-01T00:00:00Z").expect("move"));
         assert!(!l
@@ -348,6 +380,22 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_moved_later_after_it_was_listed_is_not_taken() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let l = Ledger::open(&dir.path().join("l.db")).expect("open");
+        let id = entry(&l);
+        // A tick listed it as due; meanwhile the user moved it to tomorrow.
+        let now = chrono::Utc::now();
+        let tomorrow = (now + chrono::Duration::days(1)).to_rfc3339();
+        assert!(l.reschedule(id, &tomorrow).expect("move"));
+        let owner = crate::ledger::owner_id();
+        assert!(l.start_schedule(id, &owner, now).expect("start").is_none());
+        let e = l.schedule_entry(id).expect("read").expect("there");
+        assert_eq!(e.state, ScheduleState::Pending);
+        crate::ledger::owner_done(&owner);
+    }
+
+    #[test]
     fn an_entry_left_running_by_a_gone_run_is_pending_again() {
         let dir = tempfile::tempdir().expect("tempdir");
         let l = Ledger::open(&dir.path().join("l.db")).expect("open");
@@ -355,8 +403,15 @@ mod tests {
         let ended = crate::ledger::owner_id();
         crate::ledger::owner_done(&ended);
         let running = crate::ledger::owner_id();
-        assert!(l.start_schedule(gone, &ended).expect("start"));
-        assert!(l.start_schedule(live, &running).expect("start"));
+        let now = chrono::Utc::now();
+        assert!(l
+            .start_schedule(gone, &ended, now)
+            .expect("start")
+            .is_some());
+        assert!(l
+            .start_schedule(live, &running, now)
+            .expect("start")
+            .is_some());
         assert_eq!(l.recover_schedule(chrono::Utc::now()).expect("recover"), 1);
         let state = |id| l.schedule_entry(id).expect("read").expect("there").state;
         assert_eq!(state(gone), ScheduleState::Pending);
