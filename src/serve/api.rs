@@ -43,6 +43,14 @@ pub async fn off_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'stati
     rx.await.ok()
 }
 
+/// The error for a template name the served folder does not hold.
+fn missing_template(app: &Shared, name: &str) -> String {
+    format!(
+        "{}: no template {name} there; pick one of the list (serve offers the *.yaml files of --templates DIR)",
+        app.opts.templates.display()
+    )
+}
+
 /// A template of the served folder, by file name.
 fn template_path(app: &Shared, name: &str) -> Option<PathBuf> {
     super::pages::templates(&app.opts.templates)
@@ -66,10 +74,7 @@ pub struct PreviewRequest {
 /// row: data, never expanded), and the findings `validate --data` gives.
 pub async fn preview(State(app): State<Shared>, Json(req): Json<PreviewRequest>) -> Response {
     let Some(path) = template_path(&app, &req.template) else {
-        return fail(
-            StatusCode::NOT_FOUND,
-            format!("no template {}", req.template),
-        );
+        return fail(StatusCode::NOT_FOUND, missing_template(&app, &req.template));
     };
     let a = app.clone();
     let done = off_thread(move || {
@@ -217,7 +222,7 @@ fn entries(app: &Shared, req: &ScheduleRequest, at: &str) -> Result<Vec<Schedule
         .template
         .as_deref()
         .ok_or("give an upload or a template")?;
-    let template = template_path(app, name).ok_or_else(|| format!("no template {name}"))?;
+    let template = template_path(app, name).ok_or_else(|| missing_template(app, name))?;
     let (feed, row) = match (&req.vars, &req.feed) {
         // The values as typed: kept as a one-row feed beside the uploads.
         (Some(vars), _) => {
