@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 mod auth;
 mod builtin;
+mod insights;
 mod publish;
 mod schedule;
 mod serve;
@@ -80,8 +81,8 @@ enum Command {
     Auth(auth::AuthArgs),
     /// Check the set-up (FFmpeg, fonts, storage, accounts, ledger, clock); exit 1 if anything fails.
     Doctor(auth::DoctorArgs),
-    /// Collect Story insights before the Stories expire.
-    Insights(publish::InsightsArgs),
+    /// Collect Story insights before the Stories expire, or report what they teach (`insights report`).
+    Insights(insights::InsightsArgs),
     /// Run the local Graph API sandbox (for demos, tests and any client).
     Sandbox(publish::SandboxArgs),
     /// Run a job file: templates × feeds and videos → published Stories, with a report.
@@ -214,7 +215,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Publish(args) => publish::publish(args),
         Command::Ledger(args) => publish::ledger(args),
         Command::Token(args) => publish::token(args),
-        Command::Insights(args) => publish::insights(args),
+        Command::Insights(args) => insights::insights(args),
         Command::Auth(args) => auth::auth(args),
         Command::Doctor(args) => auth::doctor(args),
         Command::Sandbox(args) => publish::sandbox(args),

@@ -51,6 +51,11 @@ pub trait BatchObserver: Sync {
     fn skip(&self, _story: &StoryKey<'_>) -> bool {
         false
     }
+    /// Which of the variants `names` of the template named `template` a
+    /// Story not skipped gets; `None` alternates by row position.
+    fn variant(&self, _story: &StoryKey<'_>, _template: &str, _names: &[&str]) -> Option<usize> {
+        None
+    }
 }
 
 /// What names one Story of a batch before it is drawn.
@@ -117,6 +122,12 @@ pub struct StoryOutcome {
     /// sha256 of what the Story was drawn from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_hash: Option<String>,
+    /// The template's name (its `name:`, else the file stem).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_name: Option<String>,
+    /// The variant drawn, when the template has variants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 /// Everything a batch did.
@@ -162,6 +173,8 @@ fn failure(template: &str, row: Option<usize>, error: String) -> StoryOutcome {
         warnings: Vec::new(),
         row_key: None,
         input_hash: None,
+        template_name: None,
+        variant: None,
     }
 }
 
@@ -424,11 +437,36 @@ impl Batch<'_> {
         if self.observer.skip(&key) {
             return None;
         }
-        Some(self.draw(job, vars, row_key.clone(), input_hash.clone()))
+        let names: Vec<&str> = t.variants.iter().map(|v| v.name.as_str()).collect();
+        let count = names.len();
+        let variant = (count > 0).then(|| {
+            self.observer
+                .variant(&key, &t.name, &names)
+                .filter(|i| *i < count)
+                .unwrap_or_else(|| {
+                    let order = row_no.unwrap_or(1).saturating_sub(1) as u64;
+                    template::variants::pick(count, 0, order)
+                })
+        });
+        Some(self.draw(job, vars, row_key.clone(), input_hash.clone(), variant))
     }
 
-    fn draw(&self, job: &Job, vars: Variables, row_key: String, input_hash: String) -> Drawn {
-        let t = &job.template.template;
+    fn draw(
+        &self,
+        job: &Job,
+        vars: Variables,
+        row_key: String,
+        input_hash: String,
+        variant: Option<usize>,
+    ) -> Drawn {
+        let base_template = &job.template.template;
+        let chosen = variant.and_then(|i| base_template.variants.get(i));
+        let t = chosen.map_or(base_template, |v| &v.template);
+        // A variant's variables sit under the feed row's, as the template's do.
+        let vars = match chosen {
+            Some(_) => story::variables(t, job.row.as_ref(), self.settings.today),
+            None => vars,
+        };
         let row = job.row.as_ref();
         let shown = t.path.display().to_string();
         let row_no = row.map(|r| r.index);
@@ -455,11 +493,16 @@ impl Batch<'_> {
                 }
             }
         }
-        let canvas = match job
-            .template
-            .base
-            .get_or_init(|| render::Base::new(t, &scene))
-        {
+        // A variant may change what the shared base holds: drawn whole.
+        let base = match chosen {
+            Some(_) => None,
+            None => job
+                .template
+                .base
+                .get_or_init(|| render::Base::new(t, &scene))
+                .as_ref(),
+        };
+        let canvas = match base {
             Some(base) => base.draw(&scene),
             None => render::draw(&scene),
         };
@@ -498,6 +541,8 @@ impl Batch<'_> {
             warnings,
             row_key: Some(row_key),
             input_hash: Some(input_hash),
+            template_name: Some(base_template.name.clone()),
+            variant: chosen.map(|v| v.name.clone()),
         };
         Drawn::Write(files, outcome)
     }

@@ -284,8 +284,11 @@ impl RunReport {
 
 /// A finished output (or a failure) from the CPU side, with what it is.
 enum Produced {
-    /// A Story to deliver.
-    Story { delivery: Box<Delivery> },
+    /// A Story to deliver, with the template and variant it was made from.
+    Story {
+        delivery: Box<Delivery>,
+        made: Option<(String, Option<String>)>,
+    },
     /// Nothing to deliver: a render or transcode failed, or the identity
     /// is published and was skipped.
     Done(Box<Item>),
@@ -299,6 +302,10 @@ struct Forward<'a> {
     account: Option<&'a str>,
     republish: bool,
     known: &'a HashMap<String, Asset>,
+    /// Identity → the variant it was made with (a rerun keeps it).
+    variants: HashMap<String, String>,
+    /// Template → its published Stories that carry a variant.
+    variant_counts: HashMap<String, u64>,
     /// The feed of the job entry being rendered (entries go one by one).
     feed: std::sync::Mutex<Option<PathBuf>>,
 }
@@ -326,6 +333,17 @@ impl Forward<'_> {
     }
 
     fn deliver(&self, identity: String, input_hash: Option<String>, source: String, path: PathBuf) {
+        self.deliver_made(identity, input_hash, source, path, None);
+    }
+
+    fn deliver_made(
+        &self,
+        identity: String,
+        input_hash: Option<String>,
+        source: String,
+        path: PathBuf,
+        made: Option<(String, Option<String>)>,
+    ) {
         self.send(Produced::Story {
             delivery: Box::new(Delivery {
                 account: self.account.map(str::to_string),
@@ -335,6 +353,7 @@ impl Forward<'_> {
                 media: Media::File(path),
                 republish: self.republish,
             }),
+            made,
         });
     }
 }
@@ -368,14 +387,38 @@ impl BatchObserver for Forward<'_> {
         true
     }
 
+    /// The variant a Story keeps from an earlier run, else the next in
+    /// turn after the template's published Stories (by row position).
+    fn variant(&self, story: &StoryKey<'_>, template: &str, names: &[&str]) -> Option<usize> {
+        let feed = self.feed();
+        let id = identity::template(self.scope, story.template, feed.as_deref(), story.row_key);
+        if let Some(i) = self
+            .variants
+            .get(&id)
+            .and_then(|v| names.iter().position(|n| n == v))
+        {
+            return Some(i);
+        }
+        let published = self.variant_counts.get(template).copied().unwrap_or(0);
+        let order = story.row.unwrap_or(1).saturating_sub(1) as u64;
+        Some(crate::template::variants::pick(names.len(), published, order))
+    }
+
     fn finished(&self, o: &StoryOutcome) {
-        let source = row_source(&o.template, o.row);
+        let mut source = row_source(&o.template, o.row);
+        if let Some(v) = &o.variant {
+            source.push_str(&format!(" · variant {v}"));
+        }
         match (&o.output, &o.row_key, &o.error) {
             (Some(out), Some(key), None) => {
                 let feed = self.feed();
                 let id =
                     identity::template(self.scope, Path::new(&o.template), feed.as_deref(), key);
-                self.deliver(id, o.input_hash.clone(), source, out.clone());
+                let made = o
+                    .template_name
+                    .clone()
+                    .map(|t| (t, o.variant.clone()));
+                self.deliver_made(id, o.input_hash.clone(), source, out.clone(), made);
             }
             (_, _, e) => self.failed(source, e.clone().unwrap_or_else(|| "no output".into())),
         }
@@ -614,6 +657,14 @@ pub fn run_with(
         account: Some(account.as_str()),
         republish: opts.republish,
         known: &known,
+        variants: ctx
+            .ledger()
+            .recorded_variants(&account)
+            .map_err(delivery::SetupError::from)?,
+        variant_counts: ctx
+            .ledger()
+            .variant_counts(&account)
+            .map_err(delivery::SetupError::from)?,
         feed: std::sync::Mutex::new(None),
     };
     std::thread::scope(|scope| {
@@ -622,7 +673,21 @@ pub fn run_with(
         rt.block_on(async {
             while let Some(p) = rx.recv().await {
                 let item = match p {
-                    Produced::Story { delivery } => ctx.deliver(&delivery).await,
+                    Produced::Story { delivery, made } => {
+                        let item = ctx.deliver(&delivery).await;
+                        if let Some((template, variant)) = made {
+                            // Kept beside the Story for the insights report.
+                            if let Err(e) = ctx.ledger().record_variant(
+                                &account,
+                                &delivery.identity,
+                                &template,
+                                variant.as_deref(),
+                            ) {
+                                tracing::warn!("{}: {e}", delivery.source);
+                            }
+                        }
+                        item
+                    }
                     Produced::Done(item) => *item,
                 };
                 report.count(&item);

@@ -62,3 +62,29 @@ pub const INSTAGRAM_MAX_VIDEO_BYTES: u64 = 100_000_000;
 pub const MAX_CONTAINERS_PER_DAY: usize = 400;
 /// A Story's life (and a container's), hours: it cannot be deleted before.
 pub const STORY_LIFETIME_HOURS: i64 = 24;
+
+/// The Story insight metrics asked for in one call: Meta's current Story
+/// list (API v25.0) without `navigation`, which needs its breakdown and so
+/// its own call. `impressions` (v22), `exits` and `taps_*` (v18) are gone;
+/// `link_clicks` and `reposts` are not Story metrics.
+pub const STORY_METRICS: &[&str] = &[
+    "views",
+    "reach",
+    "replies",
+    "shares",
+    "total_interactions",
+    "follows",
+    "profile_visits",
+    "profile_activity",
+];
+/// The navigation metric, asked for on its own with
+/// [`STORY_NAVIGATION_BREAKDOWN`].
+pub const STORY_NAVIGATION: &str = "navigation";
+/// The breakdown of [`STORY_NAVIGATION`]: `tap_forward`, `tap_back`,
+/// `tap_exit`, `swipe_forward`.
+pub const STORY_NAVIGATION_BREAKDOWN: &str = "story_navigation_action_type";
+/// The error code of Story insights under 5 viewers ("not enough viewers").
+pub const INSIGHTS_NOT_ENOUGH_VIEWERS: i64 = 10;
+/// The error code of a refused parameter, such as a retired metric
+/// (`(#100) metric[N] must be one of the following values: …`).
+pub const INVALID_PARAMETER: i64 = 100;

@@ -1,4 +1,4 @@
-//! `storyforge publish | ledger | token | insights | sandbox`: arguments and
+//! `storyforge publish | ledger | token | sandbox`: arguments and
 //! storyforge.yaml → the upload, publish, ledger and sandbox library calls,
 //! printed plainly or as JSON. Tokens come only from the config's sources.
 
@@ -105,22 +105,6 @@ pub struct TokenArgs {
     config: ConfigArg,
 }
 
-/// Collect Story insights (views, reach, replies, shares, interactions, navigation).
-#[derive(Debug, clap::Args)]
-pub struct InsightsArgs {
-    /// Only this account.
-    #[arg(long)]
-    account: Option<String>,
-    /// Collect every live Story now, not only those about 22–24 h old.
-    #[arg(long)]
-    now: bool,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
-    #[command(flatten)]
-    config: ConfigArg,
-}
-
 /// Run the local Graph API sandbox in the foreground.
 #[derive(Debug, clap::Args)]
 pub struct SandboxArgs {
@@ -137,21 +121,21 @@ pub struct SandboxArgs {
     config: ConfigArg,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")
 }
 
-fn open(config: &ConfigArg) -> anyhow::Result<(Settings, Ledger)> {
+pub(super) fn open(config: &ConfigArg) -> anyhow::Result<(Settings, Ledger)> {
     let settings = Settings::discover(config.config.as_deref())?;
     let ledger = Ledger::open(&settings.ledger)?;
     Ok((settings, ledger))
 }
 
 /// The accounts to act for: `only`, else all (`first` → just the first).
-fn accounts(settings: &Settings, only: Option<&str>, first: bool) -> anyhow::Result<Vec<Account>> {
+pub(super) fn accounts(settings: &Settings, only: Option<&str>, first: bool) -> anyhow::Result<Vec<Account>> {
     if settings.accounts.is_empty() {
         bail!("no accounts in the settings; add `accounts:` (name, ig_user_id, token_env or token_file) to storyforge.yaml");
     }
@@ -348,55 +332,6 @@ pub fn token(args: TokenArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-    }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// Runs `storyforge insights`.
-pub fn insights(args: InsightsArgs) -> anyhow::Result<ExitCode> {
-    let (settings, ledger) = open(&args.config)?;
-    let list = accounts(&settings, args.account.as_deref(), false)?;
-    let rt = runtime()?;
-    let client = publish::graph::GraphClient::new(
-        &settings.graph.base_url,
-        &settings.graph.version,
-        publish::secs(settings.graph.timeout),
-    )?;
-    let mut all = Vec::new();
-    for a in &list {
-        all.extend(rt.block_on(publish::insights::collect(
-            &client,
-            &ledger,
-            a,
-            chrono::Utc::now(),
-            args.now,
-        ))?);
-    }
-    let failed = all.iter().any(|c| c.result.is_err());
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&all)?);
-    } else {
-        for c in &all {
-            match &c.result {
-                Ok(_) if c.no_data_yet => println!(
-                    "{}: no data yet (fewer than 5 viewers); asked again next time",
-                    c.media_id
-                ),
-                Ok(m) => println!("{}: {m}", c.media_id),
-                Err(e) => eprintln!("error: media {}: {e}", c.media_id),
-            }
-        }
-        let mut tally = publish::insights::Tally::default();
-        tally.add(&all);
-        let (collected, waiting) = (tally.collected, tally.no_data_yet);
-        eprintln!(
-            "{collected} Stor{} collected, {waiting} with no data yet",
-            if collected == 1 { "y" } else { "ies" }
-        );
     }
     Ok(if failed {
         ExitCode::from(1)

@@ -6,6 +6,7 @@
 //! claim, so a run that dies anywhere, or two runs at once, never publish
 //! twice. Tokens and URL signatures are never stored here.
 
+mod insights;
 mod schedule;
 mod stories;
 
@@ -17,6 +18,7 @@ use serde::Serialize;
 
 use crate::media::MediaKind;
 
+pub use insights::{InsightFailure, InsightRow, RefusedMetric};
 pub use schedule::{ScheduleState, Scheduled, StoredInsights, TokenRecord};
 pub use stories::{owner_done, owner_id, Claim, ClaimOutcome, Settlement, StoryRequest};
 
@@ -234,6 +236,20 @@ CREATE TABLE IF NOT EXISTS insights (
     collected_at TEXT NOT NULL,
     metrics TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS insight_refusals (
+    account TEXT NOT NULL,
+    api_version TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    refused_at TEXT NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (account, api_version, metric)
+);
+CREATE TABLE IF NOT EXISTS insight_failures (
+    media_id TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    failed_at TEXT NOT NULL,
+    error TEXT NOT NULL
+);
 ";
 
 /// Columns added after the first release, with their definitions.
@@ -243,6 +259,8 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("schedule", "republish", "INTEGER NOT NULL DEFAULT 0"),
     ("schedule", "owner", "TEXT"),
     ("schedule", "running_since", "TEXT"),
+    ("stories", "template", "TEXT"),
+    ("stories", "variant", "TEXT"),
 ];
 
 /// The first release keyed rows by content hash alone (`assets`): each

@@ -240,6 +240,11 @@ impl GraphClient {
         &self.base
     }
 
+    /// The API version calls go to (`v25.0`).
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
     /// Calls `/{version}/{path}` with `params` and the token.
     pub async fn call(
         &self,

@@ -1,33 +1,34 @@
-//! Published Stories about 22–24 h old → their metrics (views, reach,
-//! replies, shares, total interactions, follows, profile visits, link
-//! clicks, reposts, and navigation broken down by action) stored in the
-//! ledger, before the Story and its insights expire. Deprecated metrics
-//! (`impressions`, `exits`, taps) are never asked for. Navigation goes in a
-//! call of its own, since the API refuses a breakdown beside metrics that
-//! do not support it. Error 10 ("not enough viewers": under 5) is a state,
-//! "no data yet", not a failure: nothing is stored, and the next collection
-//! asks again while the Story lives.
+//! Published Stories about 22–24 h old → their metrics (Meta's current
+//! Story list, [`crate::spec::STORY_METRICS`], and navigation broken down by
+//! action) stored in the ledger, before the Story and its insights expire.
+//! Navigation goes in a call of its own, since the API refuses a breakdown
+//! beside metrics that do not support it.
+//!
+//! Metrics degrade, never vanish: when the API refuses a metric (code 100,
+//! `metric[N] must be one of …`, as when Meta retires one), that metric is
+//! dropped, the rest asked for again, and the refusal remembered in the
+//! ledger per account and API version so later calls do not ask for it.
+//! Error 10 ("not enough viewers": under 5) is a state, "no data yet", not a
+//! failure: nothing is stored, and the next collection asks again while the
+//! Story lives. Any other failure is stored with the Story (shown on Recent
+//! and by `storyforge insights`) until a later collection succeeds.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::graph::{GraphClient, Method};
+use super::graph::{CallError, GraphClient, Method};
 use super::Account;
 use crate::ledger::{parse_time, Ledger, LedgerError, State};
-
-/// The Story metrics collected in the first call (current names, API v25.0).
-pub const METRICS: &str =
-    "views,reach,replies,shares,total_interactions,follows,profile_visits,link_clicks,reposts";
+use crate::spec;
 
 /// The navigation metric, asked for on its own with [`NAVIGATION_BREAKDOWN`].
-pub const NAVIGATION: &str = "navigation";
+pub const NAVIGATION: &str = spec::STORY_NAVIGATION;
 
-/// The breakdown of [`NAVIGATION`]: `tap_forward`, `tap_back`, `tap_exit`,
-/// `swipe_forward`.
-pub const NAVIGATION_BREAKDOWN: &str = "story_navigation_action_type";
+/// The breakdown of [`NAVIGATION`].
+pub const NAVIGATION_BREAKDOWN: &str = spec::STORY_NAVIGATION_BREAKDOWN;
 
 /// What the API answers under 5 viewers.
-pub const NOT_ENOUGH_VIEWERS: i64 = 10;
+pub const NOT_ENOUGH_VIEWERS: i64 = spec::INSIGHTS_NOT_ENOUGH_VIEWERS;
 
 /// Stories this old (hours) or more are collected…
 pub const FROM_HOURS: i64 = 22;
@@ -45,6 +46,10 @@ pub struct Collected {
     /// True when Instagram has no insights for it yet (fewer than 5
     /// viewers): not a failure, nothing stored, asked again next time.
     pub no_data_yet: bool,
+    /// Metrics the API refused in this collection (remembered in the
+    /// ledger, not asked for again under this API version).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<String>,
 }
 
 /// The note `result` carries when there is no data yet.
@@ -65,6 +70,9 @@ pub struct Tally {
     pub no_data_yet: usize,
     /// What could not be read.
     pub errors: Vec<String>,
+    /// Metrics the API refused (`metric NAME refused for MEDIA; no longer
+    /// asked for`).
+    pub refused: Vec<String>,
 }
 
 impl Tally {
@@ -75,6 +83,12 @@ impl Tally {
                 Ok(_) if c.no_data_yet => self.no_data_yet += 1,
                 Ok(_) => self.collected += 1,
                 Err(e) => self.errors.push(format!("insights of {}: {e}", c.media_id)),
+            }
+            for m in &c.refused {
+                self.refused.push(format!(
+                    "metric {m} refused by the API (for {}); no longer asked for under this API version",
+                    c.media_id
+                ));
             }
         }
     }
@@ -112,59 +126,126 @@ pub async fn collect(
         if !due {
             continue;
         }
-        let (result, no_data_yet) = match read(client, account, media).await {
+        let mut refused = Vec::new();
+        let (result, no_data_yet) = match read(client, ledger, account, media, &mut refused).await? {
             Ok(Some(metrics)) => {
                 ledger.set_insights(media, &account.settings.name, &metrics.to_string())?;
+                ledger.clear_insight_failure(media)?;
                 (Ok(metrics), false)
             }
             Ok(None) => (Ok(no_data_note()), true),
-            Err(e) => (Err(e.to_string()), false),
+            Err(e) => {
+                ledger.set_insight_failure(media, &account.settings.name, &e)?;
+                (Err(e), false)
+            }
         };
         out.push(Collected {
             media_id: media.clone(),
             result,
             no_data_yet,
+            refused,
         });
     }
     Ok(out)
 }
 
-/// One Story's metrics in two calls (the metrics, then navigation with its
-/// breakdown), flattened; `None` when the API has no data yet (error 10).
-async fn read(
+/// The index N of a code-100 refusal `metric[N] must be one of …`.
+fn refused_index(e: &CallError) -> Option<usize> {
+    let g = e.api().filter(|g| g.code == spec::INVALID_PARAMETER)?;
+    let rest = g.message.split("metric[").nth(1)?;
+    let (n, tail) = rest.split_once(']')?;
+    tail.contains("must be one of")
+        .then(|| n.parse().ok())
+        .flatten()
+}
+
+/// One call for `metrics` (with `extra` parameters); a metric the API
+/// refuses is dropped, remembered in the ledger and pushed on `refused`,
+/// and the rest asked for again. `Ok(None)` when every metric was refused.
+async fn ask(
     client: &GraphClient,
+    ledger: &Ledger,
     account: &Account,
     media: &str,
-) -> Result<Option<serde_json::Value>, super::graph::CallError> {
+    mut metrics: Vec<&str>,
+    extra: &[(&str, &str)],
+    refused: &mut Vec<String>,
+) -> Result<Result<Option<serde_json::Value>, CallError>, LedgerError> {
     let path = format!("{media}/insights");
-    let no_data =
-        |e: &super::graph::CallError| e.api().is_some_and(|g| g.code == NOT_ENOUGH_VIEWERS);
-    let first = match client
-        .call(Method::Get, &path, &account.token, &[("metric", METRICS)])
-        .await
-    {
-        Ok(v) => v,
-        Err(e) if no_data(&e) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let nav = match client
-        .call(
-            Method::Get,
-            &path,
-            &account.token,
-            &[("metric", NAVIGATION), ("breakdown", NAVIGATION_BREAKDOWN)],
-        )
-        .await
-    {
-        Ok(v) => v,
-        Err(e) if no_data(&e) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let mut metrics = flatten(&first);
-    if let (Some(map), serde_json::Value::Object(more)) = (metrics.as_object_mut(), flatten(&nav)) {
-        map.extend(more);
+    while !metrics.is_empty() {
+        let list = metrics.join(",");
+        let mut params = vec![("metric", list.as_str())];
+        params.extend_from_slice(extra);
+        match client
+            .call(Method::Get, &path, &account.token, &params)
+            .await
+        {
+            Ok(v) => return Ok(Ok(Some(v))),
+            Err(e) => match refused_index(&e).and_then(|i| metrics.get(i).copied()) {
+                Some(name) => {
+                    let message = e.api().map(|g| g.message.clone()).unwrap_or_default();
+                    ledger.refuse_metric(&account.settings.name, client.version(), name, &message)?;
+                    refused.push(name.to_string());
+                    metrics.retain(|m| *m != name);
+                }
+                None => return Ok(Err(e)),
+            },
+        }
     }
-    Ok(Some(metrics))
+    Ok(Ok(None))
+}
+
+/// One Story's metrics in two calls (the metrics, then navigation with its
+/// breakdown), flattened, without the metrics refused for this account and
+/// API version; `Ok(None)` when the API has no data yet (error 10); the
+/// outer error only when the ledger fails.
+async fn read(
+    client: &GraphClient,
+    ledger: &Ledger,
+    account: &Account,
+    media: &str,
+    refused: &mut Vec<String>,
+) -> Result<Result<Option<serde_json::Value>, String>, LedgerError> {
+    let known: Vec<String> = ledger
+        .refused_metrics(&account.settings.name, client.version())?
+        .into_iter()
+        .map(|r| r.metric)
+        .collect();
+    let wanted = |list: &[&'static str]| -> Vec<&'static str> {
+        list.iter()
+            .copied()
+            .filter(|m| !known.iter().any(|k| k == m))
+            .collect()
+    };
+    let no_data = |e: &CallError| e.api().is_some_and(|g| g.code == NOT_ENOUGH_VIEWERS);
+    let mut metrics = serde_json::Map::new();
+    let calls: [(Vec<&str>, &[(&str, &str)]); 2] = [
+        (wanted(spec::STORY_METRICS), &[]),
+        (
+            wanted(&[NAVIGATION]),
+            &[("breakdown", NAVIGATION_BREAKDOWN)],
+        ),
+    ];
+    for (list, extra) in calls {
+        match ask(client, ledger, account, media, list, extra, refused).await? {
+            Ok(Some(v)) => {
+                if let serde_json::Value::Object(more) = flatten(&v) {
+                    metrics.extend(more);
+                }
+            }
+            Ok(None) => {}
+            Err(e) if no_data(&e) => return Ok(Ok(None)),
+            Err(e) => return Ok(Err(e.to_string())),
+        }
+    }
+    if metrics.is_empty() {
+        return Ok(Err(format!(
+            "the API ({}) refuses every Story metric storyforge asks for ({}); check Meta's changelog for the current metric names",
+            client.version(),
+            known.iter().map(String::as_str).chain(refused.iter().map(String::as_str)).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(Ok(Some(serde_json::Value::Object(metrics))))
 }
 
 /// `{"data":[{"name":"reach","values":[{"value":5}]},…]}` → `{"reach":5,…}`

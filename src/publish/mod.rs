@@ -1,7 +1,7 @@
 //! The publish stage: public media URLs → Instagram Stories through the
 //! Graph API, exactly once per asset and account, within the quota and the
 //! rate limits ([`flow`]); token lifetimes ([`tokens`]); Story insights
-//! ([`insights`]); the live publishing quota ([`quota`]). Errors are classified by code and subcode ([`errors`]);
+//! ([`insights`]) and what they teach ([`report`]); the live publishing quota ([`quota`]). Errors are classified by code and subcode ([`errors`]);
 //! secrets never reach a log, an error or the ledger ([`redact`]).
 
 pub mod errors;
@@ -10,6 +10,8 @@ pub mod graph;
 pub mod insights;
 pub mod quota;
 pub mod redact;
+pub mod report;
+pub mod stats;
 pub mod stories;
 pub mod tokens;
 

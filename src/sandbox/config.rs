@@ -85,6 +85,10 @@ pub struct SandboxConfig {
     /// Story insights need at least this many viewers; fewer answer error
     /// 10 "not enough viewers", as Meta does. Default: 5.
     pub min_insights_viewers: u64,
+    /// Documented Story metrics refused as if Meta had retired them: a call
+    /// naming one answers code 100, `metric[N] must be one of the following
+    /// values: …` (without them). Default: none.
+    pub retired_metrics: Vec<String>,
 }
 
 impl Default for SandboxConfig {
@@ -109,6 +113,7 @@ impl Default for SandboxConfig {
             containers_per_day: 400,
             story_viewers: None,
             min_insights_viewers: 5,
+            retired_metrics: Vec::new(),
         }
     }
 }

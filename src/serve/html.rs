@@ -27,6 +27,7 @@ const NAV: &[(&str, &str)] = &[
     ("/new", "New from file"),
     ("/template", "New from template"),
     ("/recent", "Recent"),
+    ("/insights", "Insights"),
     ("/quota", "Quota"),
 ];
 

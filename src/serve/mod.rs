@@ -13,6 +13,7 @@ mod api;
 mod drafts;
 mod guard;
 mod html;
+mod insights;
 mod pages;
 mod thumbs;
 mod views;
@@ -250,6 +251,7 @@ fn routes(app: Shared) -> Router {
         .route("/new", get(pages::new_file))
         .route("/template", get(pages::new_template))
         .route("/recent", get(pages::recent))
+        .route("/insights", get(insights::insights))
         .route("/quota", get(pages::quota))
         .route("/static/{name}", get(pages::asset))
         .route("/thumb/schedule/{id}", get(thumbs::schedule_thumb))

@@ -332,7 +332,7 @@ const SHOWN: &[(&str, &str)] = &[
     ("shares", "shares"),
     ("follows", "follows"),
     ("profile_visits", "profile visits"),
-    ("link_clicks", "link clicks"),
+    ("profile_activity", "profile activity"),
 ];
 
 /// The navigation breakdown: key and label.
@@ -391,8 +391,13 @@ pub async fn recent(State(app): State<Shared>) -> Response {
             b,
             "<li class=\"story\" data-media=\"{m}\"><img class=\"thumb\" src=\"/thumb/story/{id}\" alt=\"Story {m}\" width=\"90\" height=\"160\" loading=\"lazy\">\
 <div class=\"meta\"><p><strong>{acct}</strong> · media <code>{m}</code> · published {t} · <span class=\"left\">{left}</span></p>\
-<p class=\"src\">{src}</p>{link}",
+<p class=\"src\">{src}{variant}</p>{link}",
             m = escape(&media),
+            variant = r
+                .variant
+                .as_deref()
+                .map(|v| format!(" · variant <strong class=\"variant\">{}</strong>", escape(v)))
+                .unwrap_or_default(),
             id = a.id,
             acct = escape(&a.account),
             t = time(&r.published.to_rfc3339()),
@@ -432,7 +437,18 @@ pub async fn recent(State(app): State<Shared>) -> Response {
                     b.push_str(&bars("navigation", &nav));
                 }
             }
-            None => b.push_str("<p class=\"note\">No insights collected yet.</p>"),
+            None if r.failure.is_none() => {
+                b.push_str("<p class=\"note\">No insights collected yet.</p>")
+            }
+            None => {}
+        }
+        if let Some(f) = &r.failure {
+            let _ = write!(
+                b,
+                "<p class=\"error insight-error\">Insights could not be collected ({}): {}</p>",
+                time(&f.failed_at),
+                escape(&f.error)
+            );
         }
         b.push_str("</div></li>");
     }

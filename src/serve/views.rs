@@ -83,6 +83,10 @@ pub struct RecentStory {
     pub published: DateTime<Utc>,
     /// Its collected metrics (flattened), if any.
     pub metrics: Option<serde_json::Value>,
+    /// Why its last collection failed, unless one succeeded since.
+    pub failure: Option<crate::ledger::InsightFailure>,
+    /// The variant it was made with, when its template has variants.
+    pub variant: Option<String>,
 }
 
 impl RecentStory {
@@ -102,16 +106,22 @@ pub fn recent(ledger: &Ledger, now: DateTime<Utc>) -> Result<Vec<RecentStory>, L
         if asset.state != State::Published || now - published > Duration::days(7) {
             continue;
         }
-        let metrics = match &asset.media_id {
-            Some(m) => ledger
-                .insights(m)?
-                .and_then(|i| serde_json::from_str(&i.metrics).ok()),
-            None => None,
+        let (metrics, failure) = match &asset.media_id {
+            Some(m) => (
+                ledger
+                    .insights(m)?
+                    .and_then(|i| serde_json::from_str(&i.metrics).ok()),
+                ledger.insight_failure(m)?,
+            ),
+            None => (None, None),
         };
+        let variant = ledger.story_variant(asset.id)?.1;
         out.push(RecentStory {
             asset,
             published,
             metrics,
+            failure,
+            variant,
         });
     }
     out.sort_by_key(|r| std::cmp::Reverse(r.published));

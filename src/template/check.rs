@@ -32,7 +32,9 @@ pub fn load(path: &Path, fonts: &FontBook) -> Result<Template, TemplateError> {
 /// Checks template `text` as if read from `path` (assets resolve beside it).
 pub fn parse(text: &str, path: &Path, fonts: &FontBook) -> Result<Template, TemplateError> {
     let shown = path.display().to_string();
-    let raw: RawTemplate = serde_saphyr::from_str(text).map_err(|e| yaml_error(&shown, &e))?;
+    let mut raw: RawTemplate =
+        serde_saphyr::from_str(text).map_err(|e| yaml_error(&shown, &e))?;
+    let variants = std::mem::take(&mut raw.variants);
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -41,13 +43,15 @@ pub fn parse(text: &str, path: &Path, fonts: &FontBook) -> Result<Template, Temp
         path: shown.clone(),
         source,
     })?;
-    Checker {
+    let mut template = Checker {
         path: &shown,
         dir: &dir,
         fonts,
         problem: Cell::default(),
     }
-    .template(raw, path)
+    .template(raw, path)?;
+    template.variants = super::variants::expand(text, &variants, path, fonts)?;
+    Ok(template)
 }
 
 fn yaml_error(path: &str, e: &serde_saphyr::Error) -> TemplateError {
@@ -175,6 +179,7 @@ impl Checker<'_> {
             variables,
             background,
             layers,
+            variants: Vec::new(),
         })
     }
 

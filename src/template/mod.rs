@@ -6,6 +6,7 @@
 mod check;
 pub mod color;
 pub mod schema;
+pub mod variants;
 pub mod vars;
 
 use std::fmt;
@@ -100,6 +101,8 @@ pub struct Template {
     pub background: Background,
     /// Layers, back to front.
     pub layers: Vec<Layer>,
+    /// Named versions of it to compare (`variants:`), each checked.
+    pub variants: Vec<variants::Variant>,
 }
 
 impl Template {

@@ -42,6 +42,9 @@ pub struct RawTemplate {
     #[serde(default)]
     #[schemars(with = "Vec<RawLayer>")]
     pub layers: Vec<Spanned<RawLayer>>,
+    /// Named versions to compare (see `variants.rs`). Default: none.
+    #[serde(default)]
+    pub variants: Vec<super::variants::RawVariant>,
 }
 
 /// Canvas size.

@@ -14,6 +14,7 @@ mod exactly_once;
 mod feeds_remote;
 mod golden;
 mod inputs;
+mod insights;
 mod layers;
 mod properties;
 mod publish;

@@ -425,8 +425,7 @@ async fn insights_are_collected_for_live_stories() {
         "total_interactions",
         "follows",
         "profile_visits",
-        "link_clicks",
-        "reposts",
+        "profile_activity",
         "navigation",
     ] {
         assert!(metrics.get(m).is_some(), "{m} missing in {metrics}");
@@ -435,7 +434,11 @@ async fn insights_are_collected_for_live_stories() {
         metrics["navigation_breakdown"]["tap_forward"].is_u64(),
         "{metrics}"
     );
+    for gone in ["link_clicks", "reposts", "impressions"] {
+        assert!(metrics.get(gone).is_none(), "{gone} in {metrics}");
+    }
     assert!(!got[0].no_data_yet);
+    assert!(got[0].refused.is_empty(), "{:?}", got[0].refused);
     assert!(ledger.insights(&id).unwrap().is_some());
     // Not due yet without `any_age` (the Story is minutes old).
     let none = collect_now(&p, &ledger, false).await;

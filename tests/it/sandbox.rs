@@ -1510,15 +1510,30 @@ async fn containers_are_capped_per_rolling_day() {
     assert_eq!(SandboxConfig::default().quota_total, 50);
 }
 
-/// The Story metrics Meta answers (follows, profile visits, link clicks,
-/// reposts beside views…), navigation broken down by action in its own
+/// The Story metrics Meta documents (follows, profile visits, profile
+/// activity beside views…) and no others (`link_clicks`, `reposts` answer
+/// 100 naming their index), navigation broken down by action in its own
 /// call, and error 10 under 5 viewers.
 #[tokio::test]
 async fn insights_answer_every_story_metric_and_10_under_five_viewers() {
     let env = start_with(|c| c.image_processing_ms = 0);
     let media_id = env.published_story("i.jpg").await;
     let metrics =
-        "views,reach,replies,shares,total_interactions,follows,profile_visits,link_clicks,reposts";
+        "views,reach,replies,shares,total_interactions,follows,profile_visits,profile_activity";
+    for (list, index) in [
+        (format!("{metrics},link_clicks"), 8),
+        (format!("views,reposts,{metrics}"), 1),
+    ] {
+        let refused = env.insights(&media_id, &list, None).await;
+        assert_eq!(error_code(&refused).0, 100, "{}", refused.body);
+        let text = refused.body["error"]["message"].as_str().unwrap();
+        assert!(
+            text.starts_with(&format!(
+                "(#100) metric[{index}] must be one of the following values: views, reach, replies, shares, total_interactions, follows, profile_visits, profile_activity, navigation"
+            )),
+            "{text}"
+        );
+    }
     let all = env.insights(&media_id, metrics, None).await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.body);
     let names: Vec<&str> = all.body["data"]

@@ -1,0 +1,236 @@
+//! What the ledger keeps about insights besides the metrics: metric names
+//! the API refused (per account and API version, so later calls do not ask
+//! again), the last failed collection of a Story (until one succeeds), the
+//! template and variant each Story was made from, and the rows the
+//! insights report aggregates.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+use super::{now, Ledger, LedgerError};
+
+/// A metric the API refused for an account and API version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RefusedMetric {
+    /// The metric name.
+    pub metric: String,
+    /// When it was refused (RFC 3339).
+    pub refused_at: String,
+    /// What the API said (no token in it).
+    pub message: String,
+}
+
+/// A Story's last failed insights collection.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InsightFailure {
+    /// The media id.
+    pub media_id: String,
+    /// The account.
+    pub account: String,
+    /// When it failed (RFC 3339).
+    pub failed_at: String,
+    /// Why, redacted.
+    pub error: String,
+}
+
+/// One published Story with insights, as the report reads it: the numbers
+/// pulled out of the stored JSON by SQLite.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InsightRow {
+    /// Template name (`None`: not made from a template).
+    pub template: Option<String>,
+    /// Variant name, when the template has variants.
+    pub variant: Option<String>,
+    /// When it was published (RFC 3339).
+    pub published_at: String,
+    /// Unique accounts reached.
+    pub reach: Option<i64>,
+    /// Views.
+    pub views: Option<i64>,
+    /// Replies.
+    pub replies: Option<i64>,
+    /// Shares.
+    pub shares: Option<i64>,
+    /// Navigation: exits.
+    pub tap_exit: Option<i64>,
+    /// Navigation: taps forward.
+    pub tap_forward: Option<i64>,
+}
+
+impl Ledger {
+    /// Metric names the API refused for `account` under `version`.
+    pub fn refused_metrics(
+        &self,
+        account: &str,
+        version: &str,
+    ) -> Result<Vec<RefusedMetric>, LedgerError> {
+        self.rows(
+            "SELECT metric, refused_at, message FROM insight_refusals WHERE account = ?1 AND api_version = ?2 ORDER BY metric",
+            params![account, version],
+            |r| {
+                Ok(RefusedMetric {
+                    metric: r.get(0)?,
+                    refused_at: r.get(1)?,
+                    message: r.get(2)?,
+                })
+            },
+        )
+    }
+
+    /// Remembers that the API refused `metric` for `account` under `version`.
+    pub fn refuse_metric(
+        &self,
+        account: &str,
+        version: &str,
+        metric: &str,
+        message: &str,
+    ) -> Result<(), LedgerError> {
+        self.exec(
+            "INSERT INTO insight_refusals (account, api_version, metric, refused_at, message) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (account, api_version, metric) DO UPDATE SET refused_at = ?4, message = ?5",
+            params![account, version, metric, now(), message],
+        )
+        .map(|_| ())
+    }
+
+    /// Records why `media`'s insights could not be collected.
+    pub fn set_insight_failure(
+        &self,
+        media: &str,
+        account: &str,
+        error: &str,
+    ) -> Result<(), LedgerError> {
+        self.exec(
+            "INSERT INTO insight_failures (media_id, account, failed_at, error) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (media_id) DO UPDATE SET failed_at = ?3, error = ?4",
+            params![media, account, now(), error],
+        )
+        .map(|_| ())
+    }
+
+    /// Forgets `media`'s failure (a collection succeeded).
+    pub fn clear_insight_failure(&self, media: &str) -> Result<(), LedgerError> {
+        self.exec("DELETE FROM insight_failures WHERE media_id = ?1", [media])
+            .map(|_| ())
+    }
+
+    /// `media`'s last failed collection, unless one succeeded since.
+    pub fn insight_failure(&self, media: &str) -> Result<Option<InsightFailure>, LedgerError> {
+        Ok(self
+            .insight_failures()?
+            .into_iter()
+            .find(|f| f.media_id == media))
+    }
+
+    /// Every Story whose last collection failed, oldest first.
+    pub fn insight_failures(&self) -> Result<Vec<InsightFailure>, LedgerError> {
+        self.rows(
+            "SELECT media_id, account, failed_at, error FROM insight_failures ORDER BY failed_at",
+            [],
+            |r| {
+                Ok(InsightFailure {
+                    media_id: r.get(0)?,
+                    account: r.get(1)?,
+                    failed_at: r.get(2)?,
+                    error: r.get(3)?,
+                })
+            },
+        )
+    }
+
+    /// Records the template and variant the newest row of `identity` of
+    /// `account` was made from; a variant already recorded is kept (a
+    /// rerun never flips it).
+    pub fn record_variant(
+        &self,
+        account: &str,
+        identity: &str,
+        template: &str,
+        variant: Option<&str>,
+    ) -> Result<(), LedgerError> {
+        self.exec(
+            "UPDATE stories SET template = ?3, variant = COALESCE(variant, ?4)
+             WHERE account = ?1 AND identity = ?2
+               AND generation = (SELECT MAX(generation) FROM stories WHERE account = ?1 AND identity = ?2)",
+            params![account, identity, template, variant],
+        )
+        .map(|_| ())
+    }
+
+    /// The template and variant recorded for Story row `id`.
+    pub fn story_variant(
+        &self,
+        id: i64,
+    ) -> Result<(Option<String>, Option<String>), LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT template, variant FROM stories WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+            .map_err(|e| self.fail(e))
+    }
+
+    /// `account`'s Stories that carry a variant: identity → variant (the
+    /// newest row's), so a rerun keeps each Story's variant.
+    pub fn recorded_variants(&self, account: &str) -> Result<HashMap<String, String>, LedgerError> {
+        Ok(self
+            .rows(
+                "SELECT identity, variant FROM stories WHERE account = ?1 AND variant IS NOT NULL ORDER BY generation, id",
+                [account],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )?
+            .into_iter()
+            .collect())
+    }
+
+    /// `account`'s published Stories that carry a variant, per template
+    /// (the next new Story alternates on from this count).
+    pub fn variant_counts(&self, account: &str) -> Result<HashMap<String, u64>, LedgerError> {
+        Ok(self
+            .rows(
+                "SELECT template, COUNT(*) FROM stories WHERE account = ?1 AND template IS NOT NULL AND variant IS NOT NULL AND state = 'published' GROUP BY template",
+                [account],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)),
+            )?
+            .into_iter()
+            .collect())
+    }
+
+    /// Published Stories with insights (of `account`, published at or after
+    /// `since`), their numbers read by SQLite from the stored JSON.
+    pub fn insight_rows(
+        &self,
+        account: Option<&str>,
+        since: Option<&str>,
+    ) -> Result<Vec<InsightRow>, LedgerError> {
+        self.rows(
+            "SELECT s.template, s.variant, s.published_at,
+                    CAST(json_extract(i.metrics, '$.reach') AS INTEGER), CAST(json_extract(i.metrics, '$.views') AS INTEGER),
+                    CAST(json_extract(i.metrics, '$.replies') AS INTEGER), CAST(json_extract(i.metrics, '$.shares') AS INTEGER),
+                    CAST(json_extract(i.metrics, '$.navigation_breakdown.tap_exit') AS INTEGER),
+                    CAST(json_extract(i.metrics, '$.navigation_breakdown.tap_forward') AS INTEGER)
+             FROM stories s JOIN insights i ON i.media_id = s.media_id AND i.account = s.account
+             WHERE s.state = 'published' AND s.published_at IS NOT NULL
+               AND (?1 IS NULL OR s.account = ?1) AND (?2 IS NULL OR s.published_at >= ?2)",
+            params![account, since],
+            |r| {
+                Ok(InsightRow {
+                    template: r.get(0)?,
+                    variant: r.get(1)?,
+                    published_at: r.get(2)?,
+                    reach: r.get(3)?,
+                    views: r.get(4)?,
+                    replies: r.get(5)?,
+                    shares: r.get(6)?,
+                    tap_exit: r.get(7)?,
+                    tap_forward: r.get(8)?,
+                })
+            },
+        )
+    }
+}

@@ -1,0 +1,521 @@
+//! What the collected insights teach: per template and per variant, the
+//! Stories' median reach and views, exit and forward-tap rates, replies
+//! and shares per 1,000 reached, each with a 95 % interval; median reach
+//! per weekday and hour in the account's time zone; the hours that stand
+//! out only where the data separates them; and one plain line per finding
+//! a person can act on.
+//!
+//! SQLite pulls the numbers out of the stored JSON in one query
+//! ([`Ledger::insight_rows`]); sums, sorts and intervals run here, once per
+//! group, so 100,000 Stories take well under a second (README, Insights).
+//! Medians carry the distribution-free order-statistic interval and rates
+//! the Wilson score interval ([`super::stats`]); a group under
+//! [`MIN_STORIES`] is marked `low_data` and shown as "not enough data".
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use super::stats::{median, median_interval, wilson, Interval};
+use crate::ledger::{parse_time, stamp, InsightRow, Ledger, LedgerError};
+
+/// Fewer Stories than this in a group (a template, a variant, an hour)
+/// and it is "not enough data": with 10 Stories the median's 95 % interval
+/// spans the 2nd to the 9th of them, about as wide as is still useful.
+pub const MIN_STORIES: usize = 10;
+
+/// Weekday names, Monday first (`HourCell::weekday` indexes them).
+pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/// What to report on.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Only this account [default: all].
+    pub account: Option<String>,
+    /// Only Stories published at or after this.
+    pub since: Option<DateTime<Utc>>,
+    /// The time zone hours and weekdays are read in.
+    pub zone: Tz,
+}
+
+/// One template (variant `None`: all its Stories) or one of its variants.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupRow {
+    /// The template's name (`-` for Stories not made from a template).
+    pub template: String,
+    /// The variant, or `None` for the template as a whole.
+    pub variant: Option<String>,
+    /// Stories with insights.
+    pub stories: usize,
+    /// Median accounts reached.
+    pub median_reach: Option<f64>,
+    /// Its 95 % interval (order statistics).
+    pub median_reach_interval: Option<Interval>,
+    /// Median views.
+    pub median_views: Option<f64>,
+    /// Its 95 % interval (order statistics).
+    pub median_views_interval: Option<Interval>,
+    /// Exits (`tap_exit`) per view.
+    pub exit_rate: Option<f64>,
+    /// Its 95 % Wilson interval.
+    pub exit_rate_interval: Option<Interval>,
+    /// Taps forward per view.
+    pub forward_rate: Option<f64>,
+    /// Its 95 % Wilson interval.
+    pub forward_rate_interval: Option<Interval>,
+    /// Replies per 1,000 accounts reached.
+    pub replies_per_1000: Option<f64>,
+    /// Its 95 % Wilson interval (per 1,000).
+    pub replies_per_1000_interval: Option<Interval>,
+    /// Shares per 1,000 accounts reached.
+    pub shares_per_1000: Option<f64>,
+    /// Its 95 % Wilson interval (per 1,000).
+    pub shares_per_1000_interval: Option<Interval>,
+    /// Fewer than [`MIN_STORIES`] Stories: not enough data.
+    pub low_data: bool,
+}
+
+/// Median reach of the Stories published in one weekday and hour.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HourCell {
+    /// 0 = Monday … 6 = Sunday, in the report's zone.
+    pub weekday: u32,
+    /// 0–23, in the report's zone.
+    pub hour: u32,
+    /// Stories published then.
+    pub stories: usize,
+    /// Their median reach.
+    pub median_reach: Option<f64>,
+}
+
+/// An hour of day whose Stories reach more than the rest, by a margin the
+/// data shows (their median intervals do not overlap).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BestHour {
+    /// 0–23, in the report's zone.
+    pub hour: u32,
+    /// Stories published in that hour.
+    pub stories: usize,
+    /// Their median reach.
+    pub median_reach: f64,
+    /// The median reach of all other Stories.
+    pub others_median_reach: f64,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The time zone hours are read in.
+    pub zone: String,
+    /// The minimum Stories of a group.
+    pub min_stories: usize,
+    /// Stories with insights in the report.
+    pub stories: usize,
+    /// Per template, then per variant of it.
+    pub rows: Vec<GroupRow>,
+    /// Weekday × hour cells that have Stories.
+    pub hours: Vec<HourCell>,
+    /// Hours the data separates from the rest (often none).
+    pub best_hours: Vec<BestHour>,
+    /// One line per finding a person can act on.
+    pub findings: Vec<String>,
+}
+
+/// `30d`, `12h`, `2w` → that long.
+pub fn parse_since(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let bad = || format!("--since {s:?}: give a number of days, hours or weeks, e.g. 30d, 12h, 2w");
+    let cut = s.char_indices().last().map_or(0, |(i, _)| i);
+    let (num, unit) = s.split_at(cut);
+    let n: i64 = num.parse().map_err(|_| bad())?;
+    if n <= 0 {
+        return Err(bad());
+    }
+    match unit {
+        "d" => Ok(Duration::days(n)),
+        "h" => Ok(Duration::hours(n)),
+        "w" => Ok(Duration::weeks(n)),
+        _ => Err(bad()),
+    }
+}
+
+/// The report over the ledger's Stories with insights.
+pub fn report(ledger: &Ledger, opts: &ReportOptions) -> Result<Report, LedgerError> {
+    let since = opts.since.map(stamp);
+    let rows = ledger.insight_rows(opts.account.as_deref(), since.as_deref())?;
+    Ok(build(&rows, opts.zone))
+}
+
+/// The report over `rows` (the part that needs no database).
+pub fn build(rows: &[InsightRow], zone: Tz) -> Report {
+    let mut groups: BTreeMap<(String, Option<String>), Vec<&InsightRow>> = BTreeMap::new();
+    for r in rows {
+        let template = r.template.clone().unwrap_or_else(|| "-".into());
+        groups
+            .entry((template.clone(), None))
+            .or_default()
+            .push(r);
+        if let Some(v) = &r.variant {
+            groups.entry((template, Some(v.clone()))).or_default().push(r);
+        }
+    }
+    let rows_out: Vec<GroupRow> = groups
+        .iter()
+        .map(|((t, v), list)| group(t, v.clone(), list))
+        .collect();
+    let (hours, best_hours) = by_hour(rows, zone);
+    let mut report = Report {
+        zone: zone.name().to_string(),
+        min_stories: MIN_STORIES,
+        stories: rows.len(),
+        rows: rows_out,
+        hours,
+        best_hours,
+        findings: Vec::new(),
+    };
+    report.findings = findings(&report);
+    report
+}
+
+fn sorted(list: &[&InsightRow], f: impl Fn(&InsightRow) -> Option<i64>) -> Vec<i64> {
+    let mut v: Vec<i64> = list.iter().filter_map(|r| f(r)).collect();
+    v.sort_unstable();
+    v
+}
+
+fn sum(list: &[&InsightRow], f: impl Fn(&InsightRow) -> Option<i64>) -> u64 {
+    list.iter().filter_map(|r| f(r)).map(|v| v.max(0) as u64).sum()
+}
+
+/// Hits per trials over the Stories that have both numbers.
+fn rate(
+    list: &[&InsightRow],
+    hits: impl Fn(&InsightRow) -> Option<i64>,
+    trials: impl Fn(&InsightRow) -> Option<i64>,
+) -> Option<(f64, Interval)> {
+    let both: Vec<&InsightRow> = list
+        .iter()
+        .copied()
+        .filter(|r| hits(r).is_some() && trials(r).is_some())
+        .collect();
+    wilson(sum(&both, &hits), sum(&both, &trials))
+}
+
+fn group(template: &str, variant: Option<String>, list: &[&InsightRow]) -> GroupRow {
+    let reach = sorted(list, |r| r.reach);
+    let views = sorted(list, |r| r.views);
+    let exit = rate(list, |r| r.tap_exit, |r| r.views);
+    let forward = rate(list, |r| r.tap_forward, |r| r.views);
+    let per_1000 = |x: Option<(f64, Interval)>| x.map(|(p, i)| (p * 1000.0, i.scaled(1000.0)));
+    let replies = per_1000(rate(list, |r| r.replies, |r| r.reach));
+    let shares = per_1000(rate(list, |r| r.shares, |r| r.reach));
+    GroupRow {
+        template: template.to_string(),
+        variant,
+        stories: list.len(),
+        median_reach: median(&reach),
+        median_reach_interval: median_interval(&reach),
+        median_views: median(&views),
+        median_views_interval: median_interval(&views),
+        exit_rate: exit.map(|x| x.0),
+        exit_rate_interval: exit.map(|x| x.1),
+        forward_rate: forward.map(|x| x.0),
+        forward_rate_interval: forward.map(|x| x.1),
+        replies_per_1000: replies.map(|x| x.0),
+        replies_per_1000_interval: replies.map(|x| x.1),
+        shares_per_1000: shares.map(|x| x.0),
+        shares_per_1000_interval: shares.map(|x| x.1),
+        low_data: list.len() < MIN_STORIES,
+    }
+}
+
+/// Weekday × hour cells, and the hours of day that stand out.
+fn by_hour(rows: &[InsightRow], zone: Tz) -> (Vec<HourCell>, Vec<BestHour>) {
+    let mut cells: BTreeMap<(u32, u32), Vec<i64>> = BTreeMap::new();
+    let mut per_hour: Vec<Vec<i64>> = vec![Vec::new(); 24];
+    for r in rows {
+        let (Some(t), Some(reach)) = (parse_time(&r.published_at), r.reach) else {
+            continue;
+        };
+        let local = t.with_timezone(&zone);
+        let (day, hour) = (local.weekday().num_days_from_monday(), local.hour());
+        cells.entry((day, hour)).or_default().push(reach);
+        per_hour[hour as usize].push(reach);
+    }
+    let hours = cells
+        .into_iter()
+        .map(|((weekday, hour), mut v)| {
+            v.sort_unstable();
+            HourCell {
+                weekday,
+                hour,
+                stories: v.len(),
+                median_reach: median(&v),
+            }
+        })
+        .collect();
+    let mut best = Vec::new();
+    for (hour, list) in per_hour.iter().enumerate() {
+        if list.len() < MIN_STORIES {
+            continue;
+        }
+        let mut mine = list.clone();
+        mine.sort_unstable();
+        let mut others: Vec<i64> = per_hour
+            .iter()
+            .enumerate()
+            .filter(|(h, _)| *h != hour)
+            .flat_map(|(_, l)| l.iter().copied())
+            .collect();
+        if others.len() < MIN_STORIES {
+            continue;
+        }
+        others.sort_unstable();
+        let (Some(m), Some(mi), Some(o), Some(oi)) = (
+            median(&mine),
+            median_interval(&mine),
+            median(&others),
+            median_interval(&others),
+        ) else {
+            continue;
+        };
+        if mi.low > oi.high {
+            best.push(BestHour {
+                hour: hour as u32,
+                stories: mine.len(),
+                median_reach: m,
+                others_median_reach: o,
+            });
+        }
+    }
+    (hours, best)
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0} %", x * 100.0)
+}
+
+fn stories_each(a: usize, b: usize) -> String {
+    if a == b {
+        format!("over {a} Stories each")
+    } else {
+        format!("over {a} and {b} Stories")
+    }
+}
+
+/// One line per difference the intervals show, between variants of a
+/// template and between templates; then the best hours.
+fn findings(r: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    let enough: Vec<&GroupRow> = r.rows.iter().filter(|g| !g.low_data).collect();
+    // Variants of one template, each pair once.
+    for (i, a) in enough.iter().enumerate() {
+        for b in &enough[i + 1..] {
+            if a.template != b.template || a.variant.is_none() || b.variant.is_none() {
+                continue;
+            }
+            let (va, vb) = (a.variant.as_deref().unwrap_or(""), b.variant.as_deref().unwrap_or(""));
+            let each = stories_each(a.stories, b.stories);
+            let t = &a.template;
+            // Lower exit rate is better; higher forward rate means people skip.
+            if let (Some(ea), Some(ia), Some(eb), Some(ib)) =
+                (a.exit_rate, a.exit_rate_interval, b.exit_rate, b.exit_rate_interval)
+            {
+                if ia.apart(&ib) {
+                    let (lo, lv, hi, hv) = if ea < eb { (va, ea, vb, eb) } else { (vb, eb, va, ea) };
+                    out.push(format!(
+                        "variant {lo} of {t}: exit rate {} vs {} for {hi} {each}",
+                        pct(lv),
+                        pct(hv)
+                    ));
+                }
+            }
+            if let (Some(fa), Some(ia), Some(fb), Some(ib)) = (
+                a.forward_rate,
+                a.forward_rate_interval,
+                b.forward_rate,
+                b.forward_rate_interval,
+            ) {
+                if ia.apart(&ib) {
+                    let (lo, lv, hi, hv) = if fa < fb { (va, fa, vb, fb) } else { (vb, fb, va, fa) };
+                    out.push(format!(
+                        "variant {lo} of {t}: forward-tap rate {} vs {} for {hi} {each} (fewer skip it)",
+                        pct(lv),
+                        pct(hv)
+                    ));
+                }
+            }
+            if let (Some(ma), Some(ia), Some(mb), Some(ib)) = (
+                a.median_reach,
+                a.median_reach_interval,
+                b.median_reach,
+                b.median_reach_interval,
+            ) {
+                if ia.apart(&ib) {
+                    let (hi, hv, lo, lv) = if ma > mb { (va, ma, vb, mb) } else { (vb, mb, va, ma) };
+                    out.push(format!(
+                        "variant {hi} of {t}: median reach {hv:.0} vs {lv:.0} for {lo} {each}"
+                    ));
+                }
+            }
+        }
+    }
+    // Templates as a whole: the one that reaches most, where it stands apart.
+    let whole: Vec<&&GroupRow> = enough.iter().filter(|g| g.variant.is_none()).collect();
+    for a in &whole {
+        let (Some(m), Some(ia)) = (a.median_reach, a.median_reach_interval) else {
+            continue;
+        };
+        for b in &whole {
+            let (Some(mb), Some(ib)) = (b.median_reach, b.median_reach_interval) else {
+                continue;
+            };
+            if a.template != b.template && m > mb && ia.apart(&ib) {
+                out.push(format!(
+                    "template {}: median reach {m:.0} vs {mb:.0} for {} {}",
+                    a.template,
+                    b.template,
+                    stories_each(a.stories, b.stories)
+                ));
+            }
+        }
+    }
+    for h in &r.best_hours {
+        out.push(format!(
+            "publish at {:02}:00–{:02}:59 ({}): median reach {:.0} vs {:.0} at other hours over {} Stories then",
+            h.hour, h.hour, r.zone, h.median_reach, h.others_median_reach, h.stories
+        ));
+    }
+    out
+}
+
+/// The report as CSV: one line per template or variant.
+pub fn csv(r: &Report) -> String {
+    let mut out = String::from("template,variant,stories,median_reach,median_reach_low,median_reach_high,median_views,median_views_low,median_views_high,exit_rate,exit_rate_low,exit_rate_high,forward_rate,forward_rate_low,forward_rate_high,replies_per_1000,replies_per_1000_low,replies_per_1000_high,shares_per_1000,shares_per_1000_low,shares_per_1000_high,low_data\n");
+    let q = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let n = |x: Option<f64>| x.map(|v| format!("{v:.4}")).unwrap_or_default();
+    let i = |x: Option<Interval>| format!("{},{}", n(x.map(|i| i.low)), n(x.map(|i| i.high)));
+    for g in &r.rows {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            q(&g.template),
+            q(g.variant.as_deref().unwrap_or("")),
+            g.stories,
+            n(g.median_reach),
+            i(g.median_reach_interval),
+            n(g.median_views),
+            i(g.median_views_interval),
+            n(g.exit_rate),
+            i(g.exit_rate_interval),
+            n(g.forward_rate),
+            i(g.forward_rate_interval),
+            n(g.replies_per_1000),
+            i(g.replies_per_1000_interval),
+            n(g.shares_per_1000),
+            i(g.shares_per_1000_interval),
+            g.low_data
+        ));
+    }
+    out
+}
+
+/// A value with its interval, or "not enough data".
+pub fn shown(g: &GroupRow, value: Option<f64>, interval: Option<Interval>, percent: bool) -> String {
+    if g.low_data {
+        return format!("not enough data ({} of {MIN_STORIES} Stories)", g.stories);
+    }
+    let f = |x: f64| {
+        if percent {
+            format!("{:.1} %", x * 100.0)
+        } else {
+            format!("{x:.1}")
+        }
+    };
+    match (value, interval) {
+        (Some(v), Some(i)) => format!("{} ({}–{})", f(v), f(i.low), f(i.high)),
+        (Some(v), None) => f(v),
+        _ => "-".into(),
+    }
+}
+
+/// The report as text for a terminal.
+pub fn text(r: &Report) -> String {
+    let mut out = format!(
+        "{} Stories with insights; intervals are 95 % (medians: order statistics; rates: Wilson); under {} Stories: not enough data. Hours in {}.\n",
+        r.stories, r.min_stories, r.zone
+    );
+    for g in &r.rows {
+        let name = match &g.variant {
+            Some(v) => format!("{} / variant {v}", g.template),
+            None => g.template.clone(),
+        };
+        out.push_str(&format!("\n{name}: {} Stories\n", g.stories));
+        for (label, v, i, p) in [
+            ("median reach", g.median_reach, g.median_reach_interval, false),
+            ("median views", g.median_views, g.median_views_interval, false),
+            ("exit rate", g.exit_rate, g.exit_rate_interval, true),
+            ("forward-tap rate", g.forward_rate, g.forward_rate_interval, true),
+            ("replies per 1,000 reached", g.replies_per_1000, g.replies_per_1000_interval, false),
+            ("shares per 1,000 reached", g.shares_per_1000, g.shares_per_1000_interval, false),
+        ] {
+            out.push_str(&format!("  {label}: {}\n", shown(g, v, i, p)));
+        }
+    }
+    out.push_str("\nFindings:\n");
+    if r.findings.is_empty() {
+        out.push_str("  none yet: no difference stands out beyond its interval\n");
+    }
+    for f in &r.findings {
+        out.push_str(&format!("  {f}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(template: &str, variant: &str, at: &str, reach: i64, views: i64, exit: i64) -> InsightRow {
+        InsightRow {
+            template: Some(template.into()),
+            variant: Some(variant.into()),
+            published_at: at.into(),
+            reach: Some(reach),
+            views: Some(views),
+            replies: Some(1),
+            shares: Some(0),
+            tap_exit: Some(exit),
+            tap_forward: Some(views / 2),
+        }
+    }
+
+    #[test]
+    fn variants_that_differ_give_a_finding_and_small_groups_do_not() {
+        let mut rows = Vec::new();
+        for i in 0..40 {
+            rows.push(row("product-card", "A", "2026-12-01T10:00:00.000Z", 300 + i, 400, 108));
+            rows.push(row("product-card", "B", "2026-12-01T18:00:00.000Z", 300 + i, 400, 72));
+        }
+        for i in 0..5 {
+            rows.push(row("menu", "A", "2026-12-01T10:00:00.000Z", 900 + i, 1000, 500));
+        }
+        let r = build(&rows, chrono_tz::UTC);
+        assert_eq!(r.stories, 85);
+        let b = r.rows.iter().find(|g| g.variant.as_deref() == Some("B")).unwrap();
+        assert!((b.exit_rate.unwrap() - 0.18).abs() < 1e-9);
+        assert!(r.findings.iter().any(|f| f == "variant B of product-card: exit rate 18 % vs 27 % for A over 40 Stories each"), "{:?}", r.findings);
+        let menu = r.rows.iter().find(|g| g.template == "menu").unwrap();
+        assert!(menu.low_data);
+        assert!(r.findings.iter().all(|f| !f.contains("menu")), "{:?}", r.findings);
+        assert_eq!(parse_since("30d").unwrap(), Duration::days(30));
+        assert!(parse_since("30").is_err());
+    }
+}
