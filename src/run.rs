@@ -401,7 +401,11 @@ impl BatchObserver for Forward<'_> {
         }
         let published = self.variant_counts.get(template).copied().unwrap_or(0);
         let order = story.row.unwrap_or(1).saturating_sub(1) as u64;
-        Some(crate::template::variants::pick(names.len(), published, order))
+        Some(crate::template::variants::pick(
+            names.len(),
+            published,
+            order,
+        ))
     }
 
     fn finished(&self, o: &StoryOutcome) {
@@ -414,10 +418,7 @@ impl BatchObserver for Forward<'_> {
                 let feed = self.feed();
                 let id =
                     identity::template(self.scope, Path::new(&o.template), feed.as_deref(), key);
-                let made = o
-                    .template_name
-                    .clone()
-                    .map(|t| (t, o.variant.clone()));
+                let made = o.template_name.clone().map(|t| (t, o.variant.clone()));
                 self.deliver_made(id, o.input_hash.clone(), source, out.clone(), made);
             }
             (_, _, e) => self.failed(source, e.clone().unwrap_or_else(|| "no output".into())),

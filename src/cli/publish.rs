@@ -135,7 +135,11 @@ pub(super) fn open(config: &ConfigArg) -> anyhow::Result<(Settings, Ledger)> {
 }
 
 /// The accounts to act for: `only`, else all (`first` → just the first).
-pub(super) fn accounts(settings: &Settings, only: Option<&str>, first: bool) -> anyhow::Result<Vec<Account>> {
+pub(super) fn accounts(
+    settings: &Settings,
+    only: Option<&str>,
+    first: bool,
+) -> anyhow::Result<Vec<Account>> {
     if settings.accounts.is_empty() {
         bail!("no accounts in the settings; add `accounts:` (name, ig_user_id, token_env or token_file) to storyforge.yaml");
     }

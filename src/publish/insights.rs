@@ -127,7 +127,8 @@ pub async fn collect(
             continue;
         }
         let mut refused = Vec::new();
-        let (result, no_data_yet) = match read(client, ledger, account, media, &mut refused).await? {
+        let (result, no_data_yet) = match read(client, ledger, account, media, &mut refused).await?
+        {
             Ok(Some(metrics)) => {
                 ledger.set_insights(media, &account.settings.name, &metrics.to_string())?;
                 ledger.clear_insight_failure(media)?;
@@ -184,7 +185,12 @@ async fn ask(
             Err(e) => match refused_index(&e).and_then(|i| metrics.get(i).copied()) {
                 Some(name) => {
                     let message = e.api().map(|g| g.message.clone()).unwrap_or_default();
-                    ledger.refuse_metric(&account.settings.name, client.version(), name, &message)?;
+                    ledger.refuse_metric(
+                        &account.settings.name,
+                        client.version(),
+                        name,
+                        &message,
+                    )?;
                     refused.push(name.to_string());
                     metrics.retain(|m| *m != name);
                 }

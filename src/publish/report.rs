@@ -26,6 +26,11 @@ use crate::ledger::{parse_time, stamp, InsightRow, Ledger, LedgerError};
 /// spans the 2nd to the 9th of them, about as wide as is still useful.
 pub const MIN_STORIES: usize = 10;
 
+/// A difference smaller than this (relative: 0.10 = 10 %) is no finding
+/// even when the intervals separate it: over thousands of Stories, pooled
+/// rates separate by a fraction of a point that nobody should act on.
+pub const MIN_EFFECT: f64 = 0.10;
+
 /// Weekday names, Monday first (`HourCell::weekday` indexes them).
 pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
@@ -90,8 +95,9 @@ pub struct HourCell {
     pub median_reach: Option<f64>,
 }
 
-/// An hour of day whose Stories reach more than the rest, by a margin the
-/// data shows (their median intervals do not overlap).
+/// An hour of day whose Stories reach more than all Stories do, by a
+/// margin the data shows (the median intervals do not overlap) and of at
+/// least [`MIN_EFFECT`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BestHour {
     /// 0–23, in the report's zone.
@@ -100,7 +106,7 @@ pub struct BestHour {
     pub stories: usize,
     /// Their median reach.
     pub median_reach: f64,
-    /// The median reach of all other Stories.
+    /// The median reach of all Stories.
     pub others_median_reach: f64,
 }
 
@@ -153,12 +159,12 @@ pub fn build(rows: &[InsightRow], zone: Tz) -> Report {
     let mut groups: BTreeMap<(String, Option<String>), Vec<&InsightRow>> = BTreeMap::new();
     for r in rows {
         let template = r.template.clone().unwrap_or_else(|| "-".into());
-        groups
-            .entry((template.clone(), None))
-            .or_default()
-            .push(r);
+        groups.entry((template.clone(), None)).or_default().push(r);
         if let Some(v) = &r.variant {
-            groups.entry((template, Some(v.clone()))).or_default().push(r);
+            groups
+                .entry((template, Some(v.clone())))
+                .or_default()
+                .push(r);
         }
     }
     let rows_out: Vec<GroupRow> = groups
@@ -186,7 +192,10 @@ fn sorted(list: &[&InsightRow], f: impl Fn(&InsightRow) -> Option<i64>) -> Vec<i
 }
 
 fn sum(list: &[&InsightRow], f: impl Fn(&InsightRow) -> Option<i64>) -> u64 {
-    list.iter().filter_map(|r| f(r)).map(|v| v.max(0) as u64).sum()
+    list.iter()
+        .filter_map(|r| f(r))
+        .map(|v| v.max(0) as u64)
+        .sum()
 }
 
 /// Hits per trials over the Stories that have both numbers.
@@ -256,35 +265,25 @@ fn by_hour(rows: &[InsightRow], zone: Tz) -> (Vec<HourCell>, Vec<BestHour>) {
             }
         })
         .collect();
+    // An hour stands out when its median's interval lies wholly above
+    // that of all Stories (one sort, not one per hour).
+    let mut all: Vec<i64> = per_hour.iter().flatten().copied().collect();
+    all.sort_unstable();
+    let overall = median(&all).zip(median_interval(&all));
     let mut best = Vec::new();
-    for (hour, list) in per_hour.iter().enumerate() {
-        if list.len() < MIN_STORIES {
+    for (hour, list) in per_hour.iter_mut().enumerate() {
+        if list.len() < MIN_STORIES || list.len() == all.len() {
             continue;
         }
-        let mut mine = list.clone();
-        mine.sort_unstable();
-        let mut others: Vec<i64> = per_hour
-            .iter()
-            .enumerate()
-            .filter(|(h, _)| *h != hour)
-            .flat_map(|(_, l)| l.iter().copied())
-            .collect();
-        if others.len() < MIN_STORIES {
-            continue;
-        }
-        others.sort_unstable();
-        let (Some(m), Some(mi), Some(o), Some(oi)) = (
-            median(&mine),
-            median_interval(&mine),
-            median(&others),
-            median_interval(&others),
-        ) else {
+        list.sort_unstable();
+        let (Some(m), Some(mi), Some((o, oi))) = (median(list), median_interval(list), overall)
+        else {
             continue;
         };
-        if mi.low > oi.high {
+        if mi.low > oi.high && m >= o * (1.0 + MIN_EFFECT) {
             best.push(BestHour {
                 hour: hour as u32,
-                stories: mine.len(),
+                stories: list.len(),
                 median_reach: m,
                 others_median_reach: o,
             });
@@ -305,8 +304,14 @@ fn stories_each(a: usize, b: usize) -> String {
     }
 }
 
-/// One line per difference the intervals show, between variants of a
-/// template and between templates; then the best hours.
+/// True when `a` and `b` differ by at least [`MIN_EFFECT`] of the larger.
+fn big_enough(a: f64, b: f64) -> bool {
+    (a - b).abs() >= MIN_EFFECT * a.abs().max(b.abs())
+}
+
+/// One line per difference the intervals show (and large enough to act
+/// on), between variants of a template and between templates; then the
+/// best hours.
 fn findings(r: &Report) -> Vec<String> {
     let mut out = Vec::new();
     let enough: Vec<&GroupRow> = r.rows.iter().filter(|g| !g.low_data).collect();
@@ -316,15 +321,25 @@ fn findings(r: &Report) -> Vec<String> {
             if a.template != b.template || a.variant.is_none() || b.variant.is_none() {
                 continue;
             }
-            let (va, vb) = (a.variant.as_deref().unwrap_or(""), b.variant.as_deref().unwrap_or(""));
+            let (va, vb) = (
+                a.variant.as_deref().unwrap_or(""),
+                b.variant.as_deref().unwrap_or(""),
+            );
             let each = stories_each(a.stories, b.stories);
             let t = &a.template;
             // Lower exit rate is better; higher forward rate means people skip.
-            if let (Some(ea), Some(ia), Some(eb), Some(ib)) =
-                (a.exit_rate, a.exit_rate_interval, b.exit_rate, b.exit_rate_interval)
-            {
-                if ia.apart(&ib) {
-                    let (lo, lv, hi, hv) = if ea < eb { (va, ea, vb, eb) } else { (vb, eb, va, ea) };
+            if let (Some(ea), Some(ia), Some(eb), Some(ib)) = (
+                a.exit_rate,
+                a.exit_rate_interval,
+                b.exit_rate,
+                b.exit_rate_interval,
+            ) {
+                if ia.apart(&ib) && big_enough(ea, eb) {
+                    let (lo, lv, hi, hv) = if ea < eb {
+                        (va, ea, vb, eb)
+                    } else {
+                        (vb, eb, va, ea)
+                    };
                     out.push(format!(
                         "variant {lo} of {t}: exit rate {} vs {} for {hi} {each}",
                         pct(lv),
@@ -338,8 +353,12 @@ fn findings(r: &Report) -> Vec<String> {
                 b.forward_rate,
                 b.forward_rate_interval,
             ) {
-                if ia.apart(&ib) {
-                    let (lo, lv, hi, hv) = if fa < fb { (va, fa, vb, fb) } else { (vb, fb, va, fa) };
+                if ia.apart(&ib) && big_enough(fa, fb) {
+                    let (lo, lv, hi, hv) = if fa < fb {
+                        (va, fa, vb, fb)
+                    } else {
+                        (vb, fb, va, fa)
+                    };
                     out.push(format!(
                         "variant {lo} of {t}: forward-tap rate {} vs {} for {hi} {each} (fewer skip it)",
                         pct(lv),
@@ -353,8 +372,12 @@ fn findings(r: &Report) -> Vec<String> {
                 b.median_reach,
                 b.median_reach_interval,
             ) {
-                if ia.apart(&ib) {
-                    let (hi, hv, lo, lv) = if ma > mb { (va, ma, vb, mb) } else { (vb, mb, va, ma) };
+                if ia.apart(&ib) && big_enough(ma, mb) {
+                    let (hi, hv, lo, lv) = if ma > mb {
+                        (va, ma, vb, mb)
+                    } else {
+                        (vb, mb, va, ma)
+                    };
                     out.push(format!(
                         "variant {hi} of {t}: median reach {hv:.0} vs {lv:.0} for {lo} {each}"
                     ));
@@ -372,7 +395,7 @@ fn findings(r: &Report) -> Vec<String> {
             let (Some(mb), Some(ib)) = (b.median_reach, b.median_reach_interval) else {
                 continue;
             };
-            if a.template != b.template && m > mb && ia.apart(&ib) {
+            if a.template != b.template && m > mb && ia.apart(&ib) && big_enough(m, mb) {
                 out.push(format!(
                     "template {}: median reach {m:.0} vs {mb:.0} for {} {}",
                     a.template,
@@ -384,7 +407,7 @@ fn findings(r: &Report) -> Vec<String> {
     }
     for h in &r.best_hours {
         out.push(format!(
-            "publish at {:02}:00–{:02}:59 ({}): median reach {:.0} vs {:.0} at other hours over {} Stories then",
+            "publish at {:02}:00–{:02}:59 ({}): median reach {:.0} vs {:.0} over all Stories ({} Stories then)",
             h.hour, h.hour, r.zone, h.median_reach, h.others_median_reach, h.stories
         ));
     }
@@ -428,7 +451,12 @@ pub fn csv(r: &Report) -> String {
 }
 
 /// A value with its interval, or "not enough data".
-pub fn shown(g: &GroupRow, value: Option<f64>, interval: Option<Interval>, percent: bool) -> String {
+pub fn shown(
+    g: &GroupRow,
+    value: Option<f64>,
+    interval: Option<Interval>,
+    percent: bool,
+) -> String {
     if g.low_data {
         return format!("not enough data ({} of {MIN_STORIES} Stories)", g.stories);
     }
@@ -459,12 +487,37 @@ pub fn text(r: &Report) -> String {
         };
         out.push_str(&format!("\n{name}: {} Stories\n", g.stories));
         for (label, v, i, p) in [
-            ("median reach", g.median_reach, g.median_reach_interval, false),
-            ("median views", g.median_views, g.median_views_interval, false),
+            (
+                "median reach",
+                g.median_reach,
+                g.median_reach_interval,
+                false,
+            ),
+            (
+                "median views",
+                g.median_views,
+                g.median_views_interval,
+                false,
+            ),
             ("exit rate", g.exit_rate, g.exit_rate_interval, true),
-            ("forward-tap rate", g.forward_rate, g.forward_rate_interval, true),
-            ("replies per 1,000 reached", g.replies_per_1000, g.replies_per_1000_interval, false),
-            ("shares per 1,000 reached", g.shares_per_1000, g.shares_per_1000_interval, false),
+            (
+                "forward-tap rate",
+                g.forward_rate,
+                g.forward_rate_interval,
+                true,
+            ),
+            (
+                "replies per 1,000 reached",
+                g.replies_per_1000,
+                g.replies_per_1000_interval,
+                false,
+            ),
+            (
+                "shares per 1,000 reached",
+                g.shares_per_1000,
+                g.shares_per_1000_interval,
+                false,
+            ),
         ] {
             out.push_str(&format!("  {label}: {}\n", shown(g, v, i, p)));
         }
@@ -483,7 +536,14 @@ pub fn text(r: &Report) -> String {
 mod tests {
     use super::*;
 
-    fn row(template: &str, variant: &str, at: &str, reach: i64, views: i64, exit: i64) -> InsightRow {
+    fn row(
+        template: &str,
+        variant: &str,
+        at: &str,
+        reach: i64,
+        views: i64,
+        exit: i64,
+    ) -> InsightRow {
         InsightRow {
             template: Some(template.into()),
             variant: Some(variant.into()),
@@ -501,20 +561,54 @@ mod tests {
     fn variants_that_differ_give_a_finding_and_small_groups_do_not() {
         let mut rows = Vec::new();
         for i in 0..40 {
-            rows.push(row("product-card", "A", "2026-12-01T10:00:00.000Z", 300 + i, 400, 108));
-            rows.push(row("product-card", "B", "2026-12-01T18:00:00.000Z", 300 + i, 400, 72));
+            rows.push(row(
+                "product-card",
+                "A",
+                "2026-12-01T10:00:00.000Z",
+                300 + i,
+                400,
+                108,
+            ));
+            rows.push(row(
+                "product-card",
+                "B",
+                "2026-12-01T18:00:00.000Z",
+                300 + i,
+                400,
+                72,
+            ));
         }
         for i in 0..5 {
-            rows.push(row("menu", "A", "2026-12-01T10:00:00.000Z", 900 + i, 1000, 500));
+            rows.push(row(
+                "menu",
+                "A",
+                "2026-12-01T10:00:00.000Z",
+                900 + i,
+                1000,
+                500,
+            ));
         }
         let r = build(&rows, chrono_tz::UTC);
         assert_eq!(r.stories, 85);
-        let b = r.rows.iter().find(|g| g.variant.as_deref() == Some("B")).unwrap();
+        let b = r
+            .rows
+            .iter()
+            .find(|g| g.variant.as_deref() == Some("B"))
+            .unwrap();
         assert!((b.exit_rate.unwrap() - 0.18).abs() < 1e-9);
-        assert!(r.findings.iter().any(|f| f == "variant B of product-card: exit rate 18 % vs 27 % for A over 40 Stories each"), "{:?}", r.findings);
+        assert!(
+            r.findings.iter().any(|f| f
+                == "variant B of product-card: exit rate 18 % vs 27 % for A over 40 Stories each"),
+            "{:?}",
+            r.findings
+        );
         let menu = r.rows.iter().find(|g| g.template == "menu").unwrap();
         assert!(menu.low_data);
-        assert!(r.findings.iter().all(|f| !f.contains("menu")), "{:?}", r.findings);
+        assert!(
+            r.findings.iter().all(|f| !f.contains("menu")),
+            "{:?}",
+            r.findings
+        );
         assert_eq!(parse_since("30d").unwrap(), Duration::days(30));
         assert!(parse_since("30").is_err());
     }

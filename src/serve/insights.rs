@@ -65,7 +65,9 @@ pub fn render(r: &Report) -> String {
     );
     b.push_str("<h2>Findings</h2><ul class=\"findings\">");
     if r.findings.is_empty() {
-        b.push_str("<li class=\"note\">None yet: no difference stands out beyond its interval.</li>");
+        b.push_str(
+            "<li class=\"note\">None yet: no difference stands out beyond its interval.</li>",
+        );
     }
     for f in &r.findings {
         let _ = write!(b, "<li>{}</li>", escape(f));
@@ -146,13 +148,20 @@ fn heat_map(r: &Report) -> String {
     }
     b.push_str("</tbody></table>");
     if r.best_hours.is_empty() {
-        b.push_str("<p class=\"note\">No hour stands out yet: the data does not separate them.</p>");
+        b.push_str(
+            "<p class=\"note\">No hour stands out yet: the data does not separate them.</p>",
+        );
     } else {
         b.push_str("<p>Best hours: ");
         let list: Vec<String> = r
             .best_hours
             .iter()
-            .map(|h| format!("{:02}:00 (median reach {:.0} over {} Stories)", h.hour, h.median_reach, h.stories))
+            .map(|h| {
+                format!(
+                    "{:02}:00 (median reach {:.0} over {} Stories)",
+                    h.hour, h.median_reach, h.stories
+                )
+            })
             .collect();
         b.push_str(&escape(&list.join(", ")));
         b.push_str("</p>");

@@ -32,8 +32,7 @@ pub fn load(path: &Path, fonts: &FontBook) -> Result<Template, TemplateError> {
 /// Checks template `text` as if read from `path` (assets resolve beside it).
 pub fn parse(text: &str, path: &Path, fonts: &FontBook) -> Result<Template, TemplateError> {
     let shown = path.display().to_string();
-    let mut raw: RawTemplate =
-        serde_saphyr::from_str(text).map_err(|e| yaml_error(&shown, &e))?;
+    let mut raw: RawTemplate = serde_saphyr::from_str(text).map_err(|e| yaml_error(&shown, &e))?;
     let variants = std::mem::take(&mut raw.variants);
     let dir = path
         .parent()

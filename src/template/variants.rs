@@ -72,7 +72,10 @@ pub fn expand(
     for v in raw {
         let name = v.name.trim();
         if name.is_empty() {
-            return Err(invalid(path, "variants: every variant needs a `name`".into()));
+            return Err(invalid(
+                path,
+                "variants: every variant needs a `name`".into(),
+            ));
         }
         if out.iter().any(|o| o.name == name) {
             return Err(invalid(
@@ -133,8 +136,7 @@ fn apply(doc: &Value, v: &RawVariant) -> Result<Value, String> {
             ));
         };
         for (prop, value) in props {
-            set(body, prop, value.clone())
-                .map_err(|m| format!("layer `{layer}`: {m}"))?;
+            set(body, prop, value.clone()).map_err(|m| format!("layer `{layer}`: {m}"))?;
         }
     }
     Ok(doc)

@@ -770,7 +770,10 @@ async fn a_retired_metric_is_dropped_remembered_and_recent_shows_the_rest() {
         assert!(metrics[m].is_u64(), "{m} missing: {metrics}");
     }
     assert!(metrics.get("profile_activity").is_none(), "{metrics}");
-    assert!(metrics["navigation_breakdown"]["tap_exit"].is_u64(), "{metrics}");
+    assert!(
+        metrics["navigation_breakdown"]["tap_exit"].is_u64(),
+        "{metrics}"
+    );
     // The sandbox refused the call naming it once; the retry went without.
     let calls = insight_calls(&rig, 0);
     let refused: Vec<_> = calls.iter().filter(|c| c.1 == Some(100)).collect();
@@ -783,7 +786,8 @@ async fn a_retired_metric_is_dropped_remembered_and_recent_shows_the_rest() {
     let next = insight_calls(&rig, seen);
     assert_eq!(next.len(), 2, "the metrics and navigation: {next:?}");
     assert!(
-        next.iter().all(|(m, e)| !m.contains("profile_activity") && e.is_none()),
+        next.iter()
+            .all(|(m, e)| !m.contains("profile_activity") && e.is_none()),
         "{next:?}"
     );
 
@@ -807,13 +811,22 @@ async fn a_retired_metric_is_dropped_remembered_and_recent_shows_the_rest() {
     let stderr = common::expect_exit(&failed, 1);
     assert!(stderr.contains("error: media"), "{stderr}");
     let recent = page_html(&s, &cookie, "/recent").await;
-    assert!(recent.contains("Insights could not be collected"), "{recent}");
+    assert!(
+        recent.contains("Insights could not be collected"),
+        "{recent}"
+    );
     let later = rig.run(&["insights"]);
     let stderr = common::expect_exit(&later, 0);
-    assert!(stderr.contains("insights not collected (last try"), "{stderr}");
+    assert!(
+        stderr.contains("insights not collected (last try"),
+        "{stderr}"
+    );
     common::expect_exit(&rig.run(&["insights", "--now"]), 0);
     let recent = page_html(&s, &cookie, "/recent").await;
-    assert!(!recent.contains("Insights could not be collected"), "{recent}");
+    assert!(
+        !recent.contains("Insights could not be collected"),
+        "{recent}"
+    );
     assert!(!common::text(&later).contains("sandbox-token-demo"));
 }
 
@@ -837,7 +850,9 @@ async fn the_insights_page_shows_the_report_in_a_real_browser() {
     .await;
     let page = text(&client).await;
     assert!(
-        page.contains("variant B of product-card: exit rate 18 % vs 27 % for A over 40 Stories each"),
+        page.contains(
+            "variant B of product-card: exit rate 18 % vs 27 % for A over 40 Stories each"
+        ),
         "{page}"
     );
     for variant in ["A", "B"] {
@@ -855,7 +870,10 @@ async fn the_insights_page_shows_the_report_in_a_real_browser() {
         let cells: Vec<String> = serde_json::from_value(cells).expect("cells");
         assert_eq!(cells[0], variant, "{cells:?}");
         assert_eq!(cells[1], "40", "{cells:?}");
-        assert!(cells[2].starts_with(&format!("{reach:.1} (")), "{cells:?} vs {reach}");
+        assert!(
+            cells[2].starts_with(&format!("{reach:.1} (")),
+            "{cells:?} vs {reach}"
+        );
         assert!(
             cells[4].starts_with(&format!("{:.1} % (", exit * 100.0)),
             "{cells:?} vs {exit}"
@@ -869,7 +887,9 @@ async fn the_insights_page_shows_the_report_in_a_real_browser() {
         .await
         .expect("the menu row");
     assert!(
-        menu.as_str().unwrap_or("").contains("not enough data (5 of 10 Stories)"),
+        menu.as_str()
+            .unwrap_or("")
+            .contains("not enough data (5 of 10 Stories)"),
         "{menu}"
     );
     // The heat map has a cell for each weekday and hour that has Stories.

@@ -58,7 +58,11 @@ fn variants(rig: &Rig) -> Vec<(String, String)> {
 
 /// The band's colour in a rendered Story at height `y`.
 fn pixel(path: &Path, y: u32) -> [u8; 3] {
-    image::open(path).expect("rendered story").to_rgb8().get_pixel(540, y).0
+    image::open(path)
+        .expect("rendered story")
+        .to_rgb8()
+        .get_pixel(540, y)
+        .0
 }
 
 #[test]
@@ -79,7 +83,12 @@ fn variants_alternate_evenly_and_survive_reruns() {
     assert_eq!(rig.sandbox.published().len(), 6);
     let seen = variants(&rig);
     let want: Vec<(String, String)> = (1..=6)
-        .map(|i| (format!("id=p{i}"), if i % 2 == 1 { "A" } else { "B" }.to_string()))
+        .map(|i| {
+            (
+                format!("id=p{i}"),
+                if i % 2 == 1 { "A" } else { "B" }.to_string(),
+            )
+        })
         .collect();
     assert_eq!(seen, want);
     // The variant is drawn: B's band is red and higher, A's blue.
@@ -87,7 +96,10 @@ fn variants_alternate_evenly_and_survive_reruns() {
     let b = pixel(&dir.join("out/promo-p2.jpg"), 800);
     assert!(a[2] > 150 && a[0] < 60, "A's band {a:?}");
     assert!(b[0] > 150 && b[2] < 80, "B's band {b:?}");
-    assert!(pixel(&dir.join("out/promo-p2.jpg"), 1050)[0] > 230, "B's band moved");
+    assert!(
+        pixel(&dir.join("out/promo-p2.jpg"), 1050)[0] > 230,
+        "B's band moved"
+    );
     let report: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("out/report.json")).expect("report.json"),
     )
@@ -99,7 +111,9 @@ fn variants_alternate_evenly_and_survive_reruns() {
         .filter_map(|i| i["source"].as_str())
         .collect();
     assert!(
-        sources.iter().any(|s| s.ends_with("promo.yaml row 2 · variant B")),
+        sources
+            .iter()
+            .any(|s| s.ends_with("promo.yaml row 2 · variant B")),
         "{sources:?}"
     );
 
@@ -124,7 +138,10 @@ fn a_variant_naming_a_missing_layer_is_refused_with_the_file() {
     let bad = TEMPLATE.replace("band: {color", "bnad: {color");
     let e = common::load_error(dir.path(), &bad);
     assert!(e.contains("t.yaml"), "{e}");
-    assert!(e.contains("variant `B`: no layer named `bnad` (layers: band, headline)"), "{e}");
+    assert!(
+        e.contains("variant `B`: no layer named `bnad` (layers: band, headline)"),
+        "{e}"
+    );
 }
 
 /// One seeded Story: template, variant, hour (UTC) it went out, reach,
@@ -242,7 +259,10 @@ fn the_report_matches_a_computation_on_seeded_insights() {
         assert_eq!(r["low_data"], false);
         let reach = median(mine.iter().map(|s| s.reach).collect());
         assert_eq!(r["median_reach"].as_f64(), Some(reach), "{r}");
-        assert_eq!(r["median_views"].as_f64(), Some(median(mine.iter().map(|s| s.views).collect())));
+        assert_eq!(
+            r["median_views"].as_f64(),
+            Some(median(mine.iter().map(|s| s.views).collect()))
+        );
         let exit = mine.iter().map(|s| s.exits).sum::<i64>() as f64
             / mine.iter().map(|s| s.views).sum::<i64>() as f64;
         let got = r["exit_rate"].as_f64().expect("exit rate");
@@ -271,7 +291,9 @@ fn the_report_matches_a_computation_on_seeded_insights() {
         .filter_map(Value::as_str)
         .collect();
     assert!(
-        findings.contains(&"variant B of product-card: exit rate 18 % vs 27 % for A over 40 Stories each"),
+        findings.contains(
+            &"variant B of product-card: exit rate 18 % vs 27 % for A over 40 Stories each"
+        ),
         "{findings:?}"
     );
     assert!(findings.iter().all(|f| !f.contains("menu")), "{findings:?}");
@@ -289,8 +311,14 @@ fn the_report_matches_a_computation_on_seeded_insights() {
     assert!(text.contains("not enough data (5 of 10 Stories)"), "{text}");
     let csv = rig.run(&["insights", "report", "--csv"]);
     let csv = String::from_utf8_lossy(&csv.stdout).into_owned();
-    assert!(csv.starts_with("template,variant,stories,median_reach,"), "{csv}");
-    assert_eq!(csv.lines().count(), 1 + report["rows"].as_array().unwrap().len());
+    assert!(
+        csv.starts_with("template,variant,stories,median_reach,"),
+        "{csv}"
+    );
+    assert_eq!(
+        csv.lines().count(),
+        1 + report["rows"].as_array().unwrap().len()
+    );
     // --since narrows: the last 12 hours hold only a few Stories.
     let recent = rig.run(&["insights", "report", "--json", "--since", "12h"]);
     let recent: Value = serde_json::from_slice(&recent.stdout).expect("JSON");
