@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use storyforge::config::Settings;
 use storyforge::publish::{self, report};
 
-use super::publish::{accounts, open, runtime, ConfigArg};
+use super::publish::{accounts, graph_client, open, runtime, ConfigArg};
 
 /// Collect Story insights (views, reach, replies, shares, interactions,
 /// navigation), or report what they teach.
@@ -70,11 +70,7 @@ pub fn insights(args: InsightsArgs) -> anyhow::Result<ExitCode> {
     let (settings, ledger) = open(&args.config)?;
     let list = accounts(&settings, args.account.as_deref(), false)?;
     let rt = runtime()?;
-    let client = publish::graph::GraphClient::new(
-        &settings.graph.base_url,
-        &settings.graph.version,
-        publish::secs(settings.graph.timeout),
-    )?;
+    let client = graph_client(&settings)?;
     let mut all = Vec::new();
     for a in &list {
         all.extend(rt.block_on(publish::insights::collect(

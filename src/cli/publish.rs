@@ -128,6 +128,15 @@ pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// The Graph client the settings describe.
+pub(super) fn graph_client(settings: &Settings) -> anyhow::Result<publish::graph::GraphClient> {
+    Ok(publish::graph::GraphClient::new(
+        &settings.graph.base_url,
+        &settings.graph.version,
+        publish::secs(settings.graph.timeout),
+    )?)
+}
+
 pub(super) fn open(config: &ConfigArg) -> anyhow::Result<(Settings, Ledger)> {
     let settings = Settings::discover(config.config.as_deref())?;
     let ledger = Ledger::open(&settings.ledger)?;
@@ -303,11 +312,7 @@ pub fn token(args: TokenArgs) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     if args.action == "refresh" {
         let rt = runtime()?;
-        let client = publish::graph::GraphClient::new(
-            &settings.graph.base_url,
-            &settings.graph.version,
-            publish::secs(settings.graph.timeout),
-        )?;
+        let client = graph_client(&settings)?;
         for a in &list {
             match rt.block_on(tokens::refresh(&client, &ledger, a)) {
                 Ok(_) => println!("{}: token refreshed and stored", a.settings.name),

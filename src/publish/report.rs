@@ -309,6 +309,24 @@ fn big_enough(a: f64, b: f64) -> bool {
     (a - b).abs() >= MIN_EFFECT * a.abs().max(b.abs())
 }
 
+/// Both values when their intervals are apart and they differ enough.
+fn separated(
+    a: (Option<f64>, Option<Interval>),
+    b: (Option<f64>, Option<Interval>),
+) -> Option<(f64, f64)> {
+    let (x, ix, y, iy) = (a.0?, a.1?, b.0?, b.1?);
+    (ix.apart(&iy) && big_enough(x, y)).then_some((x, y))
+}
+
+/// The lower named value first.
+fn ordered<'a>(a: (&'a str, f64), b: (&'a str, f64)) -> ((&'a str, f64), (&'a str, f64)) {
+    if a.1 <= b.1 {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
 /// One line per difference the intervals show (and large enough to act
 /// on), between variants of a template and between templates; then the
 /// best hours.
@@ -327,75 +345,51 @@ fn findings(r: &Report) -> Vec<String> {
             );
             let each = stories_each(a.stories, b.stories);
             let t = &a.template;
-            // Lower exit rate is better; higher forward rate means people skip.
-            if let (Some(ea), Some(ia), Some(eb), Some(ib)) = (
-                a.exit_rate,
-                a.exit_rate_interval,
-                b.exit_rate,
-                b.exit_rate_interval,
-            ) {
-                if ia.apart(&ib) && big_enough(ea, eb) {
-                    let (lo, lv, hi, hv) = if ea < eb {
-                        (va, ea, vb, eb)
-                    } else {
-                        (vb, eb, va, ea)
-                    };
+            // Lower exit rate is better; a lower forward rate means fewer skip.
+            for (label, x, y, note) in [
+                (
+                    "exit rate",
+                    (a.exit_rate, a.exit_rate_interval),
+                    (b.exit_rate, b.exit_rate_interval),
+                    "",
+                ),
+                (
+                    "forward-tap rate",
+                    (a.forward_rate, a.forward_rate_interval),
+                    (b.forward_rate, b.forward_rate_interval),
+                    " (fewer skip it)",
+                ),
+            ] {
+                if let Some(((lo, lv), (hi, hv))) =
+                    separated(x, y).map(|(x, y)| ordered((va, x), (vb, y)))
+                {
                     out.push(format!(
-                        "variant {lo} of {t}: exit rate {} vs {} for {hi} {each}",
+                        "variant {lo} of {t}: {label} {} vs {} for {hi} {each}{note}",
                         pct(lv),
                         pct(hv)
                     ));
                 }
             }
-            if let (Some(fa), Some(ia), Some(fb), Some(ib)) = (
-                a.forward_rate,
-                a.forward_rate_interval,
-                b.forward_rate,
-                b.forward_rate_interval,
-            ) {
-                if ia.apart(&ib) && big_enough(fa, fb) {
-                    let (lo, lv, hi, hv) = if fa < fb {
-                        (va, fa, vb, fb)
-                    } else {
-                        (vb, fb, va, fa)
-                    };
-                    out.push(format!(
-                        "variant {lo} of {t}: forward-tap rate {} vs {} for {hi} {each} (fewer skip it)",
-                        pct(lv),
-                        pct(hv)
-                    ));
-                }
-            }
-            if let (Some(ma), Some(ia), Some(mb), Some(ib)) = (
-                a.median_reach,
-                a.median_reach_interval,
-                b.median_reach,
-                b.median_reach_interval,
-            ) {
-                if ia.apart(&ib) && big_enough(ma, mb) {
-                    let (hi, hv, lo, lv) = if ma > mb {
-                        (va, ma, vb, mb)
-                    } else {
-                        (vb, mb, va, ma)
-                    };
-                    out.push(format!(
-                        "variant {hi} of {t}: median reach {hv:.0} vs {lv:.0} for {lo} {each}"
-                    ));
-                }
+            let reach = separated(
+                (a.median_reach, a.median_reach_interval),
+                (b.median_reach, b.median_reach_interval),
+            );
+            if let Some(((lo, lv), (hi, hv))) = reach.map(|(x, y)| ordered((va, x), (vb, y))) {
+                out.push(format!(
+                    "variant {hi} of {t}: median reach {hv:.0} vs {lv:.0} for {lo} {each}"
+                ));
             }
         }
     }
     // Templates as a whole: the one that reaches most, where it stands apart.
     let whole: Vec<&&GroupRow> = enough.iter().filter(|g| g.variant.is_none()).collect();
     for a in &whole {
-        let (Some(m), Some(ia)) = (a.median_reach, a.median_reach_interval) else {
-            continue;
-        };
         for b in &whole {
-            let (Some(mb), Some(ib)) = (b.median_reach, b.median_reach_interval) else {
-                continue;
-            };
-            if a.template != b.template && m > mb && ia.apart(&ib) && big_enough(m, mb) {
+            let reach = separated(
+                (a.median_reach, a.median_reach_interval),
+                (b.median_reach, b.median_reach_interval),
+            );
+            if let Some((m, mb)) = reach.filter(|(m, mb)| a.template != b.template && m > mb) {
                 out.push(format!(
                     "template {}: median reach {m:.0} vs {mb:.0} for {} {}",
                     a.template,
