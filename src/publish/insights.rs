@@ -201,6 +201,9 @@ async fn ask(
     Ok(Ok(None))
 }
 
+/// Parameters beside `metric` in one call.
+type Extra<'a> = &'a [(&'a str, &'a str)];
+
 /// One Story's metrics in two calls (the metrics, then navigation with its
 /// breakdown), flattened, without the metrics refused for this account and
 /// API version; `Ok(None)` when the API has no data yet (error 10); the
@@ -225,7 +228,7 @@ async fn read(
     };
     let no_data = |e: &CallError| e.api().is_some_and(|g| g.code == NOT_ENOUGH_VIEWERS);
     let mut metrics = serde_json::Map::new();
-    let calls: [(Vec<&str>, &[(&str, &str)]); 2] = [
+    let calls: [(Vec<&str>, Extra); 2] = [
         (wanted(spec::STORY_METRICS), &[]),
         (
             wanted(&[NAVIGATION]),
