@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::assets::AssetCache;
-use crate::feed::{Feed, FeedError, FeedRow};
+use crate::feed::{Feed, FeedError, FeedRow, FeedSource};
 use crate::fonts::FontBook;
 use crate::render;
 use crate::story;
@@ -38,6 +38,9 @@ pub struct RenderSettings {
     /// The feed column whose value names a row (`sku`, an id, a date).
     /// Default: none, rows are named by their position.
     pub key: Option<String>,
+    /// HTTP headers sent with a feed URL (values may hold `${ENV}`).
+    /// Default: none.
+    pub feed_headers: std::collections::BTreeMap<String, String>,
 }
 
 /// Hears about a batch as it runs (the CLI draws progress with it).
@@ -82,6 +85,7 @@ impl Default for RenderSettings {
             today: chrono::Local::now().date_naive(),
             rows: None,
             key: None,
+            feed_headers: Default::default(),
         }
     }
 }
@@ -244,7 +248,14 @@ pub fn render_batch(
             Err(e) => outcomes.push(failure(&file.display().to_string(), None, e.to_string())),
         }
     }
-    let feed = feed.map(Feed::open).transpose()?;
+    let feed = feed
+        .map(|f| {
+            Feed::open_source(&FeedSource {
+                location: f.to_path_buf(),
+                headers: settings.feed_headers.clone(),
+            })
+        })
+        .transpose()?;
     let wanted = settings.rows.clone();
     let keep = move |r: &Result<FeedRow, FeedError>| match (r, &wanted) {
         (Ok(row), Some(w)) => w.contains(&row.index),

@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::delivery::{
     self, identity, Context, Delivery, DeliveryOptions, Item, ItemStatus, Media,
 };
+use crate::feed::FeedSource;
 use crate::fonts::FontBook;
 use crate::ledger::{Asset, State};
 use crate::media::MediaKind;
@@ -43,9 +44,10 @@ pub struct Job {
     /// A template file or a directory of templates.
     #[serde(default)]
     pub template: Option<PathBuf>,
-    /// The feed its rows come from.
+    /// The feed its rows come from: a path or URL, or `{url, headers}`
+    /// (header values may hold `${ENV}`; they are never stored or shown).
     #[serde(default)]
-    pub feed: Option<PathBuf>,
+    pub feed: Option<FeedSource>,
     /// A video file or a folder of videos.
     #[serde(default)]
     pub videos: Option<PathBuf>,
@@ -123,9 +125,15 @@ impl JobFile {
                     message: format!("jobs[{i}]: {e}"),
                 });
             }
-            for p in [&mut j.template, &mut j.feed, &mut j.videos, &mut j.file]
-                .into_iter()
-                .flatten()
+            let feed = j.feed.as_mut().map(|f| &mut f.location);
+            for p in [
+                j.template.as_mut(),
+                feed,
+                j.videos.as_mut(),
+                j.file.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
             {
                 if !identity::is_url(&p.to_string_lossy()) {
                     *p = beside(dir, p);
@@ -215,7 +223,7 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// This process's slice of the jobs.
     pub shard: Option<Shard>,
-    /// The `today` variable [default: the local date].
+    /// The `today` variable [default: today in the account's `timezone:`].
     pub today: Option<chrono::NaiveDate>,
     /// x264 preset for videos [default: medium].
     pub preset: Option<String>,
@@ -431,12 +439,17 @@ fn produce(jobs: &[&Job], out: &Path, fonts: &FontBook, opts: &RunOptions, tx: &
         if let Some(t) = &job.template {
             settings.rows = job.rows.clone();
             settings.key = job.key.clone();
+            settings.feed_headers = job
+                .feed
+                .as_ref()
+                .map(|f| f.headers.clone())
+                .unwrap_or_default();
             if let Ok(mut f) = tx.feed.lock() {
-                f.clone_from(&job.feed);
+                *f = job.feed.as_ref().map(|f| f.location.clone());
             }
             if let Err(e) = pipeline::render_batch(
                 std::slice::from_ref(t),
-                job.feed.as_deref(),
+                job.feed.as_ref().map(FeedSource::path),
                 fonts,
                 &settings,
                 tx,
@@ -600,6 +613,14 @@ pub fn run_with(
         },
     ))?;
     let account = ctx.account_name(job.account.as_deref())?;
+    // "Today" is the account's day, wherever the host is.
+    let opts = &RunOptions {
+        today: Some(
+            opts.today
+                .unwrap_or_else(|| ctx.settings().account_today(&account)),
+        ),
+        ..opts.clone()
+    };
     let known = ctx.known(&account, "");
     let fonts = FontBook::bundled();
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -637,6 +658,20 @@ pub fn run_with(
         what: format!("{}: cannot write the report", out.display()),
         source,
     })?;
+    let mut events: Vec<_> = report
+        .items
+        .iter()
+        .filter_map(|i| i.event(&account))
+        .collect();
+    // A tick's entries are told by the tick's own summary.
+    if !opts
+        .scope
+        .as_deref()
+        .is_some_and(|s| s.starts_with("schedule:"))
+    {
+        events.push(crate::notify::Event::finished(report.summary()));
+    }
+    crate::notify::send(&ctx.settings().notify, Some(ctx.ledger()), &events);
     Ok(report)
 }
 

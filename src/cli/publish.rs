@@ -451,7 +451,7 @@ pub struct RunArgs {
     /// Take only this slice of the jobs, INDEX/COUNT (e.g. 0/4).
     #[arg(long, value_name = "INDEX/COUNT")]
     shard: Option<storyforge::run::Shard>,
-    /// The date used for `today`, YYYY-MM-DD [default: today].
+    /// The date used for `today`, YYYY-MM-DD [default: today in the account's `timezone:`].
     #[arg(long, value_name = "DATE")]
     today: Option<chrono::NaiveDate>,
     /// x264 preset for videos [default: medium].

@@ -6,6 +6,7 @@
 //! claim, so a run that dies anywhere, or two runs at once, never publish
 //! twice. Tokens and URL signatures are never stored here.
 
+mod notices;
 mod schedule;
 mod stories;
 
@@ -233,6 +234,10 @@ CREATE TABLE IF NOT EXISTS insights (
     account TEXT NOT NULL,
     collected_at TEXT NOT NULL,
     metrics TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notices (
+    key TEXT PRIMARY KEY,
+    sent_at TEXT NOT NULL
 );
 ";
 

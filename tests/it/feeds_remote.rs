@@ -11,11 +11,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use storyforge::feed::{Feed, FeedLimits};
 
-/// One cache directory for the whole test binary (the variable is global).
 fn cache() {
-    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    let dir = DIR.get_or_init(|| tempfile::tempdir().expect("cache dir"));
-    std::env::set_var("STORYFORGE_CACHE", dir.path());
+    crate::common::shared_cache();
 }
 
 const RSS: &str = r#"<?xml version="1.0"?>

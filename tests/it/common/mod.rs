@@ -77,6 +77,18 @@ pub fn shipped_templates() -> Vec<PathBuf> {
     template::discover(&root().join("templates")).expect("templates dir")
 }
 
+/// Points `$STORYFORGE_CACHE` at one temporary folder for the whole test
+/// binary (the variable is process-wide: every test that fetches uses this).
+pub fn shared_cache() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let d = tempfile::tempdir().expect("cache dir");
+        std::env::set_var("STORYFORGE_CACHE", d.path());
+        d
+    });
+    dir.path()
+}
+
 /// The `storyforge` binary, run from the repository root.
 pub fn command() -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_storyforge"));
