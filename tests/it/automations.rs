@@ -317,3 +317,215 @@ fn a_job_feed_with_headers_publishes_and_never_shows_the_key() {
     assert!(text.contains(KEY_VAR), "{text}");
     assert_eq!(rig.sandbox.published().len(), 2);
 }
+
+/// A webhook receiver on loopback: records every POST body by path; the
+/// first POST to `/hook` answers 500 (the sender must retry).
+fn receiver() -> (
+    String,
+    Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+) {
+    let got: Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>> = Arc::default();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let addr = listener.local_addr().expect("addr");
+    let seen = got.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async move {
+            let record = move |path: axum::extract::Path<String>,
+                               body: axum::Json<serde_json::Value>| {
+                let seen = seen.clone();
+                async move {
+                    let mut all = seen.lock().expect("lock");
+                    let first_hook = path.0 == "hook" && !all.iter().any(|(p, _)| p == "hook");
+                    all.push((path.0, body.0));
+                    if first_hook {
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        StatusCode::OK
+                    }
+                }
+            };
+            let app = axum::Router::new().route("/{path}", axum::routing::post(record));
+            let l = tokio::net::TcpListener::from_std(listener).expect("listener");
+            axum::serve(l, app).await.expect("serve");
+        });
+    });
+    (format!("http://{addr}"), got)
+}
+
+#[test]
+fn webhooks_hear_each_failure_once_and_never_fail_the_run() {
+    let (hooks, got) = receiver();
+    let dead = common::s3::free_port();
+    let mut rig = common::Rig::start(|_| {});
+    rig.settings(|s| {
+        s.extra(&format!(
+            "notify:\n  - url: {hooks}/hook\n    on: [failed, run_finished]\n  - url: ${{SF_TEST_SLACK_HOOK}}\n    format: slack\n    on: [failed]\n  - url: http://127.0.0.1:{dead}/down\n    on: [failed]\n"
+        ))
+    });
+    let work = rig.work.path();
+    std::fs::write(
+        work.join("when.yaml"),
+        "name: when\noutput: \"when-{{row}}.jpg\"\nbackground: {color: \"#102030\"}\nlayers:\n  - text:\n      name: day\n      content: \"{{day | date: '%d %B'}}\"\n      size: 60\n      box: {x: 100, y: 600, w: 880, h: 300}\n",
+    )
+    .expect("template");
+    std::fs::write(
+        work.join("days.csv"),
+        "id,day\nok,2026-12-24\nbad,someday\n",
+    )
+    .expect("feed");
+    std::fs::write(
+        work.join("job.yaml"),
+        "out: out\njobs:\n  - template: when.yaml\n    feed: days.csv\n    key: id\n",
+    )
+    .expect("job");
+    let run = || {
+        common::command()
+            .args([
+                "run",
+                &work.join("job.yaml").display().to_string(),
+                "--config",
+            ])
+            .arg(&rig.config)
+            .env(
+                "SF_TEST_SLACK_HOOK",
+                format!("{hooks}/slack?token=hook-secret"),
+            )
+            .output()
+            .expect("run storyforge")
+    };
+    let first = run();
+    // The failed row decides the exit status; the dead webhook does not.
+    assert_eq!(first.status.code(), Some(1), "{}", common::text(&first));
+    assert!(!common::text(&first).contains("hook-secret"));
+    assert_eq!(rig.sandbox.published().len(), 1);
+    let bodies = |path: &str| -> Vec<serde_json::Value> {
+        got.lock()
+            .expect("lock")
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, b)| b.clone())
+            .collect()
+    };
+    // /hook: the failure (its first POST answered 500, then retried) and
+    // the run's summary.
+    let hook = bodies("hook");
+    let failed: Vec<_> = hook.iter().filter(|b| b["event"] == "failed").collect();
+    assert_eq!(failed.len(), 2, "{hook:?}");
+    assert_eq!(failed[0], failed[1], "the retry sends the same message");
+    let events = failed[0]["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "{hook:?}");
+    assert!(
+        events[0]["source"]
+            .as_str()
+            .is_some_and(|s| s.contains("row 2")),
+        "{hook:?}"
+    );
+    assert!(
+        events[0]["message"]
+            .as_str()
+            .is_some_and(|s| s.contains("someday")),
+        "{hook:?}"
+    );
+    assert_eq!(events[0]["account"], "demo");
+    let finished: Vec<_> = hook
+        .iter()
+        .filter(|b| b["event"] == "run_finished")
+        .collect();
+    assert_eq!(finished.len(), 1, "{hook:?}");
+    assert!(finished[0]["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("1 published") && t.contains("1 failed")));
+    // Slack: its own shape, the same failure.
+    let slack = bodies("slack");
+    assert_eq!(slack.len(), 1, "{slack:?}");
+    assert!(
+        slack[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("row 2")),
+        "{slack:?}"
+    );
+
+    // Again: the same row fails the same way: not told again; the run's
+    // summary is.
+    let second = run();
+    assert_eq!(second.status.code(), Some(1), "{}", common::text(&second));
+    let hook = bodies("hook");
+    assert_eq!(
+        hook.iter().filter(|b| b["event"] == "failed").count(),
+        2,
+        "{hook:?}"
+    );
+    assert_eq!(
+        hook.iter().filter(|b| b["event"] == "run_finished").count(),
+        2,
+        "{hook:?}"
+    );
+    assert_eq!(bodies("slack").len(), 1);
+}
+
+#[test]
+fn daily_and_schedule_use_the_accounts_time_zone() {
+    let mut rig = common::Rig::start(|_| {});
+    rig.settings(|s| s);
+    // The account lives on the Line Islands (UTC+14).
+    let settings = std::fs::read_to_string(&rig.config).expect("settings");
+    let with_zone = settings.replace(
+        "    token_file:",
+        "    timezone: Pacific/Kiritimati\n    token_file:",
+    );
+    assert_ne!(with_zone, settings);
+    std::fs::write(&rig.config, with_zone).expect("settings");
+    let zone: chrono_tz::Tz = "Pacific/Kiritimati".parse().expect("zone");
+    let today = || chrono::Utc::now().with_timezone(&zone).date_naive();
+    let before = today();
+    let feed = rig.work.path().join("days.csv");
+    let days: Vec<String> = (-2..=2)
+        .map(|d| (before + chrono::Duration::days(d)).to_string())
+        .collect();
+    std::fs::write(
+        &feed,
+        format!(
+            "date,title,body\n{}\n",
+            days.iter()
+                .map(|d| format!("{d},On {d},x"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    )
+    .expect("feed");
+    let out = rig.run(&[
+        "daily",
+        "--feed",
+        feed.to_str().expect("utf-8"),
+        "--template",
+        "templates/daily-update.yaml",
+        "--out",
+        rig.work.path().join("out").to_str().expect("utf-8"),
+    ]);
+    let after = today();
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    // The day is the account's (14 h ahead of UTC), and says its zone.
+    assert!(
+        [before, after]
+            .iter()
+            .any(|d| text.contains(&format!("{d} (Pacific/Kiritimati)"))),
+        "{text}"
+    );
+    assert_eq!(rig.sandbox.published().len(), 1, "{text}");
+
+    // A wall-clock time is in the account's zone: 09:00 there is 19:00 UTC
+    // the day before.
+    let added = rig.run(&[
+        "schedule",
+        "add",
+        "fixtures/bad/ok-story.jpg",
+        "--at",
+        "2030-06-01 09:00",
+    ]);
+    assert_eq!(added.status.code(), Some(0), "{}", common::text(&added));
+    let list = common::text(&rig.run(&["schedule", "list"]));
+    assert!(list.contains("2030-05-31T19:00:00+00:00"), "{list}");
+}
