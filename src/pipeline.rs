@@ -41,6 +41,9 @@ pub struct RenderSettings {
     /// HTTP headers sent with a feed URL (values may hold `${ENV}`).
     /// Default: none.
     pub feed_headers: std::collections::BTreeMap<String, String>,
+    /// Usernames to tag on each Story (placeholders filled per row).
+    /// Default: none.
+    pub mentions: Vec<vars::Pattern>,
 }
 
 /// Hears about a batch as it runs (the CLI draws progress with it).
@@ -86,6 +89,7 @@ impl Default for RenderSettings {
             rows: None,
             key: None,
             feed_headers: Default::default(),
+            mentions: Vec::new(),
         }
     }
 }
@@ -121,6 +125,9 @@ pub struct StoryOutcome {
     /// sha256 of what the Story was drawn from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_hash: Option<String>,
+    /// The usernames it tags (`mentions`, filled and checked).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
 }
 
 /// Everything a batch did.
@@ -166,6 +173,7 @@ fn failure(template: &str, row: Option<usize>, error: String) -> StoryOutcome {
         warnings: Vec::new(),
         row_key: None,
         input_hash: None,
+        mentions: Vec::new(),
     }
 }
 
@@ -450,6 +458,16 @@ impl Batch<'_> {
                 ..failure(&shown, row_no, msg)
             })
         };
+        let filled: Result<Vec<String>, String> = self
+            .settings
+            .mentions
+            .iter()
+            .map(|m| m.fill(&vars).map_err(|e| format!("`mentions`: {e}")))
+            .collect();
+        let mentions = match filled.and_then(|m| crate::validate::mentions::check(&m)) {
+            Ok(m) => m,
+            Err(e) => return fail(format!("{}: {e}", self.where_(t, Default::default(), row))),
+        };
         let scene = match story::prepare(t, &vars, self.feed_dir.as_deref(), &self.assets) {
             Ok(s) => s,
             Err(e) => return fail(format!("{}: {e}", self.where_(t, e.pos(), row))),
@@ -509,6 +527,7 @@ impl Batch<'_> {
             warnings,
             row_key: Some(row_key),
             input_hash: Some(input_hash),
+            mentions,
         };
         Drawn::Write(files, outcome)
     }

@@ -62,6 +62,11 @@ pub struct Job {
     /// published again by accident, wherever it moves in the feed.
     #[serde(default)]
     pub key: Option<String>,
+    /// Usernames to tag on each Story of a `template` entry (`@` optional,
+    /// placeholders such as `"{{guest}}"` filled per row), sent as the
+    /// container's `user_tags` [default: none].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
 }
 
 /// Why a run could not start.
@@ -162,6 +167,12 @@ impl Job {
                 "give either `template` (with an optional `feed`, `rows` and `key`), `videos` or `file`"
                     .into(),
             );
+        }
+        if !self.mentions.is_empty() && self.template.is_none() {
+            return Err("`mentions` go with a `template` entry".into());
+        }
+        for m in &self.mentions {
+            crate::template::Pattern::parse(m).map_err(|e| format!("mentions: `{m}`: {e}"))?;
         }
         Ok(())
     }
@@ -334,6 +345,18 @@ impl Forward<'_> {
     }
 
     fn deliver(&self, identity: String, input_hash: Option<String>, source: String, path: PathBuf) {
+        self.deliver_tagged(identity, input_hash, source, path, Vec::new());
+    }
+
+    /// [`Forward::deliver`] with usernames to tag.
+    fn deliver_tagged(
+        &self,
+        identity: String,
+        input_hash: Option<String>,
+        source: String,
+        path: PathBuf,
+        mentions: Vec<String>,
+    ) {
         self.send(Produced::Story {
             delivery: Box::new(Delivery {
                 account: self.account.map(str::to_string),
@@ -342,6 +365,7 @@ impl Forward<'_> {
                 source,
                 media: Media::File(path),
                 republish: self.republish,
+                mentions,
             }),
         });
     }
@@ -383,7 +407,13 @@ impl BatchObserver for Forward<'_> {
                 let feed = self.feed();
                 let id =
                     identity::template(self.scope, Path::new(&o.template), feed.as_deref(), key);
-                self.deliver(id, o.input_hash.clone(), source, out.clone());
+                self.deliver_tagged(
+                    id,
+                    o.input_hash.clone(),
+                    source,
+                    out.clone(),
+                    o.mentions.clone(),
+                );
             }
             (_, _, e) => self.failed(source, e.clone().unwrap_or_else(|| "no output".into())),
         }
@@ -439,6 +469,12 @@ fn produce(jobs: &[&Job], out: &Path, fonts: &FontBook, opts: &RunOptions, tx: &
         if let Some(t) = &job.template {
             settings.rows = job.rows.clone();
             settings.key = job.key.clone();
+            // Checked when the job file was read.
+            settings.mentions = job
+                .mentions
+                .iter()
+                .filter_map(|m| crate::template::Pattern::parse(m).ok())
+                .collect();
             settings.feed_headers = job
                 .feed
                 .as_ref()

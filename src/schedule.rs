@@ -221,6 +221,7 @@ pub fn run_entry(
             rows: s.row.map(|r| vec![r]),
             file: s.file.as_ref().map(PathBuf::from),
             key: None,
+            mentions: Vec::new(),
         }],
     };
     let opts = RunOptions {

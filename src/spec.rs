@@ -62,3 +62,29 @@ pub const INSTAGRAM_MAX_VIDEO_BYTES: u64 = 100_000_000;
 pub const MAX_CONTAINERS_PER_DAY: usize = 400;
 /// A Story's life (and a container's), hours: it cannot be deleted before.
 pub const STORY_LIFETIME_HOURS: i64 = 24;
+
+/// Most accounts tagged (`user_tags`) on one piece of media: Meta's
+/// ig-user/media reference allows 20 tags per post; Stories take
+/// `user_tags` since the July 2025 changelog, with `x`/`y` optional.
+pub const MAX_USER_TAGS: usize = 20;
+/// Longest Instagram username, in characters.
+pub const MAX_USERNAME_CHARS: usize = 30;
+
+/// Why `name` is not an Instagram username (1–30 characters of letters,
+/// digits, `.` and `_`; no `.` first, last or twice in a row), or `None`
+/// when it is one.
+pub fn username_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.chars().count() > MAX_USERNAME_CHARS {
+        return Some("a username is 1 to 30 characters");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+    {
+        return Some("a username has only letters, digits, `.` and `_`");
+    }
+    if name.starts_with('.') || name.ends_with('.') || name.contains("..") {
+        return Some("a username does not start or end with `.` nor have `..`");
+    }
+    None
+}

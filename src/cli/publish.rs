@@ -197,6 +197,7 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
                 source: input.clone(),
                 media,
                 republish: args.republish,
+                mentions: Vec::new(),
             };
             items.push(ctx.deliver(&d).await);
         }

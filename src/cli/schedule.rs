@@ -80,6 +80,7 @@ pub fn daily(args: DailyArgs) -> anyhow::Result<ExitCode> {
             rows: Some(picked),
             file: None,
             key: args.key,
+            mentions: Vec::new(),
         }],
     };
     let opts = RunOptions {
@@ -183,6 +184,7 @@ pub fn schedule(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
         rows: args.row.map(|r| vec![r]),
         file: args.file.clone(),
         key: None,
+        mentions: Vec::new(),
     };
     job.check()
         .map_err(|m| anyhow::anyhow!("schedule add: {m}"))?;

@@ -202,4 +202,6 @@ pub struct StoryMedia {
     pub url: String,
     /// Image or video.
     pub kind: MediaKind,
+    /// Usernames sent as the container's `user_tags` (checked). Default: none.
+    pub user_tags: Vec<String>,
 }

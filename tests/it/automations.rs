@@ -529,3 +529,52 @@ fn daily_and_schedule_use_the_accounts_time_zone() {
     let list = common::text(&rig.run(&["schedule", "list"]));
     assert!(list.contains("2030-05-31T19:00:00+00:00"), "{list}");
 }
+
+#[test]
+fn mentions_are_sent_as_user_tags_and_bad_ones_fail_their_story() {
+    let rig = common::Rig::start(|_| {});
+    let work = rig.work.path();
+    std::fs::write(
+        work.join("guest.yaml"),
+        "name: guest\noutput: \"guest-{{row}}.jpg\"\nbackground: {color: \"#302010\"}\nlayers:\n  - text:\n      name: who\n      content: \"Tonight: {{name}}\"\n      size: 60\n      box: {x: 100, y: 600, w: 880, h: 300}\n",
+    )
+    .expect("template");
+    std::fs::write(
+        work.join("guests.csv"),
+        "id,name,handle\ng1,Ana,@ana.b\ng2,Bo,bo nope\ng3,Cy,\n",
+    )
+    .expect("feed");
+    std::fs::write(
+        work.join("job.yaml"),
+        "out: out\njobs:\n  - template: guest.yaml\n    feed: guests.csv\n    key: id\n    mentions: [\"{{handle}}\", \"@roastery_tv\"]\n",
+    )
+    .expect("job");
+    let out = rig.run(&["run", &work.join("job.yaml").display().to_string()]);
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("row 2") && text.contains("bo nope"), "{text}");
+    let mut tags: Vec<Vec<String>> = rig
+        .sandbox
+        .published()
+        .into_iter()
+        .map(|r| r.user_tags)
+        .collect();
+    tags.sort();
+    // Row 3's empty handle is skipped; the fixed mention stays.
+    assert_eq!(
+        tags,
+        vec![
+            vec!["ana.b".to_string(), "roastery_tv".into()],
+            vec!["roastery_tv".to_string()]
+        ]
+    );
+    // A mention on a file entry, or a broken placeholder, is a job error.
+    std::fs::write(
+        work.join("bad.yaml"),
+        "jobs:\n  - file: x.jpg\n    mentions: [\"a\"]\n",
+    )
+    .expect("job");
+    let bad = rig.run(&["run", &work.join("bad.yaml").display().to_string()]);
+    assert_eq!(bad.status.code(), Some(2), "{}", common::text(&bad));
+    assert!(common::text(&bad).contains("`mentions` go with a `template` entry"));
+}

@@ -88,6 +88,7 @@ impl Rig {
             media: StoryMedia {
                 url: format!("{}/media/{name}", self.sandbox.base_url()),
                 kind,
+                user_tags: Vec::new(),
             },
             content_hash: format!("{name}-{}", bytes.len()),
             source: fixture.display().to_string(),
