@@ -318,13 +318,13 @@ fn a_job_feed_with_headers_publishes_and_never_shows_the_key() {
     assert_eq!(rig.sandbox.published().len(), 2);
 }
 
+/// POST bodies by path, as a receiver got them.
+type Received = Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>;
+
 /// A webhook receiver on loopback: records every POST body by path; the
 /// first POST to `/hook` answers 500 (the sender must retry).
-fn receiver() -> (
-    String,
-    Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
-) {
-    let got: Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>> = Arc::default();
+fn receiver() -> (String, Received) {
+    let got: Received = Arc::default();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");
     let addr = listener.local_addr().expect("addr");
