@@ -150,12 +150,7 @@ fn source(url: &str, headers: &[(&str, &str)]) -> FeedSource {
 }
 
 fn rows_of(src: &FeedSource) -> Vec<FeedRow> {
-    Feed::open_source(src)
-        .expect("feed opens")
-        .rows()
-        .expect("rows")
-        .collect::<Result<Vec<_>, _>>()
-        .expect("rows parse")
+    common::feed_rows(src)
 }
 
 #[test]
@@ -277,18 +272,16 @@ fn a_job_feed_with_headers_publishes_and_never_shows_the_key() {
     let base = serve(hits.clone());
     let rig = common::Rig::start(|_| {});
     let work = rig.work.path();
-    let template = work.join("menu.yaml");
     std::fs::write(
-        &template,
-        "name: menu\noutput: \"menu-{{row}}.jpg\"\nbackground: {color: \"#203040\"}\nlayers:\n  - text:\n      name: item\n      content: \"{{fields.Name}}: {{fields.Tags}}\"\n      size: 60\n      box: {x: 100, y: 600, w: 880, h: 300}\n",
+        work.join("t.yaml"),
+        common::text_template("{{fields.Name}}: {{fields.Tags}}"),
     )
     .expect("template");
     let job = work.join("menu-job.yaml");
+    let feed = format!("feed:\n      url: {base}/v0/base/Menu#/records\n      headers:\n        Authorization: \"Bearer ${{{KEY_VAR}}}\"");
     std::fs::write(
         &job,
-        format!(
-            "out: out\njobs:\n  - template: menu.yaml\n    feed:\n      url: {base}/v0/base/Menu#/records\n      headers:\n        Authorization: \"Bearer ${{{KEY_VAR}}}\"\n    key: id\n"
-        ),
+        format!("out: out\njobs:\n  - template: t.yaml\n    {feed}\n    key: id\n"),
     )
     .expect("job");
     let out = common::command()
@@ -365,28 +358,15 @@ fn webhooks_hear_each_failure_once_and_never_fail_the_run() {
         ))
     });
     let work = rig.work.path();
-    std::fs::write(
-        work.join("when.yaml"),
-        "name: when\noutput: \"when-{{row}}.jpg\"\nbackground: {color: \"#102030\"}\nlayers:\n  - text:\n      name: day\n      content: \"{{day | date: '%d %B'}}\"\n      size: 60\n      box: {x: 100, y: 600, w: 880, h: 300}\n",
-    )
-    .expect("template");
-    std::fs::write(
-        work.join("days.csv"),
+    let job = common::job_files(
+        work,
+        &common::text_template("{{day | date: '%d %B'}}"),
         "id,day\nok,2026-12-24\nbad,someday\n",
-    )
-    .expect("feed");
-    std::fs::write(
-        work.join("job.yaml"),
-        "out: out\njobs:\n  - template: when.yaml\n    feed: days.csv\n    key: id\n",
-    )
-    .expect("job");
+        "",
+    );
     let run = || {
         common::command()
-            .args([
-                "run",
-                &work.join("job.yaml").display().to_string(),
-                "--config",
-            ])
+            .args(["run", &job.display().to_string(), "--config"])
             .arg(&rig.config)
             .env(
                 "SF_TEST_SLACK_HOOK",
@@ -534,22 +514,13 @@ fn daily_and_schedule_use_the_accounts_time_zone() {
 fn mentions_are_sent_as_user_tags_and_bad_ones_fail_their_story() {
     let rig = common::Rig::start(|_| {});
     let work = rig.work.path();
-    std::fs::write(
-        work.join("guest.yaml"),
-        "name: guest\noutput: \"guest-{{row}}.jpg\"\nbackground: {color: \"#302010\"}\nlayers:\n  - text:\n      name: who\n      content: \"Tonight: {{name}}\"\n      size: 60\n      box: {x: 100, y: 600, w: 880, h: 300}\n",
-    )
-    .expect("template");
-    std::fs::write(
-        work.join("guests.csv"),
+    let job = common::job_files(
+        work,
+        &common::text_template("Tonight: {{name}}"),
         "id,name,handle\ng1,Ana,@ana.b\ng2,Bo,bo nope\ng3,Cy,\n",
-    )
-    .expect("feed");
-    std::fs::write(
-        work.join("job.yaml"),
-        "out: out\njobs:\n  - template: guest.yaml\n    feed: guests.csv\n    key: id\n    mentions: [\"{{handle}}\", \"@roastery_tv\"]\n",
-    )
-    .expect("job");
-    let out = rig.run(&["run", &work.join("job.yaml").display().to_string()]);
+        "    mentions: [\"{{handle}}\", \"@roastery_tv\"]\n",
+    );
+    let out = rig.run(&["run", &job.display().to_string()]);
     let text = common::text(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("row 2") && text.contains("bo nope"), "{text}");

@@ -104,12 +104,7 @@ fn serve(hits: Arc<AtomicUsize>, not_modified: Arc<AtomicUsize>) -> String {
 }
 
 fn rows(url: &str) -> Vec<storyforge::feed::FeedRow> {
-    Feed::open(std::path::Path::new(url))
-        .expect("feed opens")
-        .rows()
-        .expect("rows")
-        .collect::<Result<Vec<_>, _>>()
-        .expect("rows parse")
+    crate::common::feed_rows(&std::path::PathBuf::from(url).into())
 }
 
 #[test]

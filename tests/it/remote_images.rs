@@ -144,22 +144,13 @@ fn a_feed_image_url_is_drawn_and_a_bad_one_fails_only_its_story() {
     let base = serve(Counts::default());
     let rig = common::Rig::start(|_| {});
     let work = rig.work.path();
-    std::fs::write(
-        work.join("photo.yaml"),
+    let job = common::job_files(
+        work,
         "name: photo\noutput: \"photo-{{row}}.jpg\"\nbackground:\n  image:\n    src: \"{{image}}\"\n    fit: cover\nlayers:\n  - text:\n      name: title\n      content: \"{{title}}\"\n      size: 60\n      box: {x: 100, y: 1300, w: 880, h: 200}\n",
-    )
-    .expect("template");
-    std::fs::write(
-        work.join("posts.csv"),
-        format!("id,title,image\np1,New roast,{base}/photo.jpg?sig=topsecret\np2,Gone,{base}/gone.jpg?sig=topsecret\n"),
-    )
-    .expect("feed");
-    std::fs::write(
-        work.join("job.yaml"),
-        "out: out\njobs:\n  - template: photo.yaml\n    feed: posts.csv\n    key: id\n",
-    )
-    .expect("job");
-    let out = rig.run(&["run", &work.join("job.yaml").display().to_string()]);
+        &format!("id,title,image\np1,New roast,{base}/photo.jpg?sig=topsecret\np2,Gone,{base}/gone.jpg?sig=topsecret\n"),
+        "",
+    );
+    let out = rig.run(&["run", &job.display().to_string()]);
     let text = common::text(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert_eq!(rig.sandbox.published().len(), 1, "{text}");

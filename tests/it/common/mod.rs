@@ -89,6 +89,34 @@ pub fn shared_cache() -> &'static Path {
     dir.path()
 }
 
+/// A template with one text layer reading `content` (placeholders allowed).
+pub fn text_template(content: &str) -> String {
+    format!("name: t\noutput: \"t-{{{{row}}}}.jpg\"\nbackground: {{color: \"#203040\"}}\nlayers:\n  - text:\n      name: text\n      content: \"{content}\"\n      size: 60\n      box: {{x: 100, y: 600, w: 880, h: 300}}\n")
+}
+
+/// Writes `dir/t.yaml` (`template`), `dir/feed.csv` (`csv`) and
+/// `dir/job.yaml` (the template over the feed keyed by `id`, then the
+/// entry's `extra` lines); returns the job file.
+pub fn job_files(dir: &Path, template: &str, csv: &str, extra: &str) -> PathBuf {
+    std::fs::write(dir.join("t.yaml"), template).expect("template");
+    std::fs::write(dir.join("feed.csv"), csv).expect("feed");
+    let job = dir.join("job.yaml");
+    let text =
+        format!("out: out\njobs:\n  - template: t.yaml\n    feed: feed.csv\n    key: id\n{extra}");
+    std::fs::write(&job, text).expect("job");
+    job
+}
+
+/// Every row of `source`, which must open and parse.
+pub fn feed_rows(source: &storyforge::feed::FeedSource) -> Vec<FeedRow> {
+    Feed::open_source(source)
+        .expect("feed opens")
+        .rows()
+        .expect("rows")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("rows parse")
+}
+
 /// The `storyforge` binary, run from the repository root.
 pub fn command() -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_storyforge"));
