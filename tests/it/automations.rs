@@ -100,43 +100,35 @@ const YOUTUBE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 
 /// Serves the shapes above; `/airtable` answers 401 without the key.
 fn serve(airtable_hits: Arc<AtomicUsize>) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().expect("runtime");
-        rt.block_on(async move {
-            let xml = |body: &'static str, ct: &'static str| {
-                get(move || async move { ([(header::CONTENT_TYPE, ct)], body) })
-            };
-            let airtable = move |headers: HeaderMap| {
-                let hits = airtable_hits.clone();
-                async move {
-                    hits.fetch_add(1, Ordering::SeqCst);
-                    let auth = headers
-                        .get(header::AUTHORIZATION)
-                        .and_then(|v| v.to_str().ok());
-                    if auth != Some(&format!("Bearer {KEY}")) {
-                        return (
-                            StatusCode::UNAUTHORIZED,
-                            r#"{"error":"AUTHENTICATION_REQUIRED"}"#,
-                        )
-                            .into_response();
-                    }
-                    ([(header::CONTENT_TYPE, "application/json")], AIRTABLE).into_response()
+    let base = common::serve_loopback(move |_| {
+        let xml = |body: &'static str, ct: &'static str| {
+            get(move || async move { ([(header::CONTENT_TYPE, ct)], body) })
+        };
+        let airtable = move |headers: HeaderMap| {
+            let hits = airtable_hits.clone();
+            async move {
+                hits.fetch_add(1, Ordering::SeqCst);
+                let auth = headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok());
+                if auth != Some(&format!("Bearer {KEY}")) {
+                    return (
+                        StatusCode::UNAUTHORIZED,
+                        r#"{"error":"AUTHENTICATION_REQUIRED"}"#,
+                    )
+                        .into_response();
                 }
-            };
-            let app = axum::Router::new()
-                .route("/v0/base/Menu", get(airtable))
-                .route("/weather.json", xml(WEATHER, "application/json"))
-                .route("/blog.rss", xml(RSS2, "application/rss+xml"))
-                .route("/menu.atom", xml(ATOM, "application/atom+xml"))
-                .route("/feeds/videos.xml", xml(YOUTUBE, "text/xml; charset=UTF-8"));
-            let l = tokio::net::TcpListener::from_std(listener).expect("listener");
-            axum::serve(l, app).await.expect("serve");
-        });
+                ([(header::CONTENT_TYPE, "application/json")], AIRTABLE).into_response()
+            }
+        };
+        axum::Router::new()
+            .route("/v0/base/Menu", get(airtable))
+            .route("/weather.json", xml(WEATHER, "application/json"))
+            .route("/blog.rss", xml(RSS2, "application/rss+xml"))
+            .route("/menu.atom", xml(ATOM, "application/atom+xml"))
+            .route("/feeds/videos.xml", xml(YOUTUBE, "text/xml; charset=UTF-8"))
     });
-    format!("http://{addr}")
+    base
 }
 
 fn source(url: &str, headers: &[(&str, &str)]) -> FeedSource {
@@ -318,33 +310,25 @@ type Received = Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>;
 /// first POST to `/hook` answers 500 (the sender must retry).
 fn receiver() -> (String, Received) {
     let got: Received = Arc::default();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let addr = listener.local_addr().expect("addr");
     let seen = got.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().expect("runtime");
-        rt.block_on(async move {
-            let record = move |path: axum::extract::Path<String>,
-                               body: axum::Json<serde_json::Value>| {
-                let seen = seen.clone();
-                async move {
-                    let mut all = seen.lock().expect("lock");
-                    let first_hook = path.0 == "hook" && !all.iter().any(|(p, _)| p == "hook");
-                    all.push((path.0, body.0));
-                    if first_hook {
-                        StatusCode::INTERNAL_SERVER_ERROR
-                    } else {
-                        StatusCode::OK
-                    }
+    let base = common::serve_loopback(move |_| {
+        let record = move |path: axum::extract::Path<String>,
+                           body: axum::Json<serde_json::Value>| {
+            let seen = seen.clone();
+            async move {
+                let mut all = seen.lock().expect("lock");
+                let first_hook = path.0 == "hook" && !all.iter().any(|(p, _)| p == "hook");
+                all.push((path.0, body.0));
+                if first_hook {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::OK
                 }
-            };
-            let app = axum::Router::new().route("/{path}", axum::routing::post(record));
-            let l = tokio::net::TcpListener::from_std(listener).expect("listener");
-            axum::serve(l, app).await.expect("serve");
-        });
+            }
+        };
+        axum::Router::new().route("/{path}", axum::routing::post(record))
     });
-    (format!("http://{addr}"), got)
+    (base, got)
 }
 
 #[test]

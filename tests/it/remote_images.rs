@@ -25,66 +25,58 @@ struct Counts {
 /// Serves a Story-sized JPEG (with an ETag), a redirect to loopback, a
 /// decompression bomb, a big body and a 404.
 fn serve(counts: Counts) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let addr = listener.local_addr().expect("addr");
     let jpeg = std::fs::read(common::root().join("fixtures/bad/ok-story.jpg")).expect("jpeg");
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().expect("runtime");
-        rt.block_on(async move {
-            let photo = move |State(c): State<Counts>, headers: HeaderMap| {
-                let jpeg = jpeg.clone();
-                async move {
-                    if headers
-                        .get(header::IF_NONE_MATCH)
-                        .and_then(|v| v.to_str().ok())
-                        == Some("\"p1\"")
-                    {
-                        c.not_modified.fetch_add(1, Ordering::SeqCst);
-                        return StatusCode::NOT_MODIFIED.into_response();
-                    }
-                    c.full.fetch_add(1, Ordering::SeqCst);
-                    (
-                        [
-                            (header::CONTENT_TYPE, "image/jpeg"),
-                            (header::ETAG, "\"p1\""),
-                        ],
-                        jpeg,
-                    )
-                        .into_response()
+    let base = common::serve_loopback(move |addr| {
+        let photo = move |State(c): State<Counts>, headers: HeaderMap| {
+            let jpeg = jpeg.clone();
+            async move {
+                if headers
+                    .get(header::IF_NONE_MATCH)
+                    .and_then(|v| v.to_str().ok())
+                    == Some("\"p1\"")
+                {
+                    c.not_modified.fetch_add(1, Ordering::SeqCst);
+                    return StatusCode::NOT_MODIFIED.into_response();
                 }
-            };
-            let to_loopback = move || async move {
+                c.full.fetch_add(1, Ordering::SeqCst);
                 (
-                    StatusCode::FOUND,
-                    [(
-                        header::LOCATION,
-                        format!("http://127.0.0.1:{}/photo.jpg", addr.port()),
-                    )],
+                    [
+                        (header::CONTENT_TYPE, "image/jpeg"),
+                        (header::ETAG, "\"p1\""),
+                    ],
+                    jpeg,
                 )
-            };
-            let app = axum::Router::new()
-                .route("/photo.jpg", get(photo))
-                .route("/moved.jpg", get(to_loopback))
-                .route(
-                    "/bomb.png",
-                    get(|| async {
-                        (
-                            [(header::CONTENT_TYPE, "image/png")],
-                            crate::inputs::bomb_png(),
-                        )
-                    }),
-                )
-                .route(
-                    "/big.jpg",
-                    get(|| async { ([(header::CONTENT_TYPE, "image/jpeg")], vec![0u8; 300_000]) }),
-                )
-                .with_state(counts);
-            let l = tokio::net::TcpListener::from_std(listener).expect("listener");
-            axum::serve(l, app).await.expect("serve");
-        });
+                    .into_response()
+            }
+        };
+        let to_loopback = move || async move {
+            (
+                StatusCode::FOUND,
+                [(
+                    header::LOCATION,
+                    format!("http://127.0.0.1:{}/photo.jpg", addr.port()),
+                )],
+            )
+        };
+        axum::Router::new()
+            .route("/photo.jpg", get(photo))
+            .route("/moved.jpg", get(to_loopback))
+            .route(
+                "/bomb.png",
+                get(|| async {
+                    (
+                        [(header::CONTENT_TYPE, "image/png")],
+                        crate::inputs::bomb_png(),
+                    )
+                }),
+            )
+            .route(
+                "/big.jpg",
+                get(|| async { ([(header::CONTENT_TYPE, "image/jpeg")], vec![0u8; 300_000]) }),
+            )
+            .with_state(counts)
     });
-    format!("http://{addr}")
+    base
 }
 
 #[test]

@@ -117,6 +117,25 @@ pub fn feed_rows(source: &storyforge::feed::FeedSource) -> Vec<FeedRow> {
         .expect("rows parse")
 }
 
+/// Serves the router `build` makes (given its address) on a loopback port,
+/// on a thread of its own for the rest of the test binary; returns
+/// `http://127.0.0.1:PORT`.
+pub fn serve_loopback(
+    build: impl FnOnce(std::net::SocketAddr) -> axum::Router + Send + 'static,
+) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::from_std(listener).expect("listener");
+            axum::serve(l, build(addr)).await.expect("serve");
+        });
+    });
+    format!("http://{addr}")
+}
+
 /// The `storyforge` binary, run from the repository root.
 pub fn command() -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_storyforge"));
