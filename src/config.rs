@@ -54,6 +54,9 @@ pub struct Settings {
     /// over when it runs out, at once when the owner is a dead process
     /// of this host). Default: 60.
     pub lease: f64,
+    /// Webhooks told about failures, unsure and deferred Stories, expiring
+    /// tokens and finished runs (`url`, `format`, `on`). Default: none.
+    pub notify: Vec<crate::notify::Webhook>,
     /// The Graph API this process started for itself, if any (never read
     /// from the file).
     #[serde(skip)]
@@ -69,6 +72,7 @@ impl Default for Settings {
             ledger: PathBuf::from(DEFAULT_LEDGER),
             app: AppSettings::default(),
             lease: 60.0,
+            notify: Vec::new(),
             in_process: None,
         }
     }
@@ -150,6 +154,36 @@ impl Settings {
         }
     }
 
+    /// The time zone of the account `name` (its `timezone:`), UTC when it
+    /// sets none or there is no such account.
+    pub fn account_zone(&self, name: &str) -> chrono_tz::Tz {
+        self.accounts
+            .iter()
+            .find(|a| a.name == name)
+            .and_then(|a| a.timezone.as_deref())
+            .and_then(|z| crate::util::zone::parse(z).ok())
+            .unwrap_or(chrono_tz::UTC)
+    }
+
+    /// The zone a report over `account` (or over every account) reads
+    /// hours and days in: that account's, else the one zone every account
+    /// shares, else UTC.
+    pub fn report_zone(&self, account: Option<&str>) -> chrono_tz::Tz {
+        if let Some(a) = account {
+            return self.account_zone(a);
+        }
+        let mut zones = self.account_names().into_iter().map(|n| self.account_zone(&n));
+        match zones.next() {
+            Some(first) if zones.all(|z| z == first) => first,
+            _ => chrono_tz::UTC,
+        }
+    }
+
+    /// Today's date for the account `name`, in its time zone.
+    pub fn account_today(&self, name: &str) -> chrono::NaiveDate {
+        crate::util::zone::today(self.account_zone(name), chrono::Utc::now())
+    }
+
     /// Checks settings `text` as if read from `path`.
     pub fn parse(text: &str, path: &Path) -> Result<Settings, ConfigError> {
         let shown = path.display().to_string();
@@ -180,6 +214,10 @@ impl Settings {
                     "accounts: the name '{}' is used twice",
                     a.name
                 )));
+            }
+            if let Some(z) = &a.timezone {
+                crate::util::zone::parse(z)
+                    .map_err(|e| invalid(format!("accounts: '{}': timezone {e}", a.name)))?;
             }
             if a.token_env.is_none() && a.token_file.is_none() {
                 return Err(invalid(format!(
@@ -309,6 +347,24 @@ mod tests {
             .map_err(|e| e.to_string())
             .unwrap_err()
             .contains("app_secret"));
+        Ok(())
+    }
+
+    #[test]
+    fn account_time_zones() -> Result<(), ConfigError> {
+        let text = "accounts:\n  - name: cafe\n    ig_user_id: \"1\"\n    token_env: T\n    timezone: America/New_York\n  - name: shop\n    ig_user_id: \"2\"\n    token_env: T\n";
+        let s = Settings::parse(text, Path::new("s.yaml"))?;
+        assert_eq!(s.account_zone("cafe"), chrono_tz::America::New_York);
+        assert_eq!(s.account_zone("shop"), chrono_tz::UTC);
+        assert_eq!(s.account_zone("nobody"), chrono_tz::UTC);
+        let bad = text.replace("America/New_York", "America/New_Yrok");
+        let msg = Settings::parse(&bad, Path::new("s.yaml"))
+            .map_err(|e| e.to_string())
+            .unwrap_err();
+        assert!(
+            msg.contains("'cafe': timezone") && msg.contains("America/New_York"),
+            "{msg}"
+        );
         Ok(())
     }
 

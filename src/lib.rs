@@ -10,7 +10,7 @@
 //!   Story, [`daily`], [`run`] (job files), [`schedule`] (tick), [`doctor`],
 //!   [`serve`] (the web dashboard);
 //! - deliver: [`validate`] holds any file to Instagram's rules, [`ledger`]
-//!   records every Story, [`storage`] puts files at public URLs, [`publish`]
+//!   records every Story, [`notify`] tells webhooks what happened, [`storage`] puts files at public URLs, [`publish`]
 //!   talks to the Graph API, [`auth`] logs accounts in;
 //! - story: [`fonts`], [`text`] (shaping and layout), [`assets`],
 //!   [`template`], [`feed`], [`render`], [`story`] (one Story's variables and
@@ -33,6 +33,7 @@ pub mod feed;
 pub mod fonts;
 pub mod ledger;
 pub mod media;
+pub mod notify;
 pub mod pipeline;
 pub mod publish;
 pub mod render;

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::assets::AssetCache;
-use crate::feed::{Feed, FeedError, FeedRow};
+use crate::feed::{Feed, FeedError, FeedRow, FeedSource};
 use crate::fonts::FontBook;
 use crate::render;
 use crate::story;
@@ -38,6 +38,12 @@ pub struct RenderSettings {
     /// The feed column whose value names a row (`sku`, an id, a date).
     /// Default: none, rows are named by their position.
     pub key: Option<String>,
+    /// HTTP headers sent with a feed URL (values may hold `${ENV}`).
+    /// Default: none.
+    pub feed_headers: std::collections::BTreeMap<String, String>,
+    /// Usernames to tag on each Story (placeholders filled per row).
+    /// Default: none.
+    pub mentions: Vec<vars::Pattern>,
 }
 
 /// Hears about a batch as it runs (the CLI draws progress with it).
@@ -87,6 +93,8 @@ impl Default for RenderSettings {
             today: chrono::Local::now().date_naive(),
             rows: None,
             key: None,
+            feed_headers: Default::default(),
+            mentions: Vec::new(),
         }
     }
 }
@@ -128,6 +136,9 @@ pub struct StoryOutcome {
     /// The variant drawn, when the template has variants.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
+    /// The usernames it tags (`mentions`, filled and checked).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
 }
 
 /// Everything a batch did.
@@ -175,6 +186,7 @@ fn failure(template: &str, row: Option<usize>, error: String) -> StoryOutcome {
         input_hash: None,
         template_name: None,
         variant: None,
+        mentions: Vec::new(),
     }
 }
 
@@ -257,7 +269,14 @@ pub fn render_batch(
             Err(e) => outcomes.push(failure(&file.display().to_string(), None, e.to_string())),
         }
     }
-    let feed = feed.map(Feed::open).transpose()?;
+    let feed = feed
+        .map(|f| {
+            Feed::open_source(&FeedSource {
+                location: f.to_path_buf(),
+                headers: settings.feed_headers.clone(),
+            })
+        })
+        .transpose()?;
     let wanted = settings.rows.clone();
     let keep = move |r: &Result<FeedRow, FeedError>| match (r, &wanted) {
         (Ok(row), Some(w)) => w.contains(&row.index),
@@ -477,6 +496,16 @@ impl Batch<'_> {
                 ..failure(&shown, row_no, msg)
             })
         };
+        let filled: Result<Vec<String>, String> = self
+            .settings
+            .mentions
+            .iter()
+            .map(|m| m.fill(&vars).map_err(|e| format!("`mentions`: {e}")))
+            .collect();
+        let mentions = match filled.and_then(|m| crate::validate::mentions::check(&m)) {
+            Ok(m) => m,
+            Err(e) => return fail(format!("{}: {e}", self.where_(t, Default::default(), row))),
+        };
         let scene = match story::prepare(t, &vars, self.feed_dir.as_deref(), &self.assets) {
             Ok(s) => s,
             Err(e) => return fail(format!("{}: {e}", self.where_(t, e.pos(), row))),
@@ -543,6 +572,7 @@ impl Batch<'_> {
             input_hash: Some(input_hash),
             template_name: Some(base_template.name.clone()),
             variant: chosen.map(|v| v.name.clone()),
+            mentions,
         };
         Drawn::Write(files, outcome)
     }

@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::delivery::{
     self, identity, Context, Delivery, DeliveryOptions, Item, ItemStatus, Media,
 };
+use crate::feed::FeedSource;
 use crate::fonts::FontBook;
 use crate::ledger::{Asset, State};
 use crate::media::MediaKind;
@@ -43,9 +44,10 @@ pub struct Job {
     /// A template file or a directory of templates.
     #[serde(default)]
     pub template: Option<PathBuf>,
-    /// The feed its rows come from.
+    /// The feed its rows come from: a path or URL, or `{url, headers}`
+    /// (header values may hold `${ENV}`; they are never stored or shown).
     #[serde(default)]
-    pub feed: Option<PathBuf>,
+    pub feed: Option<FeedSource>,
     /// A video file or a folder of videos.
     #[serde(default)]
     pub videos: Option<PathBuf>,
@@ -60,6 +62,11 @@ pub struct Job {
     /// published again by accident, wherever it moves in the feed.
     #[serde(default)]
     pub key: Option<String>,
+    /// Usernames to tag on each Story of a `template` entry (`@` optional,
+    /// placeholders such as `"{{guest}}"` filled per row), sent as the
+    /// container's `user_tags` [default: none].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
 }
 
 /// Why a run could not start.
@@ -123,9 +130,15 @@ impl JobFile {
                     message: format!("jobs[{i}]: {e}"),
                 });
             }
-            for p in [&mut j.template, &mut j.feed, &mut j.videos, &mut j.file]
-                .into_iter()
-                .flatten()
+            let feed = j.feed.as_mut().map(|f| &mut f.location);
+            for p in [
+                j.template.as_mut(),
+                feed,
+                j.videos.as_mut(),
+                j.file.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
             {
                 if !identity::is_url(&p.to_string_lossy()) {
                     *p = beside(dir, p);
@@ -154,6 +167,12 @@ impl Job {
                 "give either `template` (with an optional `feed`, `rows` and `key`), `videos` or `file`"
                     .into(),
             );
+        }
+        if !self.mentions.is_empty() && self.template.is_none() {
+            return Err("`mentions` go with a `template` entry".into());
+        }
+        for m in &self.mentions {
+            crate::template::Pattern::parse(m).map_err(|e| format!("mentions: `{m}`: {e}"))?;
         }
         Ok(())
     }
@@ -215,7 +234,7 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// This process's slice of the jobs.
     pub shard: Option<Shard>,
-    /// The `today` variable [default: the local date].
+    /// The `today` variable [default: today in the account's `timezone:`].
     pub today: Option<chrono::NaiveDate>,
     /// x264 preset for videos [default: medium].
     pub preset: Option<String>,
@@ -333,9 +352,11 @@ impl Forward<'_> {
     }
 
     fn deliver(&self, identity: String, input_hash: Option<String>, source: String, path: PathBuf) {
-        self.deliver_made(identity, input_hash, source, path, None);
+        self.deliver_made(identity, input_hash, source, path, None, Vec::new());
     }
 
+    /// [`Forward::deliver`] with the template and variant it was made from,
+    /// and usernames to tag.
     fn deliver_made(
         &self,
         identity: String,
@@ -343,6 +364,7 @@ impl Forward<'_> {
         source: String,
         path: PathBuf,
         made: Option<(String, Option<String>)>,
+        mentions: Vec<String>,
     ) {
         self.send(Produced::Story {
             delivery: Box::new(Delivery {
@@ -352,6 +374,7 @@ impl Forward<'_> {
                 source,
                 media: Media::File(path),
                 republish: self.republish,
+                mentions,
             }),
             made,
         });
@@ -419,7 +442,14 @@ impl BatchObserver for Forward<'_> {
                 let id =
                     identity::template(self.scope, Path::new(&o.template), feed.as_deref(), key);
                 let made = o.template_name.clone().map(|t| (t, o.variant.clone()));
-                self.deliver_made(id, o.input_hash.clone(), source, out.clone(), made);
+                self.deliver_made(
+                    id,
+                    o.input_hash.clone(),
+                    source,
+                    out.clone(),
+                    made,
+                    o.mentions.clone(),
+                );
             }
             (_, _, e) => self.failed(source, e.clone().unwrap_or_else(|| "no output".into())),
         }
@@ -475,12 +505,23 @@ fn produce(jobs: &[&Job], out: &Path, fonts: &FontBook, opts: &RunOptions, tx: &
         if let Some(t) = &job.template {
             settings.rows = job.rows.clone();
             settings.key = job.key.clone();
+            // Checked when the job file was read.
+            settings.mentions = job
+                .mentions
+                .iter()
+                .filter_map(|m| crate::template::Pattern::parse(m).ok())
+                .collect();
+            settings.feed_headers = job
+                .feed
+                .as_ref()
+                .map(|f| f.headers.clone())
+                .unwrap_or_default();
             if let Ok(mut f) = tx.feed.lock() {
-                f.clone_from(&job.feed);
+                *f = job.feed.as_ref().map(|f| f.location.clone());
             }
             if let Err(e) = pipeline::render_batch(
                 std::slice::from_ref(t),
-                job.feed.as_deref(),
+                job.feed.as_ref().map(FeedSource::path),
                 fonts,
                 &settings,
                 tx,
@@ -644,6 +685,14 @@ pub fn run_with(
         },
     ))?;
     let account = ctx.account_name(job.account.as_deref())?;
+    // "Today" is the account's day, wherever the host is.
+    let opts = &RunOptions {
+        today: Some(
+            opts.today
+                .unwrap_or_else(|| ctx.settings().account_today(&account)),
+        ),
+        ..opts.clone()
+    };
     let known = ctx.known(&account, "");
     let fonts = FontBook::bundled();
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -703,6 +752,20 @@ pub fn run_with(
         what: format!("{}: cannot write the report", out.display()),
         source,
     })?;
+    let mut events: Vec<_> = report
+        .items
+        .iter()
+        .filter_map(|i| i.event(&account))
+        .collect();
+    // A tick's entries are told by the tick's own summary.
+    if !opts
+        .scope
+        .as_deref()
+        .is_some_and(|s| s.starts_with("schedule:"))
+    {
+        events.push(crate::notify::Event::finished(report.summary()));
+    }
+    crate::notify::send(&ctx.settings().notify, Some(ctx.ledger()), &events);
     Ok(report)
 }
 

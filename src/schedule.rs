@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::config::Settings;
 use crate::delivery::{Item, ItemStatus};
 use crate::ledger::{Ledger, LedgerError, ScheduleState, Scheduled};
+use crate::notify;
 use crate::publish::{self, insights, tokens};
 use crate::run::{self, Job, JobFile, RunOptions};
 
@@ -32,6 +33,46 @@ pub struct TickReport {
     pub refreshed: Vec<String>,
     /// Problems that did not stop the tick.
     pub errors: Vec<String>,
+    /// Accounts whose token expires within [`notify::TOKEN_WARN_DAYS`]
+    /// and was not refreshed: (account, days left, expiry).
+    pub expiring: Vec<(String, f64, String)>,
+}
+
+impl TickReport {
+    /// What the tick tells the webhooks: expiring tokens, problems, and
+    /// its summary when it did anything.
+    fn events(&self) -> Vec<notify::Event> {
+        let mut events: Vec<notify::Event> = self
+            .expiring
+            .iter()
+            .map(|(account, days, expires)| notify::Event {
+                kind: notify::EventKind::TokenExpiring,
+                account: Some(account.clone()),
+                source: format!("account '{account}'"),
+                message: format!(
+                    "the access token expires in {days:.1} days ({expires}) and was not refreshed; run `storyforge auth login` or set `token_file` so tick can refresh it"
+                ),
+                key: Some(format!("token|{account}|{expires}")),
+            })
+            .collect();
+        events.extend(self.errors.iter().map(|e| notify::Event {
+            kind: notify::EventKind::Failed,
+            account: None,
+            source: "tick".into(),
+            message: e.clone(),
+            key: Some(format!("tick|{e}")),
+        }));
+        if !self.scheduled.is_empty() || !self.errors.is_empty() {
+            events.push(notify::Event::finished(format!(
+                "tick: {} scheduled handled, {} insights collected, {} tokens refreshed, {} problems",
+                self.scheduled.len(),
+                self.insights,
+                self.refreshed.len(),
+                self.errors.len()
+            )));
+        }
+        events
+    }
 }
 
 /// Why a tick could not run.
@@ -175,11 +216,12 @@ pub fn run_entry(
         out: Some(out.to_path_buf()),
         jobs: vec![Job {
             template: s.template.as_ref().map(PathBuf::from),
-            feed: s.feed.as_ref().map(PathBuf::from),
+            feed: s.feed.as_ref().map(|f| PathBuf::from(f).into()),
             videos: None,
             rows: s.row.map(|r| vec![r]),
             file: s.file.as_ref().map(PathBuf::from),
             key: None,
+            mentions: Vec::new(),
         }],
     };
     let opts = RunOptions {
@@ -196,7 +238,21 @@ pub fn run_entry(
 }
 
 /// Runs one tick at `now`; `out` is where scheduled Stories are written.
+/// The webhooks under `notify:` hear what it did (never failing it).
 pub fn tick(
+    settings: &Settings,
+    out: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<TickReport, TickError> {
+    let report = tick_once(settings, out, now)?;
+    if report.ran && !settings.notify.is_empty() {
+        let ledger = Ledger::open(&settings.ledger).ok();
+        notify::send(&settings.notify, ledger.as_ref(), &report.events());
+    }
+    Ok(report)
+}
+
+fn tick_once(
     settings: &Settings,
     out: &Path,
     now: chrono::DateTime<chrono::Utc>,
@@ -260,13 +316,28 @@ pub fn tick(
             }
         };
         match tokens::status(&ledger, &account, now) {
-            Ok(st) if st.refresh_due => {
-                match rt.block_on(tokens::refresh(&client, &ledger, &account)) {
-                    Ok(_) => report.refreshed.push(a.name.clone()),
-                    Err(e) => report.errors.push(e.to_string()),
+            Ok(st) => {
+                let refreshed = st.refresh_due
+                    && match rt.block_on(tokens::refresh(&client, &ledger, &account)) {
+                        Ok(_) => {
+                            report.refreshed.push(a.name.clone());
+                            true
+                        }
+                        Err(e) => {
+                            report.errors.push(e.to_string());
+                            false
+                        }
+                    };
+                if let (false, Some(days)) = (refreshed, st.days_left) {
+                    if days < notify::TOKEN_WARN_DAYS {
+                        report.expiring.push((
+                            a.name.clone(),
+                            days,
+                            st.expires_at.unwrap_or_default(),
+                        ));
+                    }
                 }
             }
-            Ok(_) => {}
             Err(e) => report.errors.push(e.to_string()),
         }
         match rt.block_on(insights::collect(&client, &ledger, &account, now, false)) {

@@ -88,3 +88,28 @@ pub const INSIGHTS_NOT_ENOUGH_VIEWERS: i64 = 10;
 /// The error code of a refused parameter, such as a retired metric
 /// (`(#100) metric[N] must be one of the following values: …`).
 pub const INVALID_PARAMETER: i64 = 100;
+/// Most accounts tagged (`user_tags`) on one piece of media: Meta's
+/// ig-user/media reference allows 20 tags per post; Stories take
+/// `user_tags` since the July 2025 changelog, with `x`/`y` optional.
+pub const MAX_USER_TAGS: usize = 20;
+/// Longest Instagram username, in characters.
+pub const MAX_USERNAME_CHARS: usize = 30;
+
+/// Why `name` is not an Instagram username (1–30 characters of letters,
+/// digits, `.` and `_`; no `.` first, last or twice in a row), or `None`
+/// when it is one.
+pub fn username_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.chars().count() > MAX_USERNAME_CHARS {
+        return Some("a username is 1 to 30 characters");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+    {
+        return Some("a username has only letters, digits, `.` and `_`");
+    }
+    if name.starts_with('.') || name.ends_with('.') || name.contains("..") {
+        return Some("a username does not start or end with `.` nor have `..`");
+    }
+    None
+}

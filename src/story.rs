@@ -1,11 +1,12 @@
 //! One Story from its parts, shared by the batch runner and the validator: a
 //! checked template + a feed row + the day → its variables, then those
 //! variables + the asset cache → a [`render::Scene`] ready to draw (template
-//! images resolve beside the template, images a feed names beside the feed).
+//! images resolve beside the template, images a feed names beside the feed,
+//! `http(s)://` images are downloaded).
 
 use std::path::Path;
 
-use crate::assets::AssetCache;
+use crate::assets::{remote, AssetCache};
 use crate::feed::FeedRow;
 use crate::render::{self, AssetOrigin};
 use crate::template::{vars, Template, Variables};
@@ -38,6 +39,11 @@ pub fn prepare(
     // Template images (logos) are shared by every row and cached; images
     // named by feed values are decoded per Story so memory stays flat.
     let load = |src: &str, origin: AssetOrigin| match (origin, feed_dir) {
+        // A URL is downloaded (cached on disk with its validators).
+        (AssetOrigin::Template, _) if remote::is_remote(src) => assets.load_remote(src.trim()),
+        (AssetOrigin::Variable, _) if remote::is_remote(src) => {
+            remote::load(src, &remote::RemoteLimits::from_env()).map(std::sync::Arc::new)
+        }
         (AssetOrigin::Variable, Some(dir)) => crate::assets::resolve(dir, src)
             .and_then(|p| crate::assets::decode_file(&p))
             .map(std::sync::Arc::new),

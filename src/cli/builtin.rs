@@ -33,6 +33,7 @@ pub fn start_if_asked(settings: &mut Settings) -> anyhow::Result<Option<Sandbox>
                 ig_user_id: DEMO_ACCOUNT_ID.into(),
                 token_env: None,
                 token_file: None,
+                timezone: None,
             },
             token: Secret::new(DEMO_TOKEN),
         },

@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use storyforge::config::Settings;
 use storyforge::publish::{self, report};
 
 use super::publish::{accounts, graph_client, open, runtime, ConfigArg};
@@ -54,12 +53,6 @@ struct ReportArgs {
     csv: bool,
     #[command(flatten)]
     config: ConfigArg,
-}
-
-/// The time zone hours are read in for `account`: UTC until accounts carry
-/// a `timezone:` setting (the one place to read it from).
-pub fn zone(_settings: &Settings, _account: Option<&str>) -> chrono_tz::Tz {
-    chrono_tz::UTC
 }
 
 /// Runs `storyforge insights [report]`.
@@ -141,7 +134,7 @@ fn run_report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let opts = report::ReportOptions {
         account: args.account.clone(),
         since: args.since.map(|d| chrono::Utc::now() - d),
-        zone: zone(&settings, args.account.as_deref()),
+        zone: settings.report_zone(args.account.as_deref()),
     };
     let r = report::report(&ledger, &opts)?;
     if args.json {

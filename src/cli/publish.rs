@@ -194,6 +194,7 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
                 source: input.clone(),
                 media,
                 republish: args.republish,
+                mentions: Vec::new(),
             };
             items.push(ctx.deliver(&d).await);
         }
@@ -395,7 +396,7 @@ pub struct RunArgs {
     /// Take only this slice of the jobs, INDEX/COUNT (e.g. 0/4).
     #[arg(long, value_name = "INDEX/COUNT")]
     shard: Option<storyforge::run::Shard>,
-    /// The date used for `today`, YYYY-MM-DD [default: today].
+    /// The date used for `today`, YYYY-MM-DD [default: today in the account's `timezone:`].
     #[arg(long, value_name = "DATE")]
     today: Option<chrono::NaiveDate>,
     /// x264 preset for videos [default: medium].

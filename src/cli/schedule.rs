@@ -21,7 +21,7 @@ pub struct DailyArgs {
     /// The template.
     #[arg(long)]
     template: PathBuf,
-    /// The day, YYYY-MM-DD [default: today].
+    /// The day, YYYY-MM-DD [default: today in the account's `timezone:`].
     #[arg(long, value_name = "DATE")]
     date: Option<chrono::NaiveDate>,
     /// The account [default: the first].
@@ -45,9 +45,14 @@ pub struct DailyArgs {
 
 /// Runs `storyforge daily`.
 pub fn daily(args: DailyArgs) -> anyhow::Result<ExitCode> {
+    let (settings, _sandbox) = args.config.delivery_settings()?;
+    let account = settings
+        .account_name(args.account.as_deref())
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let zone = settings.account_zone(&account);
     let day = args
         .date
-        .unwrap_or_else(|| chrono::Local::now().date_naive());
+        .unwrap_or_else(|| settings.account_today(&account));
     let feed = Feed::open(&args.feed)?;
     let rows = feed
         .rows()?
@@ -62,22 +67,22 @@ pub fn daily(args: DailyArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!(
-        "{day}: rows {picked:?} of {} ({how:?})",
+        "{day} ({zone}): rows {picked:?} of {} ({how:?})",
         args.feed.display()
     );
     let job = JobFile {
-        account: args.account,
+        account: Some(account),
         out: Some(args.out),
         jobs: vec![Job {
             template: Some(args.template),
-            feed: Some(args.feed),
+            feed: Some(args.feed.into()),
             videos: None,
             rows: Some(picked),
             file: None,
             key: args.key,
+            mentions: Vec::new(),
         }],
     };
-    let (settings, _sandbox) = args.config.delivery_settings()?;
     let opts = RunOptions {
         dry_run: args.dry_run,
         today: Some(day),
@@ -112,7 +117,8 @@ pub struct ScheduleArgs {
     /// …and a row (1-based).
     #[arg(long)]
     row: Option<usize>,
-    /// When: RFC 3339 (`2026-12-01T09:00:00+01:00`) or `YYYY-MM-DD HH:MM` local time.
+    /// When: RFC 3339 (`2026-12-01T09:00:00+01:00`) or `YYYY-MM-DD HH:MM`
+    /// in the account's `timezone:` (UTC when it sets none).
     #[arg(long)]
     at: Option<String>,
     /// The account [default: the first].
@@ -125,17 +131,13 @@ pub struct ScheduleArgs {
     config: ConfigArg,
 }
 
-fn parse_at(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+fn parse_at(s: &str, zone: chrono_tz::Tz) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&chrono::Utc));
     }
     let local = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
         .with_context(|| format!("--at `{s}`: write RFC 3339 or YYYY-MM-DD HH:MM"))?;
-    local
-        .and_local_timezone(chrono::Local)
-        .single()
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .with_context(|| format!("--at `{s}`: not a single local time (a clock change?)"))
+    storyforge::util::zone::to_utc(zone, local).map_err(|e| anyhow::anyhow!("--at `{s}`: {e}"))
 }
 
 /// A local path made absolute (it must exist); a feed URL kept as it is.
@@ -177,21 +179,29 @@ pub fn schedule(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
     };
     let job = Job {
         template: args.template.clone(),
-        feed: args.feed.clone(),
+        feed: args.feed.clone().map(Into::into),
         videos: None,
         rows: args.row.map(|r| vec![r]),
         file: args.file.clone(),
         key: None,
+        mentions: Vec::new(),
     };
     job.check()
         .map_err(|m| anyhow::anyhow!("schedule add: {m}"))?;
+    // A wall-clock `--at` is in the account's zone (the built-in demo
+    // account, which is not in the file, has UTC).
+    let zone = args
+        .account
+        .as_deref()
+        .or_else(|| settings.accounts.first().map(|a| a.name.as_str()))
+        .map_or(chrono_tz::UTC, |a| settings.account_zone(a));
     let entry = Scheduled {
         account: args.account,
         file: args.file.map(absolute).transpose()?,
         template: args.template.map(absolute).transpose()?,
         feed: args.feed.map(absolute).transpose()?,
         row: args.row,
-        at: parse_at(at)?.to_rfc3339(),
+        at: parse_at(at, zone)?.to_rfc3339(),
         republish: args.republish,
         ..Scheduled::default()
     };

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::Media;
 use crate::ledger::Asset;
 use crate::media::MediaKind;
+use crate::notify::{Event, EventKind};
 
 /// What became of one Story.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -117,6 +118,32 @@ impl Item {
         }
         self.status = ItemStatus::AlreadyPublished;
         self
+    }
+}
+
+impl Item {
+    /// The notification this item is, if any: failed, unsure or deferred
+    /// (see [`crate::notify`]), keyed so the same outcome is sent once.
+    pub fn event(&self, account: &str) -> Option<Event> {
+        let kind = match self.status {
+            ItemStatus::Failed => EventKind::Failed,
+            ItemStatus::Unsure => EventKind::Unsure,
+            ItemStatus::Deferred => EventKind::Deferred,
+            _ => return None,
+        };
+        let message = self.error.clone().unwrap_or_default();
+        // A deferral's text names a time that moves: the Story is the event.
+        let key = match kind {
+            EventKind::Deferred => format!("deferred|{account}|{}", self.source),
+            _ => format!("{}|{account}|{}|{message}", self.status, self.source),
+        };
+        Some(Event {
+            kind,
+            account: Some(account.to_string()),
+            source: self.source.clone(),
+            message,
+            key: Some(key),
+        })
     }
 }
 

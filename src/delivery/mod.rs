@@ -60,6 +60,8 @@ pub struct Delivery {
     pub media: Media,
     /// Publish even if this identity (or these bytes) already went out.
     pub republish: bool,
+    /// Usernames to tag (`user_tags`), already checked. Default: none.
+    pub mentions: Vec<String>,
 }
 
 /// A Story's media.
@@ -285,7 +287,7 @@ impl Context {
         }
         item.story = Some(row.id);
         let item = self
-            .publish_claimed(item, &d.media, &row, &claim, &account)
+            .publish_claimed(item, (&d.media, &d.mentions), &row, &claim, &account)
             .await;
         let _ = self.ledger.release(&claim);
         item
@@ -335,7 +337,7 @@ impl Context {
     async fn publish_claimed(
         &mut self,
         mut item: Item,
-        media: &Media,
+        (media, mentions): (&Media, &[String]),
         row: &Asset,
         claim: &Claim,
         account: &Account,
@@ -361,6 +363,7 @@ impl Context {
         let story = StoryMedia {
             url,
             kind: row.kind,
+            user_tags: mentions.to_vec(),
         };
         let ledger = &self.ledger;
         let lease = self.lease;

@@ -1,16 +1,22 @@
 //! Data feeds → rows of variables. CSV (header row, streamed record by
 //! record), a JSON array of objects, a YAML list of maps, or RSS/Atom (one
-//! row per item: title, summary, link, date, image); the kind comes from the
-//! extension. A feed can be an HTTPS URL ([`remote`]: cached, conditional
-//! requests, `#/pointer` into a JSON response). Values become text; a bad
-//! row is an error for that row only. [`FeedLimits`] bound what one feed may
+//! row per item, [`rss`]: id, title, summary, link, date, datetime, image,
+//! author); the kind comes from the extension. A feed can be an HTTPS URL
+//! ([`remote`]: cached, conditional requests, headers from a
+//! [`FeedSource`], `#/pointer` into a JSON response, landing on a list or
+//! on one object). Values become text, nested objects dotted columns
+//! ([`flatten`]); a bad row is an error for that row only. [`FeedLimits`] bound what one feed may
 //! hold (bytes, rows, characters per value), so a hostile or broken feed
 //! cannot exhaust memory; a feed URL is shown redacted in every message.
 
+mod flatten;
 mod limits;
 pub mod remote;
+mod rss;
+mod source;
 
 pub use limits::{FeedLimits, MAX_BYTES_VAR, MAX_FIELD_VAR, MAX_ITEMS_VAR};
+pub use source::FeedSource;
 
 use std::path::{Path, PathBuf};
 
@@ -110,11 +116,30 @@ impl Feed {
 
     /// [`Feed::open`] with explicit limits.
     pub fn open_with(path: &Path, limits: FeedLimits) -> Result<Feed, FeedError> {
+        Feed::open_source_with(&path.to_path_buf().into(), limits)
+    }
+
+    /// Opens a job's `feed:` (a path, a URL, or `{url, headers}`) with the
+    /// limits of [`FeedLimits::from_env`].
+    pub fn open_source(source: &FeedSource) -> Result<Feed, FeedError> {
+        Feed::open_source_with(source, FeedLimits::from_env())
+    }
+
+    /// [`Feed::open_source`] with explicit limits.
+    pub fn open_source_with(source: &FeedSource, limits: FeedLimits) -> Result<Feed, FeedError> {
+        let path = source.path();
         let given = path.display().to_string();
         let is_url = is_url(&given);
         let shown = shown_name(path);
+        if !is_url && !source.headers.is_empty() {
+            return Err(FeedError::Parse {
+                path: shown,
+                at: String::new(),
+                message: "`headers:` are sent only to a feed URL (http:// or https://); remove them for a file".into(),
+            });
+        }
         let file = if is_url {
-            remote::fetch(&given, &limits)?
+            remote::fetch_with(&given, &source.headers, &limits)?
         } else {
             path.to_path_buf()
         };
@@ -192,7 +217,7 @@ impl Feed {
             }
             Kind::Rss => {
                 let bytes = self.read_whole()?;
-                let items = rss_items(&path, &bytes)?;
+                let items = rss::items(&path, &bytes)?;
                 self.object_rows(items)
             }
             Kind::Json | Kind::Yaml => {
@@ -297,7 +322,7 @@ pub fn parse_bytes(
     match kind {
         Kind::Csv => Ok(csv_rows(path, std::io::Cursor::new(bytes.to_vec()), limits)?.collect()),
         Kind::Rss => {
-            let items = rss_items(&path, bytes)?;
+            let items = rss::items(&path, bytes)?;
             Ok(feed.object_rows(items)?.collect())
         }
         Kind::Json | Kind::Yaml => {
@@ -360,45 +385,6 @@ fn csv_rows<R: std::io::Read + Send + 'static>(
     Ok(Box::new(rows))
 }
 
-/// RSS or Atom → one object per item: `title`, `summary`, `link`, `date`
-/// (YYYY-MM-DD), `datetime` (RFC 3339), `image`.
-fn rss_items(path: &str, bytes: &[u8]) -> Result<Vec<Value>, FeedError> {
-    let feed = feed_rs::parser::parse(bytes).map_err(|e| FeedError::Parse {
-        path: path.to_string(),
-        at: String::new(),
-        message: format!("not a readable RSS or Atom feed: {e}"),
-    })?;
-    Ok(feed
-        .entries
-        .into_iter()
-        .map(|e| {
-            let when = e.published.or(e.updated);
-            let image = e
-                .media
-                .iter()
-                .flat_map(|m| {
-                    m.content
-                        .iter()
-                        .filter_map(|c| c.url.as_ref().map(|u| u.to_string()))
-                        .chain(m.thumbnails.iter().map(|t| t.image.uri.clone()))
-                })
-                .next()
-                .unwrap_or_default();
-            let text = |t: Option<feed_rs::model::Text>| {
-                t.map(|t| t.content.trim().to_string()).unwrap_or_default()
-            };
-            serde_json::json!({
-                "title": text(e.title),
-                "summary": text(e.summary).chars().take(2000).collect::<String>(),
-                "link": e.links.first().map(|l| l.href.clone()).unwrap_or_default(),
-                "date": when.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default(),
-                "datetime": when.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                "image": image,
-            })
-        })
-        .collect())
-}
-
 fn csv_row(
     path: &str,
     headers: &csv::StringRecord,
@@ -447,19 +433,7 @@ fn object_row(path: &str, index: usize, v: Value) -> Result<FeedRow, FeedError> 
             message: "not an object: each row must map names to values".into(),
         });
     };
-    let vars = map
-        .into_iter()
-        .filter_map(|(k, v)| {
-            let text = match v {
-                Value::Null => return None,
-                Value::String(s) => s,
-                Value::Bool(b) => b.to_string(),
-                Value::Number(n) => n.to_string(),
-                other => other.to_string(),
-            };
-            Some((k, text))
-        })
-        .collect();
+    let vars = flatten::flatten(map);
     Ok(FeedRow {
         index,
         line: None,

@@ -7,6 +7,7 @@
 //! twice. Tokens and URL signatures are never stored here.
 
 mod insights;
+mod notices;
 mod schedule;
 mod stories;
 
@@ -249,6 +250,10 @@ CREATE TABLE IF NOT EXISTS insight_failures (
     account TEXT NOT NULL,
     failed_at TEXT NOT NULL,
     error TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notices (
+    key TEXT PRIMARY KEY,
+    sent_at TEXT NOT NULL
 );
 ";
 

@@ -170,7 +170,12 @@ impl Publisher {
                         MediaKind::Video => "video_url",
                     };
                     let path = format!("{}/media", account.settings.ig_user_id);
-                    let params = [("media_type", "STORIES"), (param, media.url.as_str())];
+                    let tags = (!media.user_tags.is_empty())
+                        .then(|| crate::validate::mentions::user_tags_param(&media.user_tags));
+                    let mut params = vec![("media_type", "STORIES"), (param, media.url.as_str())];
+                    if let Some(t) = &tags {
+                        params.push(("user_tags", t.as_str()));
+                    }
                     match self.call(account, Method::Post, &path, &params).await {
                         Ok(v) => match v.get("id").and_then(id_str) {
                             Some(id) => {

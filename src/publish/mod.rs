@@ -117,6 +117,11 @@ pub struct AccountSettings {
     /// File holding the access token (refreshed tokens are written back here, mode 0600).
     #[serde(default)]
     pub token_file: Option<PathBuf>,
+    /// The account's time zone, an IANA name (`Europe/Paris`): what
+    /// "today" is for `daily` and `run`, `schedule add --at` wall-clock
+    /// times, and the dashboard's days. Default: UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 /// An account ready to publish: settings plus its token.
@@ -199,4 +204,6 @@ pub struct StoryMedia {
     pub url: String,
     /// Image or video.
     pub kind: MediaKind,
+    /// Usernames sent as the container's `user_tags` (checked). Default: none.
+    pub user_tags: Vec<String>,
 }

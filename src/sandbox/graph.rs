@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::spec;
 use serde_json::{json, Map, Value};
 
 use super::errors::GraphError;
@@ -92,6 +93,10 @@ pub async fn create_container(
             ))
         }
     };
+    let user_tags = match req.param("user_tags") {
+        Some(tags) => user_tags(tags)?,
+        None => Vec::new(),
+    };
     let shown_url = {
         let world = shared.lock();
         shared.redact(&world, &url)
@@ -134,6 +139,7 @@ pub async fn create_container(
                 ready_at: now + Duration::from_millis(delay),
                 outcome,
                 published_as: None,
+                user_tags,
                 publish_attempts: 0,
             },
         );
@@ -143,6 +149,38 @@ pub async fn create_container(
         process_video(shared.clone(), container_id.clone(), url);
     }
     Ok(Reply::Json(json!({ "id": container_id })))
+}
+
+/// The usernames of a `user_tags` parameter, refused as the API refuses
+/// them: not a JSON array of objects with a `username`, a username that
+/// is not one, `x`/`y` (optional for Stories) outside 0–1, or more than
+/// [`spec::MAX_USER_TAGS`] tags.
+fn user_tags(param: &str) -> Result<Vec<String>, GraphError> {
+    let bad = |why: String| GraphError::invalid_parameter(format!("Invalid user_tags: {why}"));
+    let list: Vec<serde_json::Value> = serde_json::from_str(param)
+        .map_err(|_| bad("must be a JSON array of {\"username\": …} objects".into()))?;
+    if list.len() > spec::MAX_USER_TAGS {
+        return Err(bad(format!("at most {} tags", spec::MAX_USER_TAGS)));
+    }
+    list.iter()
+        .map(|t| {
+            let name = t
+                .get("username")
+                .and_then(serde_json::Value::as_str)
+                .ok_or_else(|| bad("each tag needs a username".into()))?;
+            if let Some(why) = spec::username_problem(name) {
+                return Err(bad(format!("{name:?}: {why}")));
+            }
+            for axis in ["x", "y"] {
+                if let Some(v) = t.get(axis) {
+                    if !v.as_f64().is_some_and(|f| (0.0..=1.0).contains(&f)) {
+                        return Err(bad(format!("{axis} must be a number from 0 to 1")));
+                    }
+                }
+            }
+            Ok(name.to_string())
+        })
+        .collect()
 }
 
 /// `POST /{ig-user-id}/media_publish` with `creation_id`.
@@ -210,6 +248,7 @@ pub fn publish(shared: &Shared, req: &Req, auth: &Auth, id: &str) -> Result<Repl
         media_url: container.media_url,
         media_sha256: sha,
         published_at: rfc3339(now),
+        user_tags: container.user_tags.clone(),
     });
     if world.faults.drop_publish_reply > 0 {
         world.faults.drop_publish_reply -= 1;

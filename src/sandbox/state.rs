@@ -41,6 +41,9 @@ pub struct PublishRecord {
     pub media_sha256: String,
     /// When, on the sandbox clock (RFC 3339).
     pub published_at: String,
+    /// The usernames tagged through `user_tags` (mentions).
+    #[serde(default)]
+    pub user_tags: Vec<String>,
 }
 
 /// One logged call; access tokens, codes and the app secret are redacted.
@@ -127,6 +130,8 @@ pub struct Container {
     pub outcome: Option<Result<String, u64>>,
     /// The media id once published.
     pub published_as: Option<String>,
+    /// The usernames of its `user_tags`.
+    pub user_tags: Vec<String>,
     /// Publish attempts seen (for the `spurious_9007` fault).
     pub publish_attempts: u32,
 }

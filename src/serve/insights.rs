@@ -31,8 +31,7 @@ pub async fn insights(State(app): State<Shared>, Query(q): Query<InsightsQuery>)
     };
     let account = q.account.filter(|a| !a.is_empty());
     let opts = ReportOptions {
-        // UTC until accounts carry a `timezone:` setting.
-        zone: chrono_tz::UTC,
+        zone: app.settings.report_zone(account.as_deref()),
         account,
         since,
     };

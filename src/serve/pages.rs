@@ -352,7 +352,8 @@ pub async fn recent(State(app): State<Shared>) -> Response {
         Err(e) => return view(&app, "Recent Stories", "/recent", Err(e.to_string())),
     };
     let mut b = String::from("<p><button type=\"button\" id=\"collect\">Collect insights now</button> <span class=\"note\">for every live Story without them</span></p>");
-    let mut days: std::collections::BTreeMap<String, (u64, u64, u64)> = Default::default();
+    // Days are the account's (its `timezone:`), and the table says which.
+    let mut days: std::collections::BTreeMap<(String, &str), (u64, u64, u64)> = Default::default();
     if stories.is_empty() {
         b.push_str("<p class=\"empty\">No Story published in the last 7 days.</p>");
     }
@@ -382,8 +383,13 @@ pub async fn recent(State(app): State<Shared>) -> Response {
                 .and_then(|m| m.get(k))
                 .and_then(serde_json::Value::as_u64)
         };
-        let day = r.published.format("%Y-%m-%d").to_string();
-        let e = days.entry(day).or_default();
+        let zone = app.settings.account_zone(&a.account);
+        let day = r
+            .published
+            .with_timezone(&zone)
+            .format("%Y-%m-%d")
+            .to_string();
+        let e = days.entry((day, zone.name())).or_default();
         e.0 += 1;
         e.1 += num("views").unwrap_or(0);
         e.2 += num("reach").unwrap_or(0);
@@ -452,11 +458,11 @@ pub async fn recent(State(app): State<Shared>) -> Response {
         }
         b.push_str("</div></li>");
     }
-    b.push_str("</ul><h2>Per day</h2><table><thead><tr><th scope=\"col\">Day (UTC)</th><th scope=\"col\">Stories</th><th scope=\"col\">Views</th><th scope=\"col\">Reach</th></tr></thead><tbody>");
-    for (day, (n, views, reach)) in days.iter().rev() {
+    b.push_str("</ul><h2>Per day</h2><table><thead><tr><th scope=\"col\">Day</th><th scope=\"col\">Time zone</th><th scope=\"col\">Stories</th><th scope=\"col\">Views</th><th scope=\"col\">Reach</th></tr></thead><tbody>");
+    for ((day, zone), (n, views, reach)) in days.iter().rev() {
         let _ = write!(
             b,
-            "<tr><td>{day}</td><td>{n}</td><td>{views}</td><td>{reach}</td></tr>"
+            "<tr><td>{day}</td><td>{zone}</td><td>{n}</td><td>{views}</td><td>{reach}</td></tr>"
         );
     }
     b.push_str("</tbody></table>");

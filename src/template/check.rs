@@ -239,7 +239,7 @@ impl Checker<'_> {
     /// Parses an asset `src`; a literal path must exist inside the template directory.
     fn asset_pattern(&self, src: &str) -> Result<Pattern, String> {
         let pattern = Pattern::parse(src).map_err(|e| format!("`src`: {e}"))?;
-        if !pattern.is_dynamic() {
+        if !pattern.is_dynamic() && !crate::assets::remote::is_remote(src) {
             self.noting(Problem::Asset, crate::assets::resolve(self.dir, src))
                 .map_err(|e| e.to_string())?;
         }

@@ -3,8 +3,11 @@
 //!
 //! Filters: `upper`, `lower`, `title`, `trim`, `slug`, `default: "x"`,
 //! `date: "%d %B %Y"` (input `YYYY-MM-DD` or RFC 3339), `days_until`
-//! (whole days from the `today` variable to the date, never negative) and
-//! `truncate: N` (characters, with an ellipsis).
+//! (whole days from the `today` variable to the date, never negative),
+//! `truncate: N` (characters, with an ellipsis) and `plural: "day", "days"`
+//! (a count with its noun: `1 day`, `3 days`; a third argument,
+//! `plural: "day to go", "days to go", "today"`, is the whole text for 0,
+//! so a countdown's last day reads "today").
 
 use std::collections::BTreeMap;
 
@@ -39,6 +42,16 @@ pub enum Filter {
     DaysUntil,
     /// At most this many characters, the last replaced by `…` when cut.
     Truncate(usize),
+    /// A whole number with its noun: `1 day`, `3 days`; for 0 the `zero`
+    /// text alone when given (`today`), else `0 days`.
+    Plural {
+        /// The noun after 1 (and -1).
+        one: String,
+        /// The noun after any other number.
+        other: String,
+        /// The whole text for 0, when given.
+        zero: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +88,14 @@ pub enum FillError {
         /// Its value.
         value: String,
     },
+    /// A `plural` filter met a value that is not a whole number.
+    #[error("variable `{var}` = {value:?} is not a whole number, which `plural` needs (put `days_until` before it for dates)")]
+    NotANumber {
+        /// The variable's name.
+        var: String,
+        /// Its value.
+        value: String,
+    },
 }
 
 const FILTERS: &[&str] = &[
@@ -87,6 +108,7 @@ const FILTERS: &[&str] = &[
     "date",
     "days_until",
     "truncate",
+    "plural",
 ];
 
 impl Pattern {
@@ -197,6 +219,8 @@ fn parse_expr(src: &str) -> Result<Part, PatternError> {
 
 fn parse_filter(src: &str) -> Result<Filter, PatternError> {
     let (name, arg) = match src.split_once(':') {
+        // `plural` takes a list of quoted words: it unquotes each itself.
+        Some((n, a)) if n.trim() == "plural" => (n.trim(), Some(a.trim().to_string())),
         Some((n, a)) => (n.trim(), Some(unquote(a.trim()))),
         None => (src.trim(), None),
     };
@@ -230,6 +254,18 @@ fn parse_filter(src: &str) -> Result<Filter, PatternError> {
             }
             Filter::Date(fmt)
         }
+        "plural" => {
+            let args = need_arg("\"day\", \"days\"")?;
+            let mut list = split_args(&args).into_iter();
+            match (list.next(), list.next(), list.next(), list.next()) {
+                (Some(one), Some(other), zero, None) => Filter::Plural { one, other, zero },
+                _ => {
+                    return Err(PatternError(format!(
+                        "`plural: {args}` needs two or three quoted words: `plural: \"day\", \"days\"` (and optionally the text for 0, such as \"today\")"
+                    )))
+                }
+            }
+        }
         "truncate" => {
             let n = need_arg("40")?;
             Filter::Truncate(n.parse().map_err(|_| {
@@ -255,6 +291,38 @@ fn unquote(s: &str) -> String {
         }
     }
     s.to_string()
+}
+
+/// `"a", 'b', c` → `[a, b, c]`: comma-separated arguments, each quoted or
+/// bare (a quoted one may hold commas).
+fn split_args(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s.trim();
+    while !rest.is_empty() {
+        let (arg, after) = match rest.chars().next() {
+            Some(q @ ('"' | '\'')) => match rest[1..].find(q) {
+                Some(end) => (rest[1..=end].to_string(), &rest[end + 2..]),
+                None => (rest.to_string(), ""),
+            },
+            _ => match rest.find(',') {
+                Some(end) => (rest[..end].trim().to_string(), &rest[end..]),
+                None => (rest.to_string(), ""),
+            },
+        };
+        out.push(arg);
+        rest = after.trim_start();
+        match rest.strip_prefix(',') {
+            Some(r) => rest = r.trim_start(),
+            None if rest.is_empty() => {}
+            // Text after a closing quote that is not a comma: keep it as
+            // one more argument, so the count check refuses it.
+            None => {
+                out.push(rest.to_string());
+                break;
+            }
+        }
+    }
+    out
 }
 
 /// Reads `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]` or RFC 3339.
@@ -322,6 +390,17 @@ fn apply(f: &Filter, var: &str, v: String, vars: &Variables) -> Result<String, F
             })?;
             let days = (date(&v)?.date() - today.date()).num_days().max(0);
             days.to_string()
+        }
+        Filter::Plural { one, other, zero } => {
+            let n: i64 = v.trim().parse().map_err(|_| FillError::NotANumber {
+                var: var.to_string(),
+                value: v.clone(),
+            })?;
+            match (n, zero) {
+                (0, Some(z)) => z.clone(),
+                (1 | -1, _) => format!("{n} {one}"),
+                _ => format!("{n} {other}"),
+            }
         }
         Filter::Truncate(n) => {
             if v.chars().count() <= *n {
@@ -424,6 +503,33 @@ mod tests {
         assert_eq!(p.fill(&past).unwrap(), "0");
         let bad = vars(&[("event", "soon"), ("today", "2026-11-29")]);
         assert!(matches!(p.fill(&bad), Err(FillError::NotADate { .. })));
+    }
+
+    #[test]
+    fn plural_counts_down_to_today() {
+        let p = Pattern::parse("{{event | days_until | plural: \"day\", \"days\"}} to go").unwrap();
+        let on = |today: &str| vars(&[("event", "2026-12-25"), ("today", today)]);
+        assert_eq!(p.fill(&on("2026-12-22")).unwrap(), "3 days to go");
+        assert_eq!(p.fill(&on("2026-12-24")).unwrap(), "1 day to go");
+        assert_eq!(p.fill(&on("2026-12-25")).unwrap(), "0 days to go");
+        let last = Pattern::parse(
+            "{{event | days_until | plural: 'day to go', \"days to go\", \"Today, see you there!\"}}",
+        )
+        .unwrap();
+        assert_eq!(last.fill(&on("2026-12-24")).unwrap(), "1 day to go");
+        assert_eq!(last.fill(&on("2026-12-23")).unwrap(), "2 days to go");
+        assert_eq!(
+            last.fill(&on("2026-12-25")).unwrap(),
+            "Today, see you there!"
+        );
+        let text = Pattern::parse("{{n | plural: \"day\", \"days\"}}").unwrap();
+        assert!(matches!(
+            text.fill(&vars(&[("n", "soon")])),
+            Err(FillError::NotANumber { .. })
+        ));
+        assert!(Pattern::parse("{{n | plural: \"day\"}}").is_err());
+        assert!(Pattern::parse("{{n | plural}}").is_err());
+        assert!(Pattern::parse("{{n | plural: \"a\", \"b\", \"c\", \"d\"}}").is_err());
     }
 
     #[test]

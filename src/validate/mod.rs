@@ -7,6 +7,7 @@
 //! gate the pipeline before anything is uploaded.
 
 pub mod facts;
+pub mod mentions;
 pub mod report;
 pub mod rules;
 pub mod template;

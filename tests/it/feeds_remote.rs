@@ -11,11 +11,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use storyforge::feed::{Feed, FeedLimits};
 
-/// One cache directory for the whole test binary (the variable is global).
 fn cache() {
-    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    let dir = DIR.get_or_init(|| tempfile::tempdir().expect("cache dir"));
-    std::env::set_var("STORYFORGE_CACHE", dir.path());
+    crate::common::shared_cache();
 }
 
 const RSS: &str = r#"<?xml version="1.0"?>
@@ -25,32 +22,27 @@ const RSS: &str = r#"<?xml version="1.0"?>
 </channel></rss>"#;
 
 fn serve(hits: Arc<AtomicUsize>, not_modified: Arc<AtomicUsize>) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().expect("runtime");
-        rt.block_on(async move {
-            let csv = move |headers: HeaderMap| {
-                let (hits, nm) = (hits.clone(), not_modified.clone());
-                async move {
-                    hits.fetch_add(1, Ordering::SeqCst);
-                    if headers
-                        .get(header::IF_NONE_MATCH)
-                        .and_then(|v| v.to_str().ok())
-                        == Some("\"v1\"")
-                    {
-                        nm.fetch_add(1, Ordering::SeqCst);
-                        return StatusCode::NOT_MODIFIED.into_response();
-                    }
-                    (
-                        [(header::CONTENT_TYPE, "text/csv"), (header::ETAG, "\"v1\"")],
-                        "title,price\nLatte,3.50\nMocha,4.00\n",
-                    )
-                        .into_response()
+    let base = crate::common::serve_loopback(move |_| {
+        let csv = move |headers: HeaderMap| {
+            let (hits, nm) = (hits.clone(), not_modified.clone());
+            async move {
+                hits.fetch_add(1, Ordering::SeqCst);
+                if headers
+                    .get(header::IF_NONE_MATCH)
+                    .and_then(|v| v.to_str().ok())
+                    == Some("\"v1\"")
+                {
+                    nm.fetch_add(1, Ordering::SeqCst);
+                    return StatusCode::NOT_MODIFIED.into_response();
                 }
-            };
-            let app = axum::Router::new()
+                (
+                    [(header::CONTENT_TYPE, "text/csv"), (header::ETAG, "\"v1\"")],
+                    "title,price\nLatte,3.50\nMocha,4.00\n",
+                )
+                    .into_response()
+            }
+        };
+        let app = axum::Router::new()
                 .route("/menu.csv", get(csv))
                 .route(
                     "/api",
@@ -99,20 +91,13 @@ fn serve(hits: Arc<AtomicUsize>, not_modified: Arc<AtomicUsize>) -> String {
                         )
                     }),
                 );
-            let l = tokio::net::TcpListener::from_std(listener).expect("listener");
-            axum::serve(l, app).await.expect("serve");
-        });
+        app
     });
-    format!("http://{addr}")
+    base
 }
 
 fn rows(url: &str) -> Vec<storyforge::feed::FeedRow> {
-    Feed::open(std::path::Path::new(url))
-        .expect("feed opens")
-        .rows()
-        .expect("rows")
-        .collect::<Result<Vec<_>, _>>()
-        .expect("rows parse")
+    crate::common::feed_rows(&std::path::PathBuf::from(url).into())
 }
 
 #[test]

@@ -121,9 +121,8 @@ fn crc32(data: &[u8]) -> u32 {
     !crc
 }
 
-#[test]
-fn decompression_bomb_is_refused_before_decoding() {
-    // A PNG header claiming 20000×20000 pixels and no pixel data at all.
+/// A PNG header claiming 20000×20000 pixels and no pixel data at all.
+pub fn bomb_png() -> Vec<u8> {
     let mut ihdr = b"IHDR".to_vec();
     ihdr.extend_from_slice(&20000u32.to_be_bytes());
     ihdr.extend_from_slice(&20000u32.to_be_bytes());
@@ -141,6 +140,12 @@ fn decompression_bomb_is_refused_before_decoding() {
         png.extend_from_slice(&chunk);
         png.extend_from_slice(&crc32(&chunk).to_be_bytes());
     }
+    png
+}
+
+#[test]
+fn decompression_bomb_is_refused_before_decoding() {
+    let png = bomb_png();
     let e = decode_bytes(&png, "bomb.png").expect_err("refused");
     assert!(
         matches!(

@@ -17,7 +17,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "deliver",
-        &["validate", "ledger", "storage", "publish", "auth"],
+        &["validate", "ledger", "notify", "storage", "publish", "auth"],
     ),
     (
         "jobs",

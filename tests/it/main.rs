@@ -3,6 +3,7 @@
 //! sandbox and S3 rigs, a settings writer), so the crate is linked once.
 
 mod auth;
+mod automations;
 mod cli;
 mod common;
 mod crash;
@@ -19,6 +20,7 @@ mod layers;
 mod properties;
 mod publish;
 mod publish_cli;
+mod remote_images;
 mod sandbox;
 mod schedule;
 mod storage;

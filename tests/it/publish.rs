@@ -69,6 +69,7 @@ fn account(token: &str) -> Account {
             ig_user_id: ACCOUNT_ID.into(),
             token_env: None,
             token_file: None,
+            timezone: None,
         },
         token: Secret::new(token),
     }
@@ -87,6 +88,7 @@ impl Rig {
             media: StoryMedia {
                 url: format!("{}/media/{name}", self.sandbox.base_url()),
                 kind,
+                user_tags: Vec::new(),
             },
             content_hash: format!("{name}-{}", bytes.len()),
             source: fixture.display().to_string(),
@@ -369,6 +371,7 @@ async fn tokens_refresh_into_the_token_file() {
         ig_user_id: ACCOUNT_ID.into(),
         token_env: None,
         token_file: Some(file.clone()),
+        timezone: None,
     };
     let acct = settings.load().unwrap();
     // Too young: the API refuses, the file keeps the old token.

@@ -1642,3 +1642,59 @@ async fn stories_come_in_pages_with_cursors() {
         .unwrap();
     assert_eq!((bounded.items.len(), bounded.truncated), (14, true));
 }
+
+#[tokio::test]
+async fn story_user_tags_are_accepted_recorded_and_checked() {
+    let env = start();
+    let url = env.put("tagged.jpg", &jpeg(108, 192));
+    let path = format!("/{DEMO_ACCOUNT_ID}/media");
+    // Position is optional for Stories.
+    let tags = r#"[{"username":"ana.b"},{"username":"roastery_tv","x":0.5,"y":0.9}]"#;
+    let created = env
+        .post(
+            &path,
+            &[
+                ("media_type", "STORIES"),
+                ("image_url", url.as_str()),
+                ("user_tags", tags),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let cid = created.body["id"].as_str().expect("id").to_string();
+    env.wait_status(&cid, "IN_PROGRESS").await;
+    assert_eq!(env.publish(&cid).await.status, StatusCode::OK);
+    let record = env.sb.published();
+    assert_eq!(
+        record.last().expect("published").user_tags,
+        vec!["ana.b", "roastery_tv"]
+    );
+    // What the API refuses: not JSON, no username, a name that is not one,
+    // a position outside 0–1, more than 20 tags.
+    let many = format!(
+        "[{}]",
+        (0..21)
+            .map(|i| format!(r#"{{"username":"u{i}"}}"#))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for bad in [
+        "ana.b",
+        r#"[{"x":0.5}]"#,
+        r#"[{"username":"no spaces"}]"#,
+        r#"[{"username":"a","x":1.5}]"#,
+        many.as_str(),
+    ] {
+        let a = env
+            .post(
+                &path,
+                &[
+                    ("media_type", "STORIES"),
+                    ("image_url", url.as_str()),
+                    ("user_tags", bad),
+                ],
+            )
+            .await;
+        assert_eq!(error_code(&a).0, 100, "{bad}: {}", a.body);
+    }
+}

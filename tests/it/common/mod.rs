@@ -77,6 +77,65 @@ pub fn shipped_templates() -> Vec<PathBuf> {
     template::discover(&root().join("templates")).expect("templates dir")
 }
 
+/// Points `$STORYFORGE_CACHE` at one temporary folder for the whole test
+/// binary (the variable is process-wide: every test that fetches uses this).
+pub fn shared_cache() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let d = tempfile::tempdir().expect("cache dir");
+        std::env::set_var("STORYFORGE_CACHE", d.path());
+        d
+    });
+    dir.path()
+}
+
+/// A template with one text layer reading `content` (placeholders allowed).
+pub fn text_template(content: &str) -> String {
+    format!("name: t\noutput: \"t-{{{{row}}}}.jpg\"\nbackground: {{color: \"#203040\"}}\nlayers:\n  - text:\n      name: text\n      content: \"{content}\"\n      size: 60\n      box: {{x: 100, y: 600, w: 880, h: 300}}\n")
+}
+
+/// Writes `dir/t.yaml` (`template`), `dir/feed.csv` (`csv`) and
+/// `dir/job.yaml` (the template over the feed keyed by `id`, then the
+/// entry's `extra` lines); returns the job file.
+pub fn job_files(dir: &Path, template: &str, csv: &str, extra: &str) -> PathBuf {
+    std::fs::write(dir.join("t.yaml"), template).expect("template");
+    std::fs::write(dir.join("feed.csv"), csv).expect("feed");
+    let job = dir.join("job.yaml");
+    let text =
+        format!("out: out\njobs:\n  - template: t.yaml\n    feed: feed.csv\n    key: id\n{extra}");
+    std::fs::write(&job, text).expect("job");
+    job
+}
+
+/// Every row of `source`, which must open and parse.
+pub fn feed_rows(source: &storyforge::feed::FeedSource) -> Vec<FeedRow> {
+    Feed::open_source(source)
+        .expect("feed opens")
+        .rows()
+        .expect("rows")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("rows parse")
+}
+
+/// Serves the router `build` makes (given its address) on a loopback port,
+/// on a thread of its own for the rest of the test binary; returns
+/// `http://127.0.0.1:PORT`.
+pub fn serve_loopback(
+    build: impl FnOnce(std::net::SocketAddr) -> axum::Router + Send + 'static,
+) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::from_std(listener).expect("listener");
+            axum::serve(l, build(addr)).await.expect("serve");
+        });
+    });
+    format!("http://{addr}")
+}
+
 /// The `storyforge` binary, run from the repository root.
 pub fn command() -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_storyforge"));

@@ -5,7 +5,10 @@
 //! [`spec::MAX_INPUT_PIXELS`](crate::spec::MAX_INPUT_PIXELS) is refused before
 //! decoding; EXIF orientation is applied; CMYK, greyscale, 16-bit and alpha
 //! inputs all become 8-bit RGBA. Decoded images are cached per path, so a
-//! logo used by 10,000 rows is decoded once.
+//! logo used by 10,000 rows is decoded once. An `http(s)://` source is
+//! downloaded instead ([`remote`]: capped, cached with its validators).
+
+pub mod remote;
 
 use std::collections::HashMap;
 use std::io::BufReader;
@@ -48,6 +51,14 @@ pub enum AssetError {
         height: u32,
         /// The limit in megapixels.
         limit: u64,
+    },
+    /// An `http(s)://` image that could not be downloaded.
+    #[error("image {url}: {reason}")]
+    Remote {
+        /// The URL, redacted.
+        url: String,
+        /// What went wrong and what to do.
+        reason: String,
     },
     /// Unreadable, unsupported or corrupt.
     #[error("{path}: cannot decode image ({reason}); use a JPEG, PNG or WebP file")]
@@ -193,6 +204,18 @@ impl AssetCache {
         }
         let img = Arc::new(decode_file(&path)?);
         self.lock().insert(path, img.clone());
+        Ok(img)
+    }
+
+    /// Downloads (or revalidates) the image at `url` and decodes it, once
+    /// per URL for the batch (a template's remote logo).
+    pub fn load_remote(&self, url: &str) -> Result<Arc<RgbaImage>, AssetError> {
+        let key = PathBuf::from(url);
+        if let Some(img) = self.lock().get(&key) {
+            return Ok(img.clone());
+        }
+        let img = Arc::new(remote::load(url, &remote::RemoteLimits::from_env())?);
+        self.lock().insert(key, img.clone());
         Ok(img)
     }
 
