@@ -172,7 +172,10 @@ impl Settings {
         if let Some(a) = account {
             return self.account_zone(a);
         }
-        let mut zones = self.account_names().into_iter().map(|n| self.account_zone(&n));
+        let mut zones = self
+            .account_names()
+            .into_iter()
+            .map(|n| self.account_zone(&n));
         match zones.next() {
             Some(first) if zones.all(|z| z == first) => first,
             _ => chrono_tz::UTC,
