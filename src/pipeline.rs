@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::assets::AssetCache;
+use crate::feed::keys::{self, RowKey, RowKeys};
 use crate::feed::{Feed, FeedError, FeedRow};
 use crate::fonts::FontBook;
 use crate::render;
@@ -36,7 +37,8 @@ pub struct RenderSettings {
     /// Only these feed rows (1-based). Default: every row.
     pub rows: Option<Vec<usize>>,
     /// The feed column whose value names a row (`sku`, an id, a date).
-    /// Default: none, rows are named by their position.
+    /// Default: none, the first of [`keys::KEY_COLUMNS`] the feed has,
+    /// else the row's values (never its position).
     pub key: Option<String>,
 }
 
@@ -51,7 +53,14 @@ pub trait BatchObserver: Sync {
     fn skip(&self, _story: &StoryKey<'_>) -> bool {
         false
     }
+    /// Something about the whole batch to tell the user (once).
+    fn warning(&self, _message: &str) {}
 }
+
+/// What a Story reads, each with a short hash of its value: `template`
+/// (the template file) and every variable its layers use. Two versions of
+/// a Story differ in the fields whose hashes differ.
+pub type Fields = std::collections::BTreeMap<String, String>;
 
 /// What names one Story of a batch before it is drawn.
 #[derive(Debug, Clone, Copy)]
@@ -60,12 +69,14 @@ pub struct StoryKey<'a> {
     pub template: &'a Path,
     /// The feed, when there is one.
     pub feed: Option<&'a Path>,
-    /// The row's key: `row:3`, `sku=A1`, or `once` without a feed.
-    pub row_key: &'a str,
+    /// The row's key (a column's value, or [`RowKey::Once`] without a feed).
+    pub row_key: &'a RowKey,
     /// The row, when there is one.
     pub row: Option<usize>,
     /// sha256 of what the Story is drawn from (template file, variables).
     pub input_hash: &'a str,
+    /// What it reads, field by field.
+    pub fields: &'a Fields,
 }
 
 /// An observer that ignores everything.
@@ -111,12 +122,15 @@ pub struct StoryOutcome {
     /// One-line warnings (text shortened, output renamed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
-    /// The row's key (`row:3`, `sku=A1`, `once`), when it could be read.
+    /// The row's key, when it could be read.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub row_key: Option<String>,
+    pub row_key: Option<RowKey>,
     /// sha256 of what the Story was drawn from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_hash: Option<String>,
+    /// What it reads, field by field.
+    #[serde(skip)]
+    pub fields: Option<Fields>,
 }
 
 /// Everything a batch did.
@@ -162,6 +176,7 @@ fn failure(template: &str, row: Option<usize>, error: String) -> StoryOutcome {
         warnings: Vec::new(),
         row_key: None,
         input_hash: None,
+        fields: None,
     }
 }
 
@@ -197,6 +212,7 @@ struct Batch<'a> {
     assets: AssetCache,
     names: Mutex<HashSet<String>>,
     feed_path: Option<PathBuf>,
+    keys: Option<RowKeys>,
     observer: &'a dyn BatchObserver,
 }
 
@@ -263,6 +279,18 @@ pub fn render_batch(
         Some(f) => f.rows()?.filter(keep).count() as u64 * per_row,
         None => loaded.len() as u64,
     };
+    // Keys are read over the whole feed first: a duplicate is found
+    // whatever order rows are rendered in.
+    let row_keys = match &feed {
+        Some(f) => {
+            let k = keys::row_keys(&f.shown(), f.rows()?.flatten(), settings.key.as_deref());
+            if let Some(w) = &k.warning {
+                observer.warning(w);
+            }
+            Some(k)
+        }
+        None => None,
+    };
     for o in &outcomes {
         observer.finished(o);
     }
@@ -272,6 +300,7 @@ pub fn render_batch(
         feed_dir: feed.as_ref().map(|f| f.dir().to_path_buf()),
         feed_name: feed.as_ref().map(Feed::shown),
         feed_path: feed.as_ref().map(|f| f.path().to_path_buf()),
+        keys: row_keys,
         observer,
         assets: AssetCache::new(),
         names: Mutex::new(HashSet::new()),
@@ -378,22 +407,11 @@ impl Batch<'_> {
         s
     }
 
-    /// The row's key: the `key` column's value, else its position.
-    fn row_key(&self, row: Option<&FeedRow>) -> Result<String, String> {
-        let Some(r) = row else {
-            return Ok("once".into());
-        };
-        let Some(col) = &self.settings.key else {
-            return Ok(format!("row:{}", r.index));
-        };
-        match r.vars.iter().find(|(k, _)| k.eq_ignore_ascii_case(col)) {
-            Some((_, v)) if !v.trim().is_empty() => Ok(format!("{col}={}", v.trim())),
-            Some(_) => Err(format!(
-                "the key column `{col}` is empty in this row; every row needs its own key"
-            )),
-            None => Err(format!(
-                "the feed has no key column `{col}` (set `key:` in the job to one of its columns)"
-            )),
+    /// The row's key (see [`keys`]).
+    fn row_key(&self, row: Option<&FeedRow>) -> Result<RowKey, String> {
+        match (row, &self.keys) {
+            (Some(r), Some(k)) => k.get(r.index),
+            _ => Ok(RowKey::Once),
         }
     }
 
@@ -406,28 +424,26 @@ impl Batch<'_> {
         let fail = |msg: String| failure(&shown, row_no, msg);
         let row_key = match self.row_key(row) {
             Ok(k) => k,
-            Err(e) => {
-                return Some(Drawn::Failed(fail(format!(
-                    "{}: {e}",
-                    self.where_(t, Default::default(), row)
-                ))))
-            }
+            Err(e) => return Some(Drawn::Failed(fail(format!("{shown}: {e}")))),
         };
         let input_hash = input_hash(&job.template.source, &vars);
+        let fields = fields(t, &job.template.source, &vars);
         let key = StoryKey {
             template: &t.path,
             feed: self.feed_path.as_deref(),
             row_key: &row_key,
             row: row_no,
             input_hash: &input_hash,
+            fields: &fields,
         };
         if self.observer.skip(&key) {
             return None;
         }
-        Some(self.draw(job, vars, row_key.clone(), input_hash.clone()))
+        Some(self.draw(job, vars, (row_key, input_hash, fields)))
     }
 
-    fn draw(&self, job: &Job, vars: Variables, row_key: String, input_hash: String) -> Drawn {
+    fn draw(&self, job: &Job, vars: Variables, named: (RowKey, String, Fields)) -> Drawn {
+        let (row_key, input_hash, fields) = named;
         let t = &job.template.template;
         let row = job.row.as_ref();
         let shown = t.path.display().to_string();
@@ -436,6 +452,7 @@ impl Batch<'_> {
             Drawn::Failed(StoryOutcome {
                 row_key: Some(row_key.clone()),
                 input_hash: Some(input_hash.clone()),
+                fields: Some(fields.clone()),
                 ..failure(&shown, row_no, msg)
             })
         };
@@ -498,6 +515,7 @@ impl Batch<'_> {
             warnings,
             row_key: Some(row_key),
             input_hash: Some(input_hash),
+            fields: Some(fields),
         };
         Drawn::Write(files, outcome)
     }
@@ -558,6 +576,26 @@ fn input_hash(template: &[u8], vars: &Variables) -> String {
     h.update(template);
     h.update(text.as_bytes());
     hex::encode(h.finalize())
+}
+
+/// What a Story of `t` reads from `vars`, field by field (see [`Fields`]):
+/// the template file and each variable its layers use (`today` when the
+/// template mentions it), each as a short hash.
+fn fields(t: &Template, source: &[u8], vars: &Variables) -> Fields {
+    use sha2::Digest;
+    let short = |b: &[u8]| hex::encode(&sha2::Sha256::digest(b)[..8]);
+    let mut out = Fields::new();
+    out.insert("template".into(), short(source));
+    let mentions = |word: &[u8]| source.windows(word.len()).any(|w| w == word);
+    let mut names = t.placeholders();
+    if mentions(vars::TODAY.as_bytes()) || mentions(b"days_until") {
+        names.push(vars::TODAY.to_string());
+    }
+    for name in names {
+        let v = vars.get(&name).map(String::as_str).unwrap_or("");
+        out.insert(name, short(v.as_bytes()));
+    }
+    out
 }
 
 /// A safe file name ending in `.jpg`: no directories, no leading dots.

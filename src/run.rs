@@ -12,11 +12,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::config::Settings;
-use crate::delivery::{
-    self, identity, Context, Delivery, DeliveryOptions, Item, ItemStatus, Media,
-};
+use crate::delivery::identity::{self, legacy, Base, Identity, RowKey};
+use crate::delivery::{self, Context, Delivery, DeliveryOptions, Item, ItemStatus, Media};
 use crate::fonts::FontBook;
-use crate::ledger::{Asset, State};
+use crate::ledger::{Asset, Legacy, State};
 use crate::media::MediaKind;
 use crate::pipeline::{self, BatchObserver, RenderSettings, StoryKey, StoryOutcome};
 use crate::util::yaml::{located, yaml_problem, SourcePos};
@@ -33,6 +32,22 @@ pub struct JobFile {
     pub out: Option<PathBuf>,
     /// The jobs, in order.
     pub jobs: Vec<Job>,
+    /// The folder identities' paths are relative to: the job file's
+    /// [default: the settings file's folder, else the working directory].
+    #[serde(skip)]
+    pub base: Option<PathBuf>,
+}
+
+/// What a run does with a published Story whose inputs changed since.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnChange {
+    /// Say so in the summary and the reports ("changed since published",
+    /// with the fields), publish nothing.
+    #[default]
+    Report,
+    /// Publish the new version, once per version.
+    Publish,
 }
 
 /// One job: a template (file or directory) with an optional feed, or videos
@@ -56,10 +71,16 @@ pub struct Job {
     #[serde(default)]
     pub file: Option<PathBuf>,
     /// The feed column that names a row (`sku`, an id, a date) [default:
-    /// the row's position]. A row whose key is published is never
-    /// published again by accident, wherever it moves in the feed.
+    /// the first of `id`, `guid`, `sku`, `slug`, `link`, `url` the feed
+    /// has, else the row's values; never its position]. A row whose key
+    /// is published is never published again by accident, wherever it
+    /// moves in the feed.
     #[serde(default)]
     pub key: Option<String>,
+    /// When a published row's values or its template changed: `report`
+    /// (say so) or `publish` (publish the new version once) [default: report].
+    #[serde(default)]
+    pub on_change: Option<OnChange>,
 }
 
 /// Why a run could not start.
@@ -136,6 +157,11 @@ impl JobFile {
             dir,
             &job.out.clone().unwrap_or_else(|| PathBuf::from("out")),
         ));
+        job.base = Some(if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir.to_path_buf()
+        });
         Ok(job)
     }
 }
@@ -225,6 +251,12 @@ pub struct RunOptions {
     /// In front of every identity: `day:2026-12-03` for `daily`,
     /// `schedule:7` for `tick` [default: none].
     pub scope: Option<String>,
+    /// Publish the new version of every Story whose inputs changed since
+    /// it was published (as `on_change: publish` on every entry).
+    pub publish_changed: bool,
+    /// What asks for this run's Stories (`schedule:7`) [default: the run
+    /// itself]: it makes at most one generation of each.
+    pub asked_by: Option<String>,
 }
 
 /// What a run did.
@@ -236,6 +268,9 @@ pub struct RunReport {
     pub published: usize,
     /// Items published earlier (by identity, or the same bytes within 24 h).
     pub already: usize,
+    /// Of those, items whose inputs changed since they were published
+    /// (each item names the fields).
+    pub changed: usize,
     /// Items another run is publishing right now.
     pub busy: usize,
     /// Items waiting for quota, rate limits or the container cap.
@@ -249,13 +284,19 @@ pub struct RunReport {
     pub graph: String,
     /// The ledger file.
     pub ledger: String,
+    /// Warnings about whole feeds or entries (no key column, say).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl RunReport {
     fn count(&mut self, item: &Item) {
         match item.status {
             ItemStatus::Published => self.published += 1,
-            ItemStatus::AlreadyPublished | ItemStatus::SameContent => self.already += 1,
+            ItemStatus::AlreadyPublished | ItemStatus::SameContent => {
+                self.already += 1;
+                self.changed += usize::from(!item.changed.is_empty());
+            }
             ItemStatus::Busy => self.busy += 1,
             ItemStatus::Deferred => self.deferred += 1,
             ItemStatus::Unsure => self.unsure += 1,
@@ -270,6 +311,12 @@ impl RunReport {
             format!("{} published", self.published),
             format!("{} already published", self.already),
         ];
+        if self.changed > 0 {
+            parts.push(format!(
+                "{} changed since published (not published; see the report)",
+                self.changed
+            ));
+        }
         if self.busy > 0 {
             parts.push(format!("{} in progress in another run", self.busy));
         }
@@ -289,6 +336,8 @@ enum Produced {
     /// Nothing to deliver: a render or transcode failed, or the identity
     /// is published and was skipped.
     Done(Box<Item>),
+    /// Something about a whole feed or entry.
+    Warning(String),
 }
 
 /// The CPU side's view of one job entry: how to name its Stories, and what
@@ -296,11 +345,24 @@ enum Produced {
 struct Forward<'a> {
     tx: mpsc::UnboundedSender<Produced>,
     scope: Option<&'a str>,
+    base: Base,
     account: Option<&'a str>,
     republish: bool,
+    publish_changed: bool,
+    asked_by: Option<&'a str>,
     known: &'a HashMap<String, Asset>,
-    /// The feed of the job entry being rendered (entries go one by one).
-    feed: std::sync::Mutex<Option<PathBuf>>,
+    /// The job entry being rendered (entries go one by one).
+    entry: std::sync::Mutex<Option<Job>>,
+}
+
+/// A Story on its way to [`Forward::deliver`]: what it is and what it is
+/// made from.
+struct Made {
+    identity: Identity,
+    legacy: Option<Legacy>,
+    input_hash: Option<String>,
+    fields: Option<pipeline::Fields>,
+    source: String,
 }
 
 impl Forward<'_> {
@@ -319,23 +381,61 @@ impl Forward<'_> {
     }
 
     /// The published row of `identity`, unless `--republish`.
-    fn published(&self, identity: &str) -> Option<&Asset> {
+    fn published(&self, identity: &Identity) -> Option<&Asset> {
         self.known
-            .get(identity)
+            .get(&identity.encode())
             .filter(|r| r.state == State::Published && !self.republish)
     }
 
-    fn deliver(&self, identity: String, input_hash: Option<String>, source: String, path: PathBuf) {
+    /// The entry being rendered: its feed, whether it names its key
+    /// column, and whether a changed Story is published.
+    fn entry(&self) -> (Option<PathBuf>, bool, bool) {
+        let entry = self.entry.lock().map(|e| e.clone()).unwrap_or_default();
+        match entry {
+            Some(j) => (
+                j.feed,
+                j.key.is_some(),
+                self.publish_changed || j.on_change == Some(OnChange::Publish),
+            ),
+            None => (None, false, self.publish_changed),
+        }
+    }
+
+    fn deliver(&self, made: Made, path: PathBuf, publish_changed: bool) {
+        let mut d = Delivery::new(made.identity, made.source, Media::File(path));
+        d.account = self.account.map(str::to_string);
+        d.legacy = made.legacy;
+        d.input_hash = made.input_hash;
+        d.fields = made.fields;
+        d.republish = self.republish;
+        d.publish_changed = publish_changed;
+        d.asked_by = self.asked_by.map(str::to_string);
         self.send(Produced::Story {
-            delivery: Box::new(Delivery {
-                account: self.account.map(str::to_string),
-                identity,
-                input_hash,
-                source,
-                media: Media::File(path),
-                republish: self.republish,
-            }),
+            delivery: Box::new(d),
         });
+    }
+
+    /// A template Story's identity and the one earlier releases gave it.
+    fn template_identity(
+        &self,
+        template: &Path,
+        key: &RowKey,
+        row: Option<usize>,
+    ) -> (Identity, Legacy, bool) {
+        let (feed, job_key, publish_changed) = self.entry();
+        let id = Identity::template(
+            self.scope,
+            &self.base,
+            template,
+            feed.as_deref(),
+            key.clone(),
+        );
+        let old_key = legacy::row_key(key, job_key, row);
+        let old = Legacy {
+            identity: legacy::template(self.scope, template, feed.as_deref(), &old_key),
+            by_position: old_key.starts_with("row:"),
+        };
+        (id, old, publish_changed)
     }
 }
 
@@ -348,22 +448,25 @@ fn row_source(template: &str, row: Option<usize>) -> String {
 
 impl BatchObserver for Forward<'_> {
     fn skip(&self, story: &StoryKey<'_>) -> bool {
-        let feed = self.feed();
-        let id = identity::template(self.scope, story.template, feed.as_deref(), story.row_key);
+        let (id, _, publish_changed) =
+            self.template_identity(story.template, story.row_key, story.row);
         let Some(row) = self.published(&id) else {
             return false;
         };
-        let changed = row
-            .input_hash
-            .as_deref()
-            .is_some_and(|h| h != story.input_hash);
+        let fields = serde_json::to_string(story.fields).ok();
+        let (changed, names) =
+            crate::ledger::changed_since(row, None, Some(story.input_hash), fields.as_deref());
+        if changed && publish_changed {
+            // A new version: made, then published once.
+            return false;
+        }
         let item = Item {
             source: row_source(&story.template.display().to_string(), story.row),
             output: row.output_path.clone(),
             kind: Some(row.kind),
             ..Item::default()
         }
-        .already(row, changed);
+        .already(row, &names);
         self.send(Produced::Done(Box::new(item)));
         true
     }
@@ -372,20 +475,23 @@ impl BatchObserver for Forward<'_> {
         let source = row_source(&o.template, o.row);
         match (&o.output, &o.row_key, &o.error) {
             (Some(out), Some(key), None) => {
-                let feed = self.feed();
-                let id =
-                    identity::template(self.scope, Path::new(&o.template), feed.as_deref(), key);
-                self.deliver(id, o.input_hash.clone(), source, out.clone());
+                let (identity, old, publish_changed) =
+                    self.template_identity(Path::new(&o.template), key, o.row);
+                let made = Made {
+                    identity,
+                    legacy: Some(old),
+                    input_hash: o.input_hash.clone(),
+                    fields: o.fields.clone(),
+                    source,
+                };
+                self.deliver(made, out.clone(), publish_changed);
             }
             (_, _, e) => self.failed(source, e.clone().unwrap_or_else(|| "no output".into())),
         }
     }
-}
 
-impl Forward<'_> {
-    /// The feed of the job entry being rendered.
-    fn feed(&self) -> Option<PathBuf> {
-        self.feed.lock().map(|f| f.clone()).unwrap_or_default()
+    fn warning(&self, message: &str) {
+        self.send(Produced::Warning(message.to_string()));
     }
 }
 
@@ -399,7 +505,7 @@ impl crate::video::batch::VideoObserver for Forward<'_> {
         }
         for out in &o.outputs {
             let (part, parts) = (out.part.0 as u32, out.part.1 as u32);
-            let id = identity::video(self.scope, &o.input, part, parts);
+            let id = Identity::video(self.scope, &self.base, &o.input, part, parts);
             let source = format!("{source} part {part}/{parts}");
             match self.published(&id) {
                 Some(row) => {
@@ -409,10 +515,22 @@ impl crate::video::batch::VideoObserver for Forward<'_> {
                         kind: Some(MediaKind::Video),
                         ..Item::default()
                     }
-                    .already(row, false);
+                    .already(row, &[]);
                     self.send(Produced::Done(Box::new(item)));
                 }
-                None => self.deliver(id, None, source, out.path.clone()),
+                None => {
+                    let made = Made {
+                        identity: id,
+                        legacy: Some(Legacy {
+                            identity: legacy::video(self.scope, &o.input, part, parts),
+                            by_position: false,
+                        }),
+                        input_hash: None,
+                        fields: None,
+                        source,
+                    };
+                    self.deliver(made, out.path.clone(), self.publish_changed);
+                }
             }
         }
     }
@@ -431,8 +549,8 @@ fn produce(jobs: &[&Job], out: &Path, fonts: &FontBook, opts: &RunOptions, tx: &
         if let Some(t) = &job.template {
             settings.rows = job.rows.clone();
             settings.key = job.key.clone();
-            if let Ok(mut f) = tx.feed.lock() {
-                f.clone_from(&job.feed);
+            if let Ok(mut e) = tx.entry.lock() {
+                *e = Some((*job).clone());
             }
             if let Err(e) = pipeline::render_batch(
                 std::slice::from_ref(t),
@@ -448,22 +566,38 @@ fn produce(jobs: &[&Job], out: &Path, fonts: &FontBook, opts: &RunOptions, tx: &
             produce_videos(v, out, opts, tx);
         }
         if let Some(f) = &job.file {
-            let id = identity::file(tx.scope, f);
-            match tx.published(&id) {
-                Some(row) => {
-                    let changed = std::fs::read(f)
-                        .map(|b| sha(&b) != row.content_hash)
-                        .unwrap_or(false);
+            let id = Identity::file(tx.scope, &tx.base, f);
+            let publish_changed = tx.publish_changed || job.on_change == Some(OnChange::Publish);
+            let published = tx.published(&id).map(|row| {
+                let bytes = std::fs::read(f).map(|b| sha(&b)).ok();
+                let (changed, names) =
+                    crate::ledger::changed_since(row, bytes.as_deref(), None, None);
+                (row, changed, names)
+            });
+            match published {
+                Some((row, changed, names)) if !(changed && publish_changed) => {
                     let item = Item {
                         source: f.display().to_string(),
                         output: Some(f.display().to_string()),
                         kind: Some(row.kind),
                         ..Item::default()
                     }
-                    .already(row, changed);
+                    .already(row, &names);
                     tx.send(Produced::Done(Box::new(item)));
                 }
-                None => tx.deliver(id, None, f.display().to_string(), f.clone()),
+                _ => {
+                    let made = Made {
+                        identity: id,
+                        legacy: Some(Legacy {
+                            identity: legacy::file(tx.scope, f),
+                            by_position: false,
+                        }),
+                        input_hash: None,
+                        fields: None,
+                        source: f.display().to_string(),
+                    };
+                    tx.deliver(made, f.clone(), publish_changed);
+                }
             }
         }
     }
@@ -494,20 +628,30 @@ fn video_inputs(path: &Path) -> Vec<PathBuf> {
 
 /// Every part of `input` is published (as recorded): no need to transcode it.
 fn all_parts_published<'a>(tx: &'a Forward, input: &Path) -> Option<Vec<&'a Asset>> {
-    let prefix = identity::video_prefix(tx.scope, input);
-    let parts: Vec<&Asset> = tx
-        .known
-        .iter()
-        .filter(|(id, _)| id.starts_with(&prefix))
-        .map(|(_, r)| r)
-        .collect();
+    let prefix = Identity::video_prefix(tx.scope, &tx.base, input);
+    let with = |prefix: &str| -> Vec<&'a Asset> {
+        tx.known
+            .iter()
+            .filter(|(id, _)| id.starts_with(prefix))
+            .map(|(_, r)| r)
+            .collect()
+    };
+    let mut parts = with(&prefix);
+    if parts.is_empty() {
+        // Parts an earlier release recorded (adopted when next delivered).
+        let old = legacy::video(tx.scope, input, 0, 0);
+        parts = with(old.trim_end_matches("0/0"));
+    }
     let count = parts
         .first()?
         .identity
         .rsplit('/')
         .next()
         .and_then(|n| n.parse::<usize>().ok())?;
-    let all = parts.len() == count && parts.iter().all(|r| tx.published(&r.identity).is_some());
+    let all = parts.len() == count
+        && parts
+            .iter()
+            .all(|r| r.state == State::Published && !tx.republish);
     all.then_some(parts)
 }
 
@@ -527,7 +671,7 @@ fn produce_videos(path: &Path, out: &Path, opts: &RunOptions, tx: &Forward) {
                         kind: Some(MediaKind::Video),
                         ..Item::default()
                     }
-                    .already(row, false);
+                    .already(row, &[]);
                     tx.send(Produced::Done(Box::new(item)));
                 }
             }
@@ -608,13 +752,21 @@ pub fn run_with(
         ledger: ctx.ledger().path().to_string(),
         ..RunReport::default()
     };
+    let base = job
+        .base
+        .clone()
+        .or_else(|| ctx.settings().dir.clone())
+        .unwrap_or_else(|| PathBuf::from("."));
     let forward = Forward {
         tx,
         scope: opts.scope.as_deref(),
+        base: Base::new(&base),
         account: Some(account.as_str()),
         republish: opts.republish,
+        publish_changed: opts.publish_changed,
+        asked_by: opts.asked_by.as_deref(),
         known: &known,
-        feed: std::sync::Mutex::new(None),
+        entry: std::sync::Mutex::new(None),
     };
     std::thread::scope(|scope| {
         let (out_dir, fonts_ref) = (&out, &fonts);
@@ -624,6 +776,11 @@ pub fn run_with(
                 let item = match p {
                     Produced::Story { delivery } => ctx.deliver(&delivery).await,
                     Produced::Done(item) => *item,
+                    Produced::Warning(w) => {
+                        tracing::warn!("{w}");
+                        report.warnings.push(w);
+                        continue;
+                    }
                 };
                 report.count(&item);
                 tracing::info!("{}: {}", item.source, item.status);

@@ -75,7 +75,9 @@ pub fn daily(args: DailyArgs) -> anyhow::Result<ExitCode> {
             rows: Some(picked),
             file: None,
             key: args.key,
+            on_change: None,
         }],
+        base: None,
     };
     let (settings, _sandbox) = args.config.delivery_settings()?;
     let opts = RunOptions {
@@ -182,6 +184,7 @@ pub fn schedule(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
         rows: args.row.map(|r| vec![r]),
         file: args.file.clone(),
         key: None,
+        on_change: None,
     };
     job.check()
         .map_err(|m| anyhow::anyhow!("schedule add: {m}"))?;

@@ -7,6 +7,7 @@
 //! hold (bytes, rows, characters per value), so a hostile or broken feed
 //! cannot exhaust memory; a feed URL is shown redacted in every message.
 
+pub mod keys;
 mod limits;
 pub mod remote;
 

@@ -28,6 +28,16 @@ pub struct StoryRequest {
     pub output_path: Option<String>,
     /// Publish again even when this identity (or these bytes) already went out.
     pub republish: bool,
+    /// Publish a new version when what it is made from changed since it
+    /// was published (`on_change: publish`, `--publish-changed`).
+    pub publish_changed: bool,
+    /// What asks (`schedule:7`, the run's owner id): a request makes at
+    /// most one generation of an identity.
+    pub asked_by: Option<String>,
+    /// What it is made from, field by field (JSON), when known.
+    pub fields: Option<String>,
+    /// The row an earlier release would have written for it, to adopt.
+    pub legacy: Option<super::Legacy>,
 }
 
 /// A claim on one row: the row id and the owner holding it.
@@ -58,6 +68,8 @@ pub enum ClaimOutcome {
         row: Box<Asset>,
         /// The bytes (or inputs) differ from what was published.
         changed: bool,
+        /// The fields that changed (`price`, `template`), when known.
+        changed_fields: Vec<String>,
     },
     /// Another live run holds the claim.
     Busy {
@@ -142,7 +154,7 @@ pub(crate) fn owner_alive(owner: &str) -> bool {
 
 use std::path::Path;
 
-const COLUMNS: &str = "id, account, identity, generation, content_hash, input_hash, kind, source, output_path, object_key, url, container_id, media_id, state, attempts, last_error, owner, lease_until, created_at, updated_at, container_at, publish_started_at, published_at";
+const COLUMNS: &str = "id, account, identity, generation, content_hash, input_hash, kind, source, output_path, object_key, url, container_id, media_id, state, attempts, last_error, owner, lease_until, created_at, updated_at, container_at, publish_started_at, published_at, fields, asked_by, publish_server_at";
 
 fn row_to_asset(r: &rusqlite::Row<'_>) -> rusqlite::Result<Asset> {
     Ok(Asset {
@@ -171,6 +183,9 @@ fn row_to_asset(r: &rusqlite::Row<'_>) -> rusqlite::Result<Asset> {
         container_at: r.get(20)?,
         publish_started_at: r.get(21)?,
         published_at: r.get(22)?,
+        fields: r.get(23)?,
+        asked_by: r.get(24)?,
+        publish_server_at: r.get(25)?,
     })
 }
 
@@ -206,12 +221,19 @@ impl Ledger {
     ) -> Result<ClaimOutcome, LedgerError> {
         let t = Utc::now();
         let until = stamp(t + lease);
-        let latest = self.latest(&req.account, &req.identity)?;
+        let mut latest = self.latest(&req.account, &req.identity)?;
+        if latest.is_none() {
+            if let Some(legacy) = &req.legacy {
+                latest = self.adopt(req, legacy)?;
+            }
+        }
+        // A URL's query values never reach the file (a presigned signature).
+        let source = crate::util::redact::redact(&req.source);
         let insert = |generation: i64| -> Result<ClaimOutcome, LedgerError> {
             self.exec(
-                "INSERT INTO stories (account, identity, generation, content_hash, input_hash, kind, source, output_path, state, owner, lease_until, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?11, ?11)",
-                params![req.account, req.identity, generation, req.content_hash, req.input_hash, req.kind.as_str(), req.source, req.output_path, owner, until, stamp(t)],
+                "INSERT INTO stories (account, identity, generation, content_hash, input_hash, kind, source, output_path, state, owner, lease_until, created_at, updated_at, fields, asked_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?11, ?11, ?12, ?13)",
+                params![req.account, req.identity, generation, req.content_hash, req.input_hash, req.kind.as_str(), source, req.output_path, owner, until, stamp(t), req.fields, req.asked_by],
             )?;
             let id = self.conn.last_insert_rowid();
             Ok(ClaimOutcome::Claimed {
@@ -242,14 +264,16 @@ impl Ledger {
             return insert(0);
         };
         if row.state == State::Published {
-            if req.republish {
+            let (changed, changed_fields) = super::adopt::changes(&row, req);
+            // One request (a schedule entry, a run) makes one generation at most.
+            let asked_before = req.asked_by.is_some() && row.asked_by == req.asked_by;
+            if !asked_before && (req.republish || (changed && req.publish_changed)) {
                 return insert(row.generation + 1);
             }
-            let changed = row.content_hash != req.content_hash
-                || matches!((&row.input_hash, &req.input_hash), (Some(a), Some(b)) if a != b);
             return Ok(ClaimOutcome::Published {
                 row: Box::new(row),
                 changed,
+                changed_fields,
             });
         }
         let live = row.owner.as_deref().is_some_and(|o| {
@@ -266,14 +290,22 @@ impl Ledger {
         }
         let taken_over = row.owner.as_deref().is_some_and(|o| o != owner);
         // Bytes in flight stay those of the container; otherwise the new ones count.
-        let (hash, input) = if row.state.in_flight() {
-            (row.content_hash.clone(), row.input_hash.clone())
+        let (hash, input, fields) = if row.state.in_flight() {
+            (
+                row.content_hash.clone(),
+                row.input_hash.clone(),
+                row.fields.clone(),
+            )
         } else {
-            (req.content_hash.clone(), req.input_hash.clone())
+            (
+                req.content_hash.clone(),
+                req.input_hash.clone(),
+                req.fields.clone(),
+            )
         };
         self.exec(
-            "UPDATE stories SET owner = ?2, lease_until = ?3, content_hash = ?4, input_hash = ?5, source = ?6, output_path = COALESCE(?7, output_path), updated_at = ?8 WHERE id = ?1",
-            params![row.id, owner, until, hash, input, req.source, req.output_path, stamp(t)],
+            "UPDATE stories SET owner = ?2, lease_until = ?3, content_hash = ?4, input_hash = ?5, source = ?6, output_path = COALESCE(?7, output_path), updated_at = ?8, fields = ?9 WHERE id = ?1",
+            params![row.id, owner, until, hash, input, source, req.output_path, stamp(t), fields],
         )?;
         Ok(ClaimOutcome::Claimed {
             row: Box::new(self.get(row.id)?),
@@ -352,7 +384,7 @@ impl Ledger {
         let t = now();
         self.owned_exec(
             claim,
-            "UPDATE stories SET state = 'creating', container_id = NULL, publish_started_at = NULL, updated_at = ?3 WHERE id = ?1 AND owner = ?2",
+            "UPDATE stories SET state = 'creating', container_id = NULL, publish_started_at = NULL, publish_server_at = NULL, updated_at = ?3 WHERE id = ?1 AND owner = ?2",
             &[&t],
         )?;
         self.exec(
@@ -377,6 +409,19 @@ impl Ledger {
             claim,
             "UPDATE stories SET state = 'publishing', attempts = attempts + 1, publish_started_at = COALESCE(publish_started_at, ?3), updated_at = ?3 WHERE id = ?1 AND owner = ?2",
             &[&now()],
+        )
+    }
+
+    /// Records when publishing was first attempted by the Graph API's clock.
+    pub fn set_publish_server_at(
+        &self,
+        claim: &Claim,
+        at: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.owned_exec(
+            claim,
+            "UPDATE stories SET publish_server_at = COALESCE(publish_server_at, ?3) WHERE id = ?1 AND owner = ?2",
+            &[&stamp(at)],
         )
     }
 
@@ -440,7 +485,7 @@ impl Ledger {
             }
             Settlement::NotPublished => {
                 self.exec(
-                    "UPDATE stories SET state = 'pending', container_id = NULL, publish_started_at = NULL, last_error = 'settled by hand: not published', owner = NULL, lease_until = NULL, updated_at = ?2 WHERE id = ?1",
+                    "UPDATE stories SET state = 'pending', container_id = NULL, publish_started_at = NULL, publish_server_at = NULL, last_error = 'settled by hand: not published', owner = NULL, lease_until = NULL, updated_at = ?2 WHERE id = ?1",
                     params![id, now()],
                 )?;
             }
@@ -574,6 +619,10 @@ mod tests {
             source: "t.yaml row 1".into(),
             output_path: None,
             republish: false,
+            publish_changed: false,
+            asked_by: None,
+            fields: None,
+            legacy: None,
         }
     }
 
@@ -628,7 +677,7 @@ mod tests {
             .claim(&req("t|row:1", "def"), "a/1/x", lease)
             .expect("claim")
         {
-            ClaimOutcome::Published { row, changed } => {
+            ClaimOutcome::Published { row, changed, .. } => {
                 assert!(changed);
                 assert_eq!(row.media_id.as_deref(), Some("m1"));
             }

@@ -13,6 +13,7 @@ mod errors;
 mod exactly_once;
 mod feeds_remote;
 mod golden;
+mod identity;
 mod inputs;
 mod layers;
 mod properties;
@@ -21,6 +22,7 @@ mod publish_cli;
 mod sandbox;
 mod schedule;
 mod storage;
+mod upgrade;
 mod validate;
 #[cfg(feature = "video")]
 mod video;

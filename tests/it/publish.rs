@@ -131,6 +131,10 @@ impl<'a> Flow<'a> {
             source: story.source.clone(),
             output_path: None,
             republish: false,
+            publish_changed: false,
+            asked_by: None,
+            fields: None,
+            legacy: None,
         };
         let lease = chrono::Duration::seconds(60);
         match self.ledger.claim(&req, "test-owner/1/x", lease)? {
