@@ -11,13 +11,15 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 use serde::Serialize;
 
+mod inputs;
+
 use crate::assets::AssetCache;
 use crate::feed::keys::{self, RowKey, RowKeys};
 use crate::feed::{Feed, FeedError, FeedRow};
 use crate::fonts::FontBook;
 use crate::render;
 use crate::story;
-use crate::template::{self, vars, Template, Variables};
+use crate::template::{self, Template, Variables};
 use crate::util::durable::{with_writers, FileSet, SetFailed};
 
 /// How a render batch runs. `Default` gives: out dir `out`, all cores, no
@@ -426,8 +428,8 @@ impl Batch<'_> {
             Ok(k) => k,
             Err(e) => return Some(Drawn::Failed(fail(format!("{shown}: {e}")))),
         };
-        let input_hash = input_hash(&job.template.source, &vars);
-        let fields = fields(t, &job.template.source, &vars);
+        let input_hash = inputs::input_hash(&job.template.source, &vars);
+        let fields = inputs::fields(t, &job.template.source, &vars);
         let key = StoryKey {
             template: &t.path,
             feed: self.feed_path.as_deref(),
@@ -554,48 +556,6 @@ impl Batch<'_> {
         names.insert(name.clone());
         Ok(name)
     }
-}
-
-/// sha256 of what a Story is drawn from: the template file and the
-/// variables (`today` only when the template mentions it or counts days
-/// to a date, so another day changes nothing for one that shows no date).
-fn input_hash(template: &[u8], vars: &Variables) -> String {
-    let mentions = |word: &[u8]| template.windows(word.len()).any(|w| w == word);
-    let uses_today = mentions(vars::TODAY.as_bytes()) || mentions(b"days_until");
-    let mut pairs: Vec<(&String, &String)> = vars
-        .iter()
-        .filter(|(k, _)| uses_today || k.as_str() != vars::TODAY)
-        .collect();
-    pairs.sort();
-    let text: String = pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}\n", k.len(), k) + v + "\n")
-        .collect();
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    h.update(template);
-    h.update(text.as_bytes());
-    hex::encode(h.finalize())
-}
-
-/// What a Story of `t` reads from `vars`, field by field (see [`Fields`]):
-/// the template file and each variable its layers use (`today` when the
-/// template mentions it), each as a short hash.
-fn fields(t: &Template, source: &[u8], vars: &Variables) -> Fields {
-    use sha2::Digest;
-    let short = |b: &[u8]| hex::encode(&sha2::Sha256::digest(b)[..8]);
-    let mut out = Fields::new();
-    out.insert("template".into(), short(source));
-    let mentions = |word: &[u8]| source.windows(word.len()).any(|w| w == word);
-    let mut names = t.placeholders();
-    if mentions(vars::TODAY.as_bytes()) || mentions(b"days_until") {
-        names.push(vars::TODAY.to_string());
-    }
-    for name in names {
-        let v = vars.get(&name).map(String::as_str).unwrap_or("");
-        out.insert(name, short(v.as_bytes()));
-    }
-    out
 }
 
 /// A safe file name ending in `.jpg`: no directories, no leading dots.

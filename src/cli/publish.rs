@@ -312,6 +312,16 @@ pub fn ledger(args: LedgerArgs) -> anyhow::Result<ExitCode> {
                 a.id
             );
         }
+        for a in assets
+            .iter()
+            .filter(|a| a.state == State::Published && a.media_id.is_none())
+        {
+            eprintln!(
+                "id unknown: Story {} ({}) was published, but its publish reply was lost and the live Stories since could not be told apart; its insights cannot be collected",
+                a.id,
+                storyforge::util::redact::redact(&a.source)
+            );
+        }
         eprintln!(
             "{} Stor{} in {}",
             assets.len(),

@@ -89,6 +89,22 @@ fn redact_after(text: &str, marker: &str, end: impl Fn(char) -> bool) -> String 
     out
 }
 
+/// `scheme://authority/path`, the query (without `?`) and `#fragment`.
+fn split_url(url: &str) -> (&str, Option<&str>, &str) {
+    let (before_fragment, fragment) = match url.find('#') {
+        Some(i) => url.split_at(i),
+        None => (url, ""),
+    };
+    match before_fragment.find('?') {
+        Some(i) => (
+            &before_fragment[..i],
+            Some(&before_fragment[i + 1..]),
+            fragment,
+        ),
+        None => (before_fragment, None, fragment),
+    }
+}
+
 /// Query parameters that carry a credential or a signature rather than
 /// saying *what* is fetched (case-insensitive; `X-Amz-*`, `X-Goog-*` by
 /// prefix): [`stable_url`] drops them, so they are never stored and a new
@@ -129,14 +145,7 @@ fn is_signature_param(name: &str) -> bool {
 /// for (`?store=berlin`, `?store=paris`) stay apart; two that differ only
 /// in their signature are the same.
 pub fn stable_url(url: &str) -> String {
-    let (before_fragment, fragment) = match url.find('#') {
-        Some(i) => url.split_at(i),
-        None => (url, ""),
-    };
-    let (base, query) = match before_fragment.find('?') {
-        Some(i) => (&before_fragment[..i], Some(&before_fragment[i + 1..])),
-        None => (before_fragment, None),
-    };
+    let (base, query, fragment) = split_url(url);
     let mut out = match base.split_once("://") {
         Some((scheme, rest)) => {
             let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
@@ -172,14 +181,7 @@ const MASK: &str = "***";
 /// `#fragment` (a feed's JSON pointer) stay readable. Works on text that is
 /// not a valid URL too; it never fails.
 pub fn redact_url(url: &str) -> String {
-    let (before_fragment, fragment) = match url.find('#') {
-        Some(i) => url.split_at(i),
-        None => (url, ""),
-    };
-    let (base, query) = match before_fragment.find('?') {
-        Some(i) => (&before_fragment[..i], Some(&before_fragment[i + 1..])),
-        None => (before_fragment, None),
-    };
+    let (base, query, fragment) = split_url(url);
     let mut out = String::with_capacity(url.len());
     match base.find("://") {
         Some(s) => {

@@ -12,6 +12,7 @@ use storyforge::ledger::Ledger;
 
 /// A template reading `title` and `price` (when the row has one).
 const CARD: &str = r##"name: card
+output: "{{title | slug}}.jpg"
 background:
   gradient:
     angle: 90
