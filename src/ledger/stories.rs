@@ -40,6 +40,33 @@ pub struct StoryRequest {
     pub legacy: Option<super::Legacy>,
 }
 
+impl StoryRequest {
+    /// A request for `identity` of `account` with these bytes, nothing
+    /// else known (no inputs, no republish).
+    pub fn new(
+        account: &str,
+        identity: &str,
+        content_hash: &str,
+        kind: MediaKind,
+        source: &str,
+    ) -> StoryRequest {
+        StoryRequest {
+            account: account.to_string(),
+            identity: identity.to_string(),
+            content_hash: content_hash.to_string(),
+            input_hash: None,
+            kind,
+            source: source.to_string(),
+            output_path: None,
+            republish: false,
+            publish_changed: false,
+            asked_by: None,
+            fields: None,
+            legacy: None,
+        }
+    }
+}
+
 /// A claim on one row: the row id and the owner holding it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {

@@ -2,20 +2,7 @@
 use super::*;
 
 fn req(identity: &str, hash: &str) -> StoryRequest {
-    StoryRequest {
-        account: "main".into(),
-        identity: identity.into(),
-        content_hash: hash.into(),
-        input_hash: None,
-        kind: MediaKind::Image,
-        source: "t.yaml row 1".into(),
-        output_path: None,
-        republish: false,
-        publish_changed: false,
-        asked_by: None,
-        fields: None,
-        legacy: None,
-    }
+    StoryRequest::new("main", identity, hash, MediaKind::Image, "t.yaml row 1")
 }
 
 fn claimed(o: ClaimOutcome) -> (Asset, Claim) {
