@@ -329,12 +329,9 @@ fn all_parts_published<'a>(tx: &'a Forward, input: &Path) -> Option<Vec<&'a Asse
             .map(|(_, r)| r)
             .collect()
     };
-    let mut parts = with(&prefix);
-    if parts.is_empty() {
-        // Parts an earlier release recorded (adopted when next delivered).
-        let old = legacy::video(tx.scope, input, 0, 0);
-        parts = with(old.trim_end_matches("0/0"));
-    }
+    // Parts an earlier release recorded are not looked for here: they are
+    // transcoded once more and adopted when delivered (see `ledger::adopt`).
+    let parts = with(&prefix);
     let count = parts
         .first()?
         .identity
