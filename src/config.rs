@@ -61,6 +61,10 @@ pub struct Settings {
     /// from the file).
     #[serde(skip)]
     pub in_process: Option<InProcessGraph>,
+    /// The settings file's folder, when read from a file: Stories named
+    /// on the command line are identified relative to it.
+    #[serde(skip)]
+    pub dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -74,6 +78,7 @@ impl Default for Settings {
             lease: 60.0,
             notify: Vec::new(),
             in_process: None,
+            dir: None,
         }
     }
 }
@@ -243,6 +248,11 @@ impl Settings {
         let mut settings = Settings::parse(&text, path)?;
         let dir = path.parent().unwrap_or(Path::new(""));
         settings.resolve_paths(dir);
+        settings.dir = Some(if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir.to_path_buf()
+        });
         Ok(settings)
     }
 

@@ -11,7 +11,10 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 use serde::Serialize;
 
+mod inputs;
+
 use crate::assets::AssetCache;
+use crate::feed::keys::{self, RowKey, RowKeys};
 use crate::feed::{Feed, FeedError, FeedRow, FeedSource};
 use crate::fonts::FontBook;
 use crate::render;
@@ -36,7 +39,8 @@ pub struct RenderSettings {
     /// Only these feed rows (1-based). Default: every row.
     pub rows: Option<Vec<usize>>,
     /// The feed column whose value names a row (`sku`, an id, a date).
-    /// Default: none, rows are named by their position.
+    /// Default: none, the first of [`keys::KEY_COLUMNS`] the feed has,
+    /// else the row's values (never its position).
     pub key: Option<String>,
     /// HTTP headers sent with a feed URL (values may hold `${ENV}`).
     /// Default: none.
@@ -62,7 +66,14 @@ pub trait BatchObserver: Sync {
     fn variant(&self, _story: &StoryKey<'_>, _template: &str, _names: &[&str]) -> Option<usize> {
         None
     }
+    /// Something about the whole batch to tell the user (once).
+    fn warning(&self, _message: &str) {}
 }
+
+/// What a Story reads, each with a short hash of its value: `template`
+/// (the template file) and every variable its layers use. Two versions of
+/// a Story differ in the fields whose hashes differ.
+pub type Fields = std::collections::BTreeMap<String, String>;
 
 /// What names one Story of a batch before it is drawn.
 #[derive(Debug, Clone, Copy)]
@@ -71,12 +82,14 @@ pub struct StoryKey<'a> {
     pub template: &'a Path,
     /// The feed, when there is one.
     pub feed: Option<&'a Path>,
-    /// The row's key: `row:3`, `sku=A1`, or `once` without a feed.
-    pub row_key: &'a str,
+    /// The row's key (a column's value, or [`RowKey::Once`] without a feed).
+    pub row_key: &'a RowKey,
     /// The row, when there is one.
     pub row: Option<usize>,
     /// sha256 of what the Story is drawn from (template file, variables).
     pub input_hash: &'a str,
+    /// What it reads, field by field.
+    pub fields: &'a Fields,
 }
 
 /// An observer that ignores everything.
@@ -124,9 +137,9 @@ pub struct StoryOutcome {
     /// One-line warnings (text shortened, output renamed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
-    /// The row's key (`row:3`, `sku=A1`, `once`), when it could be read.
+    /// The row's key, when it could be read.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub row_key: Option<String>,
+    pub row_key: Option<RowKey>,
     /// sha256 of what the Story was drawn from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_hash: Option<String>,
@@ -139,6 +152,9 @@ pub struct StoryOutcome {
     /// The usernames it tags (`mentions`, filled and checked).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<String>,
+    /// What it reads, field by field.
+    #[serde(skip)]
+    pub fields: Option<Fields>,
 }
 
 /// Everything a batch did.
@@ -187,6 +203,7 @@ fn failure(template: &str, row: Option<usize>, error: String) -> StoryOutcome {
         template_name: None,
         variant: None,
         mentions: Vec::new(),
+        fields: None,
     }
 }
 
@@ -222,6 +239,7 @@ struct Batch<'a> {
     assets: AssetCache,
     names: Mutex<HashSet<String>>,
     feed_path: Option<PathBuf>,
+    keys: Option<RowKeys>,
     observer: &'a dyn BatchObserver,
 }
 
@@ -295,6 +313,18 @@ pub fn render_batch(
         Some(f) => f.rows()?.filter(keep).count() as u64 * per_row,
         None => loaded.len() as u64,
     };
+    // Keys are read over the whole feed first: a duplicate is found
+    // whatever order rows are rendered in.
+    let row_keys = match &feed {
+        Some(f) => {
+            let k = keys::row_keys(&f.shown(), f.rows()?.flatten(), settings.key.as_deref());
+            if let Some(w) = &k.warning {
+                observer.warning(w);
+            }
+            Some(k)
+        }
+        None => None,
+    };
     for o in &outcomes {
         observer.finished(o);
     }
@@ -304,6 +334,7 @@ pub fn render_batch(
         feed_dir: feed.as_ref().map(|f| f.dir().to_path_buf()),
         feed_name: feed.as_ref().map(Feed::shown),
         feed_path: feed.as_ref().map(|f| f.path().to_path_buf()),
+        keys: row_keys,
         observer,
         assets: AssetCache::new(),
         names: Mutex::new(HashSet::new()),
@@ -410,22 +441,11 @@ impl Batch<'_> {
         s
     }
 
-    /// The row's key: the `key` column's value, else its position.
-    fn row_key(&self, row: Option<&FeedRow>) -> Result<String, String> {
-        let Some(r) = row else {
-            return Ok("once".into());
-        };
-        let Some(col) = &self.settings.key else {
-            return Ok(format!("row:{}", r.index));
-        };
-        match r.vars.iter().find(|(k, _)| k.eq_ignore_ascii_case(col)) {
-            Some((_, v)) if !v.trim().is_empty() => Ok(format!("{col}={}", v.trim())),
-            Some(_) => Err(format!(
-                "the key column `{col}` is empty in this row; every row needs its own key"
-            )),
-            None => Err(format!(
-                "the feed has no key column `{col}` (set `key:` in the job to one of its columns)"
-            )),
+    /// The row's key (see [`keys`]).
+    fn row_key(&self, row: Option<&FeedRow>) -> Result<RowKey, String> {
+        match (row, &self.keys) {
+            (Some(r), Some(k)) => k.get(r.index),
+            _ => Ok(RowKey::Once),
         }
     }
 
@@ -438,20 +458,17 @@ impl Batch<'_> {
         let fail = |msg: String| failure(&shown, row_no, msg);
         let row_key = match self.row_key(row) {
             Ok(k) => k,
-            Err(e) => {
-                return Some(Drawn::Failed(fail(format!(
-                    "{}: {e}",
-                    self.where_(t, Default::default(), row)
-                ))))
-            }
+            Err(e) => return Some(Drawn::Failed(fail(format!("{shown}: {e}")))),
         };
-        let input_hash = input_hash(&job.template.source, &vars);
+        let input_hash = inputs::input_hash(&job.template.source, &vars);
+        let fields = inputs::fields(t, &job.template.source, &vars);
         let key = StoryKey {
             template: &t.path,
             feed: self.feed_path.as_deref(),
             row_key: &row_key,
             row: row_no,
             input_hash: &input_hash,
+            fields: &fields,
         };
         if self.observer.skip(&key) {
             return None;
@@ -467,17 +484,17 @@ impl Batch<'_> {
                     template::variants::pick(count, 0, order)
                 })
         });
-        Some(self.draw(job, vars, row_key.clone(), input_hash.clone(), variant))
+        Some(self.draw(job, vars, (row_key, input_hash, fields), variant))
     }
 
     fn draw(
         &self,
         job: &Job,
         vars: Variables,
-        row_key: String,
-        input_hash: String,
+        named: (RowKey, String, Fields),
         variant: Option<usize>,
     ) -> Drawn {
+        let (row_key, input_hash, fields) = named;
         let base_template = &job.template.template;
         let chosen = variant.and_then(|i| base_template.variants.get(i));
         let t = chosen.map_or(base_template, |v| &v.template);
@@ -493,6 +510,7 @@ impl Batch<'_> {
             Drawn::Failed(StoryOutcome {
                 row_key: Some(row_key.clone()),
                 input_hash: Some(input_hash.clone()),
+                fields: Some(fields.clone()),
                 ..failure(&shown, row_no, msg)
             })
         };
@@ -573,6 +591,7 @@ impl Batch<'_> {
             template_name: Some(base_template.name.clone()),
             variant: chosen.map(|v| v.name.clone()),
             mentions,
+            fields: Some(fields),
         };
         Drawn::Write(files, outcome)
     }
@@ -611,28 +630,6 @@ impl Batch<'_> {
         names.insert(name.clone());
         Ok(name)
     }
-}
-
-/// sha256 of what a Story is drawn from: the template file and the
-/// variables (`today` only when the template mentions it or counts days
-/// to a date, so another day changes nothing for one that shows no date).
-fn input_hash(template: &[u8], vars: &Variables) -> String {
-    let mentions = |word: &[u8]| template.windows(word.len()).any(|w| w == word);
-    let uses_today = mentions(vars::TODAY.as_bytes()) || mentions(b"days_until");
-    let mut pairs: Vec<(&String, &String)> = vars
-        .iter()
-        .filter(|(k, _)| uses_today || k.as_str() != vars::TODAY)
-        .collect();
-    pairs.sort();
-    let text: String = pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}\n", k.len(), k) + v + "\n")
-        .collect();
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    h.update(template);
-    h.update(text.as_bytes());
-    hex::encode(h.finalize())
 }
 
 /// A safe file name ending in `.jpg`: no directories, no leading dots.

@@ -5,22 +5,22 @@
 //! (`report.json`, `report.html`), one bad item never stops the rest, and
 //! identities already published are neither rendered nor transcoded again.
 
-use std::collections::HashMap;
+mod forward;
+mod report;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::config::Settings;
-use crate::delivery::{
-    self, identity, Context, Delivery, DeliveryOptions, Item, ItemStatus, Media,
-};
+use crate::delivery::identity::{self, Base};
+use crate::delivery::{self, Context, DeliveryOptions, Item, ItemStatus};
 use crate::feed::FeedSource;
 use crate::fonts::FontBook;
-use crate::ledger::{Asset, State};
-use crate::media::MediaKind;
-use crate::pipeline::{self, BatchObserver, RenderSettings, StoryKey, StoryOutcome};
 use crate::util::yaml::{located, yaml_problem, SourcePos};
+use forward::{produce, Forward, Produced};
+use report::write_reports;
 
 /// A job file: what to make, and for which account.
 #[derive(Debug, Clone, Deserialize)]
@@ -34,6 +34,22 @@ pub struct JobFile {
     pub out: Option<PathBuf>,
     /// The jobs, in order.
     pub jobs: Vec<Job>,
+    /// The folder identities' paths are relative to: the job file's
+    /// [default: the settings file's folder, else the working directory].
+    #[serde(skip)]
+    pub base: Option<PathBuf>,
+}
+
+/// What a run does with a published Story whose inputs changed since.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnChange {
+    /// Say so in the summary and the reports ("changed since published",
+    /// with the fields), publish nothing.
+    #[default]
+    Report,
+    /// Publish the new version, once per version.
+    Publish,
 }
 
 /// One job: a template (file or directory) with an optional feed, or videos
@@ -58,8 +74,10 @@ pub struct Job {
     #[serde(default)]
     pub file: Option<PathBuf>,
     /// The feed column that names a row (`sku`, an id, a date) [default:
-    /// the row's position]. A row whose key is published is never
-    /// published again by accident, wherever it moves in the feed.
+    /// the first of `id`, `guid`, `sku`, `slug`, `link`, `url` the feed
+    /// has, else the row's values; never its position]. A row whose key
+    /// is published is never published again by accident, wherever it
+    /// moves in the feed.
     #[serde(default)]
     pub key: Option<String>,
     /// Usernames to tag on each Story of a `template` entry (`@` optional,
@@ -67,6 +85,10 @@ pub struct Job {
     /// container's `user_tags` [default: none].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<String>,
+    /// When a published row's values or its template changed: `report`
+    /// (say so) or `publish` (publish the new version once) [default: report].
+    #[serde(default)]
+    pub on_change: Option<OnChange>,
 }
 
 /// Why a run could not start.
@@ -149,6 +171,11 @@ impl JobFile {
             dir,
             &job.out.clone().unwrap_or_else(|| PathBuf::from("out")),
         ));
+        job.base = Some(if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir.to_path_buf()
+        });
         Ok(job)
     }
 }
@@ -244,6 +271,12 @@ pub struct RunOptions {
     /// In front of every identity: `day:2026-12-03` for `daily`,
     /// `schedule:7` for `tick` [default: none].
     pub scope: Option<String>,
+    /// Publish the new version of every Story whose inputs changed since
+    /// it was published (as `on_change: publish` on every entry).
+    pub publish_changed: bool,
+    /// What asks for this run's Stories (`schedule:7`) [default: the run
+    /// itself]: it makes at most one generation of each.
+    pub asked_by: Option<String>,
 }
 
 /// What a run did.
@@ -255,6 +288,9 @@ pub struct RunReport {
     pub published: usize,
     /// Items published earlier (by identity, or the same bytes within 24 h).
     pub already: usize,
+    /// Of those, items whose inputs changed since they were published
+    /// (each item names the fields).
+    pub changed: usize,
     /// Items another run is publishing right now.
     pub busy: usize,
     /// Items waiting for quota, rate limits or the container cap.
@@ -268,13 +304,19 @@ pub struct RunReport {
     pub graph: String,
     /// The ledger file.
     pub ledger: String,
+    /// Warnings about whole feeds or entries (no key column, say).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl RunReport {
     fn count(&mut self, item: &Item) {
         match item.status {
             ItemStatus::Published => self.published += 1,
-            ItemStatus::AlreadyPublished | ItemStatus::SameContent => self.already += 1,
+            ItemStatus::AlreadyPublished | ItemStatus::SameContent => {
+                self.already += 1;
+                self.changed += usize::from(!item.changed.is_empty());
+            }
             ItemStatus::Busy => self.busy += 1,
             ItemStatus::Deferred => self.deferred += 1,
             ItemStatus::Unsure => self.unsure += 1,
@@ -289,6 +331,12 @@ impl RunReport {
             format!("{} published", self.published),
             format!("{} already published", self.already),
         ];
+        if self.changed > 0 {
+            parts.push(format!(
+                "{} changed since published (not published; see the report)",
+                self.changed
+            ));
+        }
         if self.busy > 0 {
             parts.push(format!("{} in progress in another run", self.busy));
         }
@@ -299,351 +347,6 @@ impl RunReport {
         parts.push(format!("{} failed", self.failed));
         format!("{}; ledger {}", parts.join(", "), self.ledger)
     }
-}
-
-/// A finished output (or a failure) from the CPU side, with what it is.
-enum Produced {
-    /// A Story to deliver, with the template and variant it was made from.
-    Story {
-        delivery: Box<Delivery>,
-        made: Option<(String, Option<String>)>,
-    },
-    /// Nothing to deliver: a render or transcode failed, or the identity
-    /// is published and was skipped.
-    Done(Box<Item>),
-}
-
-/// The CPU side's view of one job entry: how to name its Stories, and what
-/// the ledger already holds.
-struct Forward<'a> {
-    tx: mpsc::UnboundedSender<Produced>,
-    scope: Option<&'a str>,
-    account: Option<&'a str>,
-    republish: bool,
-    known: &'a HashMap<String, Asset>,
-    /// Identity → the variant it was made with (a rerun keeps it).
-    variants: HashMap<String, String>,
-    /// Template → its published Stories that carry a variant.
-    variant_counts: HashMap<String, u64>,
-    /// The feed of the job entry being rendered (entries go one by one).
-    feed: std::sync::Mutex<Option<PathBuf>>,
-}
-
-impl Forward<'_> {
-    fn send(&self, p: Produced) {
-        let _ = self.tx.send(p);
-    }
-
-    fn failed(&self, source: String, error: String) {
-        self.send(Produced::Done(Box::new(
-            Item {
-                source,
-                ..Item::default()
-            }
-            .failed(error, false),
-        )));
-    }
-
-    /// The published row of `identity`, unless `--republish`.
-    fn published(&self, identity: &str) -> Option<&Asset> {
-        self.known
-            .get(identity)
-            .filter(|r| r.state == State::Published && !self.republish)
-    }
-
-    fn deliver(&self, identity: String, input_hash: Option<String>, source: String, path: PathBuf) {
-        self.deliver_made(identity, input_hash, source, path, None, Vec::new());
-    }
-
-    /// [`Forward::deliver`] with the template and variant it was made from,
-    /// and usernames to tag.
-    fn deliver_made(
-        &self,
-        identity: String,
-        input_hash: Option<String>,
-        source: String,
-        path: PathBuf,
-        made: Option<(String, Option<String>)>,
-        mentions: Vec<String>,
-    ) {
-        self.send(Produced::Story {
-            delivery: Box::new(Delivery {
-                account: self.account.map(str::to_string),
-                identity,
-                input_hash,
-                source,
-                media: Media::File(path),
-                republish: self.republish,
-                mentions,
-            }),
-            made,
-        });
-    }
-}
-
-fn row_source(template: &str, row: Option<usize>) -> String {
-    match row {
-        Some(r) if r > 0 => format!("{template} row {r}"),
-        _ => template.to_string(),
-    }
-}
-
-impl BatchObserver for Forward<'_> {
-    fn skip(&self, story: &StoryKey<'_>) -> bool {
-        let feed = self.feed();
-        let id = identity::template(self.scope, story.template, feed.as_deref(), story.row_key);
-        let Some(row) = self.published(&id) else {
-            return false;
-        };
-        let changed = row
-            .input_hash
-            .as_deref()
-            .is_some_and(|h| h != story.input_hash);
-        let item = Item {
-            source: row_source(&story.template.display().to_string(), story.row),
-            output: row.output_path.clone(),
-            kind: Some(row.kind),
-            ..Item::default()
-        }
-        .already(row, changed);
-        self.send(Produced::Done(Box::new(item)));
-        true
-    }
-
-    /// The variant a Story keeps from an earlier run, else the next in
-    /// turn after the template's published Stories (by row position).
-    fn variant(&self, story: &StoryKey<'_>, template: &str, names: &[&str]) -> Option<usize> {
-        let feed = self.feed();
-        let id = identity::template(self.scope, story.template, feed.as_deref(), story.row_key);
-        if let Some(i) = self
-            .variants
-            .get(&id)
-            .and_then(|v| names.iter().position(|n| n == v))
-        {
-            return Some(i);
-        }
-        let published = self.variant_counts.get(template).copied().unwrap_or(0);
-        let order = story.row.unwrap_or(1).saturating_sub(1) as u64;
-        Some(crate::template::variants::pick(
-            names.len(),
-            published,
-            order,
-        ))
-    }
-
-    fn finished(&self, o: &StoryOutcome) {
-        let mut source = row_source(&o.template, o.row);
-        if let Some(v) = &o.variant {
-            source.push_str(&format!(" · variant {v}"));
-        }
-        match (&o.output, &o.row_key, &o.error) {
-            (Some(out), Some(key), None) => {
-                let feed = self.feed();
-                let id =
-                    identity::template(self.scope, Path::new(&o.template), feed.as_deref(), key);
-                let made = o.template_name.clone().map(|t| (t, o.variant.clone()));
-                self.deliver_made(
-                    id,
-                    o.input_hash.clone(),
-                    source,
-                    out.clone(),
-                    made,
-                    o.mentions.clone(),
-                );
-            }
-            (_, _, e) => self.failed(source, e.clone().unwrap_or_else(|| "no output".into())),
-        }
-    }
-}
-
-impl Forward<'_> {
-    /// The feed of the job entry being rendered.
-    fn feed(&self) -> Option<PathBuf> {
-        self.feed.lock().map(|f| f.clone()).unwrap_or_default()
-    }
-}
-
-#[cfg(feature = "video")]
-impl crate::video::batch::VideoObserver for Forward<'_> {
-    fn finished(&self, o: &crate::video::batch::VideoOutcome) {
-        let source = o.input.display().to_string();
-        if let Some(e) = &o.error {
-            self.failed(source, e.clone());
-            return;
-        }
-        for out in &o.outputs {
-            let (part, parts) = (out.part.0 as u32, out.part.1 as u32);
-            let id = identity::video(self.scope, &o.input, part, parts);
-            let source = format!("{source} part {part}/{parts}");
-            match self.published(&id) {
-                Some(row) => {
-                    let item = Item {
-                        source,
-                        output: Some(out.path.display().to_string()),
-                        kind: Some(MediaKind::Video),
-                        ..Item::default()
-                    }
-                    .already(row, false);
-                    self.send(Produced::Done(Box::new(item)));
-                }
-                None => self.deliver(id, None, source, out.path.clone()),
-            }
-        }
-    }
-}
-
-/// Renders and transcodes every job of this shard, sending outputs on.
-fn produce(jobs: &[&Job], out: &Path, fonts: &FontBook, opts: &RunOptions, tx: &Forward) {
-    let mut settings = RenderSettings {
-        out_dir: out.to_path_buf(),
-        ..RenderSettings::default()
-    };
-    if let Some(d) = opts.today {
-        settings.today = d;
-    }
-    for job in jobs {
-        if let Some(t) = &job.template {
-            settings.rows = job.rows.clone();
-            settings.key = job.key.clone();
-            // Checked when the job file was read.
-            settings.mentions = job
-                .mentions
-                .iter()
-                .filter_map(|m| crate::template::Pattern::parse(m).ok())
-                .collect();
-            settings.feed_headers = job
-                .feed
-                .as_ref()
-                .map(|f| f.headers.clone())
-                .unwrap_or_default();
-            if let Ok(mut f) = tx.feed.lock() {
-                *f = job.feed.as_ref().map(|f| f.location.clone());
-            }
-            if let Err(e) = pipeline::render_batch(
-                std::slice::from_ref(t),
-                job.feed.as_ref().map(FeedSource::path),
-                fonts,
-                &settings,
-                tx,
-            ) {
-                tx.failed(t.display().to_string(), e.to_string());
-            }
-        }
-        if let Some(v) = &job.videos {
-            produce_videos(v, out, opts, tx);
-        }
-        if let Some(f) = &job.file {
-            let id = identity::file(tx.scope, f);
-            match tx.published(&id) {
-                Some(row) => {
-                    let changed = std::fs::read(f)
-                        .map(|b| sha(&b) != row.content_hash)
-                        .unwrap_or(false);
-                    let item = Item {
-                        source: f.display().to_string(),
-                        output: Some(f.display().to_string()),
-                        kind: Some(row.kind),
-                        ..Item::default()
-                    }
-                    .already(row, changed);
-                    tx.send(Produced::Done(Box::new(item)));
-                }
-                None => tx.deliver(id, None, f.display().to_string(), f.clone()),
-            }
-        }
-    }
-}
-
-fn sha(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
-
-/// The video inputs of a `videos:` entry (a file, or a folder's files).
-fn video_inputs(path: &Path) -> Vec<PathBuf> {
-    if path.is_dir() {
-        let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.is_file())
-                    .collect()
-            })
-            .unwrap_or_default();
-        found.sort();
-        found
-    } else {
-        vec![path.to_path_buf()]
-    }
-}
-
-/// Every part of `input` is published (as recorded): no need to transcode it.
-fn all_parts_published<'a>(tx: &'a Forward, input: &Path) -> Option<Vec<&'a Asset>> {
-    let prefix = identity::video_prefix(tx.scope, input);
-    let parts: Vec<&Asset> = tx
-        .known
-        .iter()
-        .filter(|(id, _)| id.starts_with(&prefix))
-        .map(|(_, r)| r)
-        .collect();
-    let count = parts
-        .first()?
-        .identity
-        .rsplit('/')
-        .next()
-        .and_then(|n| n.parse::<usize>().ok())?;
-    let all = parts.len() == count && parts.iter().all(|r| tx.published(&r.identity).is_some());
-    all.then_some(parts)
-}
-
-/// Transcodes the inputs of a `videos:` entry whose parts are not all
-/// published yet (the others are reported as they are).
-fn produce_videos(path: &Path, out: &Path, opts: &RunOptions, tx: &Forward) {
-    let mut inputs = Vec::new();
-    for input in video_inputs(path) {
-        match all_parts_published(tx, &input) {
-            Some(mut parts) => {
-                parts.sort_by(|a, b| a.identity.cmp(&b.identity));
-                for row in parts {
-                    let part = row.identity.rsplit("part:").next().unwrap_or("");
-                    let item = Item {
-                        source: format!("{} part {part}", input.display()),
-                        output: row.output_path.clone(),
-                        kind: Some(MediaKind::Video),
-                        ..Item::default()
-                    }
-                    .already(row, false);
-                    tx.send(Produced::Done(Box::new(item)));
-                }
-            }
-            None => inputs.push(input),
-        }
-    }
-    if !inputs.is_empty() {
-        transcode(&inputs, path, out, opts, tx);
-    }
-}
-
-#[cfg(feature = "video")]
-fn transcode(inputs: &[PathBuf], entry: &Path, out: &Path, opts: &RunOptions, tx: &Forward) {
-    let mut topts = crate::video::TranscodeOptions::default();
-    if let Some(p) = &opts.preset {
-        topts.preset = p.clone();
-    }
-    if let Err(e) = crate::video::batch::transcode_all(inputs, out, &topts, None, tx) {
-        tx.failed(
-            entry.display().to_string(),
-            format!("{}: {e}", out.display()),
-        );
-    }
-}
-
-#[cfg(not(feature = "video"))]
-fn transcode(_: &[PathBuf], entry: &Path, _: &Path, _: &RunOptions, tx: &Forward) {
-    tx.failed(
-        entry.display().to_string(),
-        "this storyforge was built without the `video` feature".into(),
-    );
 }
 
 /// Runs `job` with `settings`: renders and transcodes, then delivers each
@@ -701,11 +404,19 @@ pub fn run_with(
         ledger: ctx.ledger().path().to_string(),
         ..RunReport::default()
     };
+    let base = job
+        .base
+        .clone()
+        .or_else(|| ctx.settings().dir.clone())
+        .unwrap_or_else(|| PathBuf::from("."));
     let forward = Forward {
         tx,
         scope: opts.scope.as_deref(),
+        base: Base::new(&base),
         account: Some(account.as_str()),
         republish: opts.republish,
+        publish_changed: opts.publish_changed,
+        asked_by: opts.asked_by.as_deref(),
         known: &known,
         variants: ctx
             .ledger()
@@ -715,7 +426,7 @@ pub fn run_with(
             .ledger()
             .variant_counts(&account)
             .map_err(delivery::SetupError::from)?,
-        feed: std::sync::Mutex::new(None),
+        entry: std::sync::Mutex::new(None),
     };
     std::thread::scope(|scope| {
         let (out_dir, fonts_ref) = (&out, &fonts);
@@ -729,7 +440,7 @@ pub fn run_with(
                             // Kept beside the Story for the insights report.
                             if let Err(e) = ctx.ledger().record_variant(
                                 &account,
-                                &delivery.identity,
+                                &delivery.identity.encode(),
                                 &template,
                                 variant.as_deref(),
                             ) {
@@ -739,6 +450,11 @@ pub fn run_with(
                         item
                     }
                     Produced::Done(item) => *item,
+                    Produced::Warning(w) => {
+                        tracing::warn!("{w}");
+                        report.warnings.push(w);
+                        continue;
+                    }
                 };
                 report.count(&item);
                 tracing::info!("{}: {}", item.source, item.status);
@@ -767,75 +483,4 @@ pub fn run_with(
     }
     crate::notify::send(&ctx.settings().notify, Some(ctx.ledger()), &events);
     Ok(report)
-}
-
-/// Both reports, each written atomically (a crash never leaves half a report).
-fn write_reports(out: &Path, report: &RunReport) -> std::io::Result<()> {
-    let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
-    crate::util::write_atomic(&out.join("report.json"), json.as_bytes())?;
-    crate::util::write_atomic(&out.join("report.html"), html(out, report).as_bytes())
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// The contact sheet: every Story as a thumbnail (videos as posters),
-/// with its findings, URL, media id and error.
-fn html(out: &Path, r: &RunReport) -> String {
-    let mut cards = String::new();
-    for i in &r.items {
-        let media = match (&i.output, i.kind) {
-            (Some(o), Some(MediaKind::Video)) => {
-                let rel = relative(out, Path::new(o));
-                format!(
-                    "<video src=\"{}\" preload=\"metadata\" muted controls></video>",
-                    esc(&rel)
-                )
-            }
-            (Some(o), _) => format!(
-                "<img src=\"{}\" loading=\"lazy\" alt=\"\">",
-                esc(&relative(out, Path::new(o)))
-            ),
-            (None, _) => "<div class=\"none\">no output</div>".into(),
-        };
-        let mut lines = vec![format!(
-            "<b class=\"{}\">{}</b>",
-            esc(&i.status.label().replace(' ', "-")),
-            esc(i.status.label())
-        )];
-        lines.push(format!("<span>{}</span>", esc(&i.source)));
-        if let Some(m) = &i.media_id {
-            lines.push(format!("media <code>{}</code>", esc(m)));
-        }
-        if let Some(u) = &i.url {
-            lines.push(format!("<a href=\"{}\">URL</a>", esc(u)));
-        }
-        for f in &i.findings {
-            lines.push(format!("<small>{}</small>", esc(f)));
-        }
-        if let Some(e) = &i.error {
-            lines.push(format!("<small class=\"err\">{}</small>", esc(e)));
-        }
-        cards.push_str(&format!(
-            "<figure>{media}<figcaption>{}</figcaption></figure>\n",
-            lines.join("<br>")
-        ));
-    }
-    format!(
-        "<!doctype html><meta charset=\"utf-8\"><title>storyforge report</title>\n<style>body{{font:14px system-ui;margin:24px}}main{{display:flex;flex-wrap:wrap;gap:16px}}figure{{width:180px;margin:0}}img,video,.none{{width:180px;height:320px;object-fit:cover;background:#eee;border-radius:8px}}.published{{color:#2a7}}.failed,.err{{color:#c33}}.deferred{{color:#c80}}code{{font-size:11px}}small{{display:block;color:#555}}</style>\n<h1>storyforge run</h1><p>{} — Graph API: {}</p>\n<main>\n{cards}</main>\n",
-        esc(&r.summary()),
-        esc(&r.graph)
-    )
-}
-
-fn relative(base: &Path, p: &Path) -> String {
-    let (Ok(b), Ok(f)) = (base.canonicalize(), p.canonicalize()) else {
-        return p.display().to_string();
-    };
-    f.strip_prefix(&b)
-        .map_or_else(|_| f.display().to_string(), |r| r.display().to_string())
 }

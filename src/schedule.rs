@@ -222,10 +222,15 @@ pub fn run_entry(
             file: s.file.as_ref().map(PathBuf::from),
             key: None,
             mentions: Vec::new(),
+            on_change: None,
         }],
+        base: settings.dir.clone(),
     };
     let opts = RunOptions {
         scope: Some(format!("schedule:{}", s.id)),
+        // However often the entry runs (a crash before it was marked done,
+        // a retry), it makes one generation of its Story at most.
+        asked_by: Some(format!("schedule:{}", s.id)),
         republish: s.republish,
         ..RunOptions::default()
     };

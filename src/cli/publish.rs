@@ -8,12 +8,12 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 
 use storyforge::config::Settings;
-use storyforge::delivery::{
-    self, identity, Context, Delivery, DeliveryOptions, Item, ItemStatus, Media,
-};
+use storyforge::delivery::identity::{legacy, Base, Identity};
+use storyforge::delivery::{self, Context, Delivery, DeliveryOptions, Item, ItemStatus, Media};
 use storyforge::ledger::{Ledger, Settlement, State};
 use storyforge::publish::{self, tokens, Account};
 use storyforge::sandbox::Sandbox;
+use storyforge::util::redact::redact_url;
 
 /// Where the settings come from.
 #[derive(Debug, clap::Args)]
@@ -50,6 +50,9 @@ pub struct PublishArgs {
     /// Publish again even if these files (or their bytes) already went out.
     #[arg(long)]
     republish: bool,
+    /// Publish a file again when its bytes changed since it was published.
+    #[arg(long)]
+    publish_changed: bool,
     /// Print a JSON array of items on stdout.
     #[arg(long)]
     json: bool,
@@ -178,24 +181,35 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
     let (settings, _sandbox) = args.config.delivery_settings()?;
     let rt = runtime()?;
     let items = rt.block_on(async {
+        let base = Base::new(settings.dir.as_deref().unwrap_or(Path::new(".")));
         let mut ctx = Context::open(settings, DeliveryOptions::default()).await?;
         let mut items = Vec::new();
         for input in &args.inputs {
-            let (identity, media) = if delivery::is_url(input) {
-                (identity::url(None, input), Media::Url(input.clone()))
+            // A URL is shown and recorded without its signature.
+            let (identity, media, old, source) = if delivery::is_url(input) {
+                (
+                    Identity::url(None, input),
+                    Media::Url(input.clone()),
+                    legacy::url(None, input),
+                    redact_url(input),
+                )
             } else {
                 let path = PathBuf::from(input);
-                (identity::file(None, &path), Media::File(path))
+                (
+                    Identity::file(None, &base, &path),
+                    Media::File(path.clone()),
+                    legacy::file(None, &path),
+                    input.clone(),
+                )
             };
-            let d = Delivery {
-                account: args.account.clone(),
-                identity,
-                input_hash: None,
-                source: input.clone(),
-                media,
-                republish: args.republish,
-                mentions: Vec::new(),
-            };
+            let mut d = Delivery::new(identity, source, media);
+            d.account.clone_from(&args.account);
+            d.legacy = Some(storyforge::ledger::Legacy {
+                identity: old,
+                by_position: false,
+            });
+            d.republish = args.republish;
+            d.publish_changed = args.publish_changed;
             items.push(ctx.deliver(&d).await);
         }
         anyhow::Ok((items, ctx.ledger().path().to_string()))
@@ -277,7 +291,7 @@ pub fn ledger(args: LedgerArgs) -> anyhow::Result<ExitCode> {
                 a.kind,
                 a.state.as_str(),
                 a.media_id.as_deref().unwrap_or("-"),
-                a.source,
+                storyforge::util::redact::redact(&a.source),
                 a.last_error
                     .as_deref()
                     .map(|e| format!("  ({e})"))
@@ -293,6 +307,16 @@ pub fn ledger(args: LedgerArgs) -> anyhow::Result<ExitCode> {
                 a.container_id.as_deref().unwrap_or("-"),
                 a.id,
                 a.id
+            );
+        }
+        for a in assets
+            .iter()
+            .filter(|a| a.state == State::Published && a.media_id.is_none())
+        {
+            eprintln!(
+                "id unknown: Story {} ({}) was published, but its publish reply was lost and the live Stories since could not be told apart; its insights cannot be collected",
+                a.id,
+                storyforge::util::redact::redact(&a.source)
             );
         }
         eprintln!(
@@ -406,6 +430,10 @@ pub struct RunArgs {
     /// bytes that went out under another name.
     #[arg(long)]
     republish: bool,
+    /// Publish the new version of every published Story whose row values
+    /// or template changed since (as `on_change: publish` on every entry).
+    #[arg(long)]
+    publish_changed: bool,
     /// Print the run report as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -423,7 +451,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         today: args.today,
         preset: args.preset,
         republish: args.republish,
-        scope: None,
+        publish_changed: args.publish_changed,
+        ..storyforge::run::RunOptions::default()
     };
     let report =
         with_progress(|on_item| storyforge::run::run_with(&job, settings, &opts, on_item))?;
@@ -472,6 +501,9 @@ pub fn print_run(
         for i in &report.items {
             println!("{}", item_line(i));
         }
+    }
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
     }
     eprintln!(
         "{}; report: {}",

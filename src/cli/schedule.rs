@@ -81,7 +81,9 @@ pub fn daily(args: DailyArgs) -> anyhow::Result<ExitCode> {
             file: None,
             key: args.key,
             mentions: Vec::new(),
+            on_change: None,
         }],
+        base: None,
     };
     let opts = RunOptions {
         dry_run: args.dry_run,
@@ -185,6 +187,7 @@ pub fn schedule(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
         file: args.file.clone(),
         key: None,
         mentions: Vec::new(),
+        on_change: None,
     };
     job.check()
         .map_err(|m| anyhow::anyhow!("schedule add: {m}"))?;

@@ -78,6 +78,10 @@ pub struct Item {
     pub transient: bool,
     /// What went wrong, why it waits, or what changed.
     pub error: Option<String>,
+    /// Published earlier, and these fields changed since (`price`,
+    /// `template`; `content` when only the bytes are known).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
 }
 
 impl Item {
@@ -107,14 +111,17 @@ impl Item {
         self
     }
 
-    /// Published by an earlier run (`changed`: the bytes or inputs differ now).
-    pub fn already(mut self, row: &Asset, changed: bool) -> Item {
+    /// Published by an earlier run; `changed` names what differs now
+    /// (empty: nothing).
+    pub fn already(mut self, row: &Asset, changed: &[String]) -> Item {
         self.media_id = row.media_id.clone();
         self.story = Some(row.id);
-        if changed {
-            self.error = Some(
-                "already published; content changed since (not published again; use --republish to publish the new version)".into(),
-            );
+        if !changed.is_empty() {
+            self.error = Some(format!(
+                "already published; content changed since: {} (not published again; set `on_change: publish` on the job entry, or run with --publish-changed, to publish the new version)",
+                changed.join(", ")
+            ));
+            self.changed = changed.to_vec();
         }
         self.status = ItemStatus::AlreadyPublished;
         self

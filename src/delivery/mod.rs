@@ -51,9 +51,13 @@ pub struct Delivery {
     /// The account name [default: the first, or the sandbox's demo account].
     pub account: Option<String>,
     /// What the Story is (see [`identity`]).
-    pub identity: String,
+    pub identity: identity::Identity,
+    /// The identity an earlier release gave it (adopted when found).
+    pub legacy: Option<ledger::Legacy>,
     /// sha256 of what it was made from, when known.
     pub input_hash: Option<String>,
+    /// What it was made from, field by field, when known.
+    pub fields: Option<crate::pipeline::Fields>,
     /// Where it came from, for people.
     pub source: String,
     /// The Story file, or its public URL.
@@ -62,6 +66,30 @@ pub struct Delivery {
     pub republish: bool,
     /// Usernames to tag (`user_tags`), already checked. Default: none.
     pub mentions: Vec<String>,
+    /// Publish a new version when its inputs changed since it was published.
+    pub publish_changed: bool,
+    /// What asks for it (`schedule:7`) [default: this run]: one request
+    /// makes at most one generation of a Story.
+    pub asked_by: Option<String>,
+}
+
+impl Delivery {
+    /// A Story `identity` from `media`, with nothing else known yet.
+    pub fn new(identity: identity::Identity, source: String, media: Media) -> Delivery {
+        Delivery {
+            account: None,
+            identity,
+            legacy: None,
+            input_hash: None,
+            fields: None,
+            source,
+            media,
+            republish: false,
+            publish_changed: false,
+            asked_by: None,
+            mentions: Vec::new(),
+        }
+    }
 }
 
 /// A Story's media.
@@ -223,9 +251,10 @@ impl Context {
             ),
         };
         item.kind = Some(kind);
+        let encoded = d.identity.encode();
         let req = StoryRequest {
             account: name.clone(),
-            identity: d.identity.clone(),
+            identity: encoded.clone(),
             content_hash: hash,
             input_hash: d.input_hash.clone(),
             kind,
@@ -235,11 +264,18 @@ impl Context {
                 Media::Url(_) => None,
             },
             republish: d.republish,
+            publish_changed: d.publish_changed,
+            asked_by: Some(d.asked_by.clone().unwrap_or_else(|| self.owner.clone())),
+            fields: d
+                .fields
+                .as_ref()
+                .and_then(|f| serde_json::to_string(f).ok()),
+            legacy: d.legacy.clone(),
         };
         if self.opts.dry_run {
-            if let Ok(Some(row)) = self.ledger.latest(&name, &d.identity) {
+            if let Ok(Some(row)) = self.ledger.latest(&name, &encoded) {
                 if row.state == State::Published && !d.republish {
-                    return item.already(&row, false);
+                    return item.already(&row, &[]);
                 }
             }
             return match self.prepare(&mut item, &d.media).await {
@@ -249,7 +285,18 @@ impl Context {
         }
         let (row, claim, taken_over) = match self.ledger.claim(&req, &self.owner, self.lease) {
             Err(e) => return item.failed(e.to_string(), true),
-            Ok(ClaimOutcome::Published { row, changed }) => return item.already(&row, changed),
+            Ok(ClaimOutcome::Published {
+                row,
+                changed,
+                changed_fields,
+            }) => {
+                let fields = if changed && changed_fields.is_empty() {
+                    vec!["content".to_string()]
+                } else {
+                    changed_fields
+                };
+                return item.already(&row, &fields);
+            }
             Ok(ClaimOutcome::Busy { row }) => {
                 item.error = Some(format!(
                     "in progress in another run (Story {}, {})",

@@ -10,6 +10,7 @@
 //! cannot exhaust memory; a feed URL is shown redacted in every message.
 
 mod flatten;
+pub mod keys;
 mod limits;
 pub mod remote;
 mod rss;

@@ -6,6 +6,7 @@
 //! claim, so a run that dies anywhere, or two runs at once, never publish
 //! twice. Tokens and URL signatures are never stored here.
 
+mod adopt;
 mod insights;
 mod notices;
 mod schedule;
@@ -19,6 +20,7 @@ use serde::Serialize;
 
 use crate::media::MediaKind;
 
+pub use adopt::{changed_since, Legacy};
 pub use insights::{InsightFailure, InsightRow, RefusedMetric};
 pub use schedule::{ScheduleState, Scheduled, StoredInsights, TokenRecord};
 pub use stories::{owner_done, owner_id, Claim, ClaimOutcome, Settlement, StoryRequest};
@@ -140,6 +142,15 @@ pub struct Asset {
     pub publish_started_at: Option<String>,
     /// When it was published.
     pub published_at: Option<String>,
+    /// What it was made from, field by field (`{"template": hash, "price":
+    /// hash, …}`), when known: names what changed in a new version.
+    pub fields: Option<String>,
+    /// What asked for this generation (`schedule:7`, a run's owner id), so
+    /// one request never makes two generations.
+    pub asked_by: Option<String>,
+    /// When publishing was first attempted, by the Graph API's clock (its
+    /// `Date` header), when it said: what `/stories` timestamps compare to.
+    pub publish_server_at: Option<String>,
 }
 
 /// What the ledger could not do.
@@ -266,6 +277,9 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("schedule", "running_since", "TEXT"),
     ("stories", "template", "TEXT"),
     ("stories", "variant", "TEXT"),
+    ("stories", "fields", "TEXT"),
+    ("stories", "asked_by", "TEXT"),
+    ("stories", "publish_server_at", "TEXT"),
 ];
 
 /// The first release keyed rows by content hash alone (`assets`): each
@@ -315,6 +329,7 @@ impl Ledger {
             conn,
             path: shown.clone(),
         };
+        adopt::backup_before_upgrade(&ledger.conn, path);
         ledger.upgrade().map_err(fail)?;
         Ok(ledger)
     }
@@ -350,6 +365,7 @@ impl Ledger {
         if old {
             tx.execute_batch(MIGRATE_ASSETS)?;
         }
+        adopt::redact_sources(&tx)?;
         tx.commit()
     }
 

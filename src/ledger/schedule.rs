@@ -98,13 +98,14 @@ impl Scheduled {
 
     /// What it publishes, for people: the file, or `TEMPLATE × FEED row N`.
     pub fn describe(&self) -> String {
-        self.file.clone().unwrap_or_else(|| {
+        use crate::util::redact::redact_url;
+        self.file.as_deref().map(redact_url).unwrap_or_else(|| {
             format!(
                 "{}{} row {}",
                 self.template.clone().unwrap_or_default(),
                 self.feed
                     .as_deref()
-                    .map(|f| format!(" × {f}"))
+                    .map(|f| format!(" × {}", redact_url(f)))
                     .unwrap_or_default(),
                 self.row.map_or("-".into(), |r| r.to_string())
             )

@@ -28,6 +28,43 @@ pub struct StoryRequest {
     pub output_path: Option<String>,
     /// Publish again even when this identity (or these bytes) already went out.
     pub republish: bool,
+    /// Publish a new version when what it is made from changed since it
+    /// was published (`on_change: publish`, `--publish-changed`).
+    pub publish_changed: bool,
+    /// What asks (`schedule:7`, the run's owner id): a request makes at
+    /// most one generation of an identity.
+    pub asked_by: Option<String>,
+    /// What it is made from, field by field (JSON), when known.
+    pub fields: Option<String>,
+    /// The row an earlier release would have written for it, to adopt.
+    pub legacy: Option<super::Legacy>,
+}
+
+impl StoryRequest {
+    /// A request for `identity` of `account` with these bytes, nothing
+    /// else known (no inputs, no republish).
+    pub fn new(
+        account: &str,
+        identity: &str,
+        content_hash: &str,
+        kind: MediaKind,
+        source: &str,
+    ) -> StoryRequest {
+        StoryRequest {
+            account: account.to_string(),
+            identity: identity.to_string(),
+            content_hash: content_hash.to_string(),
+            input_hash: None,
+            kind,
+            source: source.to_string(),
+            output_path: None,
+            republish: false,
+            publish_changed: false,
+            asked_by: None,
+            fields: None,
+            legacy: None,
+        }
+    }
 }
 
 /// A claim on one row: the row id and the owner holding it.
@@ -58,6 +95,8 @@ pub enum ClaimOutcome {
         row: Box<Asset>,
         /// The bytes (or inputs) differ from what was published.
         changed: bool,
+        /// The fields that changed (`price`, `template`), when known.
+        changed_fields: Vec<String>,
     },
     /// Another live run holds the claim.
     Busy {
@@ -142,7 +181,7 @@ pub(crate) fn owner_alive(owner: &str) -> bool {
 
 use std::path::Path;
 
-const COLUMNS: &str = "id, account, identity, generation, content_hash, input_hash, kind, source, output_path, object_key, url, container_id, media_id, state, attempts, last_error, owner, lease_until, created_at, updated_at, container_at, publish_started_at, published_at";
+const COLUMNS: &str = "id, account, identity, generation, content_hash, input_hash, kind, source, output_path, object_key, url, container_id, media_id, state, attempts, last_error, owner, lease_until, created_at, updated_at, container_at, publish_started_at, published_at, fields, asked_by, publish_server_at";
 
 fn row_to_asset(r: &rusqlite::Row<'_>) -> rusqlite::Result<Asset> {
     Ok(Asset {
@@ -171,6 +210,9 @@ fn row_to_asset(r: &rusqlite::Row<'_>) -> rusqlite::Result<Asset> {
         container_at: r.get(20)?,
         publish_started_at: r.get(21)?,
         published_at: r.get(22)?,
+        fields: r.get(23)?,
+        asked_by: r.get(24)?,
+        publish_server_at: r.get(25)?,
     })
 }
 
@@ -206,12 +248,19 @@ impl Ledger {
     ) -> Result<ClaimOutcome, LedgerError> {
         let t = Utc::now();
         let until = stamp(t + lease);
-        let latest = self.latest(&req.account, &req.identity)?;
+        let mut latest = self.latest(&req.account, &req.identity)?;
+        if latest.is_none() {
+            if let Some(legacy) = &req.legacy {
+                latest = self.adopt(req, legacy)?;
+            }
+        }
+        // A URL's query values never reach the file (a presigned signature).
+        let source = crate::util::redact::redact(&req.source);
         let insert = |generation: i64| -> Result<ClaimOutcome, LedgerError> {
             self.exec(
-                "INSERT INTO stories (account, identity, generation, content_hash, input_hash, kind, source, output_path, state, owner, lease_until, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?11, ?11)",
-                params![req.account, req.identity, generation, req.content_hash, req.input_hash, req.kind.as_str(), req.source, req.output_path, owner, until, stamp(t)],
+                "INSERT INTO stories (account, identity, generation, content_hash, input_hash, kind, source, output_path, state, owner, lease_until, created_at, updated_at, fields, asked_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?11, ?11, ?12, ?13)",
+                params![req.account, req.identity, generation, req.content_hash, req.input_hash, req.kind.as_str(), source, req.output_path, owner, until, stamp(t), req.fields, req.asked_by],
             )?;
             let id = self.conn.last_insert_rowid();
             Ok(ClaimOutcome::Claimed {
@@ -242,14 +291,16 @@ impl Ledger {
             return insert(0);
         };
         if row.state == State::Published {
-            if req.republish {
+            let (changed, changed_fields) = super::adopt::changes(&row, req);
+            // One request (a schedule entry, a run) makes one generation at most.
+            let asked_before = req.asked_by.is_some() && row.asked_by == req.asked_by;
+            if !asked_before && (req.republish || (changed && req.publish_changed)) {
                 return insert(row.generation + 1);
             }
-            let changed = row.content_hash != req.content_hash
-                || matches!((&row.input_hash, &req.input_hash), (Some(a), Some(b)) if a != b);
             return Ok(ClaimOutcome::Published {
                 row: Box::new(row),
                 changed,
+                changed_fields,
             });
         }
         let live = row.owner.as_deref().is_some_and(|o| {
@@ -266,14 +317,22 @@ impl Ledger {
         }
         let taken_over = row.owner.as_deref().is_some_and(|o| o != owner);
         // Bytes in flight stay those of the container; otherwise the new ones count.
-        let (hash, input) = if row.state.in_flight() {
-            (row.content_hash.clone(), row.input_hash.clone())
+        let (hash, input, fields) = if row.state.in_flight() {
+            (
+                row.content_hash.clone(),
+                row.input_hash.clone(),
+                row.fields.clone(),
+            )
         } else {
-            (req.content_hash.clone(), req.input_hash.clone())
+            (
+                req.content_hash.clone(),
+                req.input_hash.clone(),
+                req.fields.clone(),
+            )
         };
         self.exec(
-            "UPDATE stories SET owner = ?2, lease_until = ?3, content_hash = ?4, input_hash = ?5, source = ?6, output_path = COALESCE(?7, output_path), updated_at = ?8 WHERE id = ?1",
-            params![row.id, owner, until, hash, input, req.source, req.output_path, stamp(t)],
+            "UPDATE stories SET owner = ?2, lease_until = ?3, content_hash = ?4, input_hash = ?5, source = ?6, output_path = COALESCE(?7, output_path), updated_at = ?8, fields = ?9 WHERE id = ?1",
+            params![row.id, owner, until, hash, input, source, req.output_path, stamp(t), fields],
         )?;
         Ok(ClaimOutcome::Claimed {
             row: Box::new(self.get(row.id)?),
@@ -352,7 +411,7 @@ impl Ledger {
         let t = now();
         self.owned_exec(
             claim,
-            "UPDATE stories SET state = 'creating', container_id = NULL, publish_started_at = NULL, updated_at = ?3 WHERE id = ?1 AND owner = ?2",
+            "UPDATE stories SET state = 'creating', container_id = NULL, publish_started_at = NULL, publish_server_at = NULL, updated_at = ?3 WHERE id = ?1 AND owner = ?2",
             &[&t],
         )?;
         self.exec(
@@ -377,6 +436,19 @@ impl Ledger {
             claim,
             "UPDATE stories SET state = 'publishing', attempts = attempts + 1, publish_started_at = COALESCE(publish_started_at, ?3), updated_at = ?3 WHERE id = ?1 AND owner = ?2",
             &[&now()],
+        )
+    }
+
+    /// Records when publishing was first attempted by the Graph API's clock.
+    pub fn set_publish_server_at(
+        &self,
+        claim: &Claim,
+        at: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.owned_exec(
+            claim,
+            "UPDATE stories SET publish_server_at = COALESCE(publish_server_at, ?3) WHERE id = ?1 AND owner = ?2",
+            &[&stamp(at)],
         )
     }
 
@@ -440,7 +512,7 @@ impl Ledger {
             }
             Settlement::NotPublished => {
                 self.exec(
-                    "UPDATE stories SET state = 'pending', container_id = NULL, publish_started_at = NULL, last_error = 'settled by hand: not published', owner = NULL, lease_until = NULL, updated_at = ?2 WHERE id = ?1",
+                    "UPDATE stories SET state = 'pending', container_id = NULL, publish_started_at = NULL, publish_server_at = NULL, last_error = 'settled by hand: not published', owner = NULL, lease_until = NULL, updated_at = ?2 WHERE id = ?1",
                     params![id, now()],
                 )?;
             }
@@ -561,168 +633,4 @@ impl Ledger {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn req(identity: &str, hash: &str) -> StoryRequest {
-        StoryRequest {
-            account: "main".into(),
-            identity: identity.into(),
-            content_hash: hash.into(),
-            input_hash: None,
-            kind: MediaKind::Image,
-            source: "t.yaml row 1".into(),
-            output_path: None,
-            republish: false,
-        }
-    }
-
-    fn claimed(o: ClaimOutcome) -> (Asset, Claim) {
-        match o {
-            ClaimOutcome::Claimed { row, claim, .. } => (*row, claim),
-            other => panic!("not claimed: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn claims_states_and_identity() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let l = Ledger::open(&dir.path().join("l.db")).expect("open");
-        let lease = chrono::Duration::seconds(60);
-        let (row, c) = claimed(
-            l.claim(&req("t|row:1", "abc"), "a/1/x", lease)
-                .expect("claim"),
-        );
-        assert_eq!(row.state, State::Pending);
-        // Another live owner (another host: alive until its lease ends) is refused.
-        let busy = l
-            .claim(&req("t|row:1", "abc"), "other-host/1/y", lease)
-            .expect("claim");
-        assert!(matches!(busy, ClaimOutcome::Busy { .. }), "{busy:?}");
-        l.set_uploaded(&c, Some("k.jpg"), "https://x/k.jpg?X-Amz-Signature=SECRET")
-            .expect("uploaded");
-        l.set_creating(&c, "main").expect("creating");
-        l.set_container(&c, "c1").expect("container");
-        l.set_publishing(&c).expect("publishing");
-        // A stranger's update is refused, not applied.
-        let thief = Claim {
-            id: c.id,
-            owner: "b/2/z".into(),
-        };
-        assert!(matches!(
-            l.set_published(&thief, Some("m1")),
-            Err(LedgerError::ClaimLost { .. })
-        ));
-        assert_eq!(
-            l.set_published(&c, Some("m1"))
-                .expect("published")
-                .as_deref(),
-            Some("m1")
-        );
-        let done = l.get(c.id).expect("row");
-        assert_eq!((done.state, done.attempts), (State::Published, 1));
-        assert_eq!(done.url.as_deref(), Some("https://x/k.jpg"));
-        assert!(done.owner.is_none());
-        // The same identity with new bytes: published, content changed.
-        match l
-            .claim(&req("t|row:1", "def"), "a/1/x", lease)
-            .expect("claim")
-        {
-            ClaimOutcome::Published { row, changed } => {
-                assert!(changed);
-                assert_eq!(row.media_id.as_deref(), Some("m1"));
-            }
-            other => panic!("{other:?}"),
-        }
-        // The same bytes under another identity within 24 h.
-        assert!(matches!(
-            l.claim(&req("t|row:2", "abc"), "a/1/x", lease)
-                .expect("claim"),
-            ClaimOutcome::SameContent { .. }
-        ));
-        // --republish: a new generation.
-        let mut again = req("t|row:1", "def");
-        again.republish = true;
-        let (row2, c2) = claimed(l.claim(&again, "a/1/x", lease).expect("claim"));
-        assert_eq!(row2.generation, 1);
-        // A media id another row holds is never recorded twice.
-        assert_eq!(l.set_published(&c2, Some("m1")).expect("published"), None);
-    }
-
-    #[test]
-    fn the_same_bytes_claimed_under_two_identities_go_once() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let l = Ledger::open(&dir.path().join("l.db")).expect("open");
-        let lease = chrono::Duration::seconds(60);
-        let (_, c) = claimed(l.claim(&req("a", "same"), "h1/1/x", lease).expect("claim"));
-        // Still pending (not even uploaded), but claimed by a live run.
-        assert!(matches!(
-            l.claim(&req("b", "same"), "h2/2/y", lease).expect("claim"),
-            ClaimOutcome::SameContent { .. }
-        ));
-        // Once its claim is given up without a container, the bytes are free.
-        l.release(&c).expect("release");
-        assert!(matches!(
-            l.claim(&req("b", "same"), "h2/2/y", lease).expect("claim"),
-            ClaimOutcome::Claimed { .. }
-        ));
-    }
-
-    #[test]
-    fn a_live_run_of_this_process_keeps_its_claim_and_an_ended_one_does_not() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let l = Ledger::open(&dir.path().join("l.db")).expect("open");
-        let lease = chrono::Duration::seconds(60);
-        let first = owner_id();
-        let second = owner_id();
-        claimed(l.claim(&req("a", "h"), &first, lease).expect("claim"));
-        // Two runs in one process (the dashboard and its tick): the second
-        // waits while the first lives…
-        assert!(matches!(
-            l.claim(&req("a", "h"), &second, lease).expect("claim"),
-            ClaimOutcome::Busy { .. }
-        ));
-        // …and takes over at once when it has ended.
-        owner_done(&first);
-        claimed(l.claim(&req("a", "h"), &second, lease).expect("claim"));
-        owner_done(&second);
-    }
-
-    #[test]
-    fn a_lease_that_ran_out_is_taken_over() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let l = Ledger::open(&dir.path().join("l.db")).expect("open");
-        let short = chrono::Duration::milliseconds(30);
-        let (_, old) = claimed(
-            l.claim(&req("a", "h"), "far-host/7/x", short)
-                .expect("claim"),
-        );
-        std::thread::sleep(std::time::Duration::from_millis(60));
-        match l.claim(&req("a", "h"), "h2/2/y", short).expect("claim") {
-            ClaimOutcome::Claimed { taken_over, .. } => assert!(taken_over),
-            other => panic!("{other:?}"),
-        }
-        // The old owner's next change is refused.
-        assert!(matches!(
-            l.renew(&old, short),
-            Err(LedgerError::ClaimLost { .. })
-        ));
-    }
-
-    #[test]
-    fn unsure_rows_are_settled_by_hand() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let l = Ledger::open(&dir.path().join("l.db")).expect("open");
-        let lease = chrono::Duration::seconds(60);
-        let (_, c) = claimed(l.claim(&req("f", "h"), "a/1/x", lease).expect("claim"));
-        l.set_error(&c, State::Unsure, "lost reply")
-            .expect("unsure");
-        assert!(l.settle(999, &Settlement::NotPublished).is_err());
-        let row = l.settle(c.id, &Settlement::NotPublished).expect("settle");
-        assert_eq!(row.state, State::Pending);
-        assert!(
-            l.settle(c.id, &Settlement::NotPublished).is_err(),
-            "only unsure rows"
-        );
-    }
-}
+mod tests;

@@ -246,6 +246,9 @@ impl Publisher {
                     }
                     self.space_publishes().await;
                     ledger.set_publishing(claim)?;
+                    if let Some(server) = self.client.server_now() {
+                        ledger.set_publish_server_at(claim, server)?;
+                    }
                     let path = format!("{}/media_publish", account.settings.ig_user_id);
                     let result = self
                         .call(account, Method::Post, &path, &[("creation_id", c.as_str())])
@@ -331,6 +334,14 @@ impl Publisher {
             }
         }
         match self.live_since(job, &row).await {
+            Ok(_) if !self.listing_sees(&row) => Ok(Resume::Done(self.unsure(
+                job,
+                ErrorClass::NewContainer,
+                format!(
+                    "container {container} is gone after a publish attempt made more than {} h ago by Instagram's clock, which the live Stories list no longer covers; look for it in the account's Story archive in the Instagram app",
+                    crate::spec::STORY_LIFETIME_HOURS
+                ),
+            )?)),
             Ok(unknown) if unknown.is_empty() => {
                 tracing::info!(
                     "{}: container {container} is gone and no Story went live since the publish attempt; making a new one",
@@ -388,13 +399,35 @@ impl Publisher {
         })
     }
 
-    /// Ids of live Stories published since `row`'s publish attempt (less
-    /// two minutes of clock skew) that no ledger row holds.
+    /// When `row`'s publish was first attempted by the server's clock: as
+    /// recorded, else our record moved by the server's offset now.
+    fn attempted_server_at(&self, row: &Asset) -> Option<chrono::DateTime<Utc>> {
+        if let Some(t) = row.publish_server_at.as_deref().and_then(parse_time) {
+            return Some(t);
+        }
+        let local = row.publish_started_at.as_deref().and_then(parse_time)?;
+        let offset = self.client.server_now().map(|s| s - Utc::now());
+        Some(local + offset.unwrap_or_default())
+    }
+
+    /// True while `/stories` (the last 24 h, by the server's clock) still
+    /// covers `row`'s publish attempt, with a margin: only then does its
+    /// not listing a Story say the publish did not go out.
+    fn listing_sees(&self, row: &Asset) -> bool {
+        let Some(attempt) = self.attempted_server_at(row) else {
+            return true;
+        };
+        let now = self.client.server_now().unwrap_or_else(Utc::now);
+        let window = chrono::Duration::hours(crate::spec::STORY_LIFETIME_HOURS)
+            - chrono::Duration::minutes(10);
+        now - attempt < window
+    }
+
+    /// Ids of live Stories published since `row`'s publish attempt (by the
+    /// server's clock, less two minutes) that no ledger row holds.
     async fn live_since(&self, job: &Job<'_>, row: &Asset) -> Result<Vec<String>, CallError> {
-        let since = row
-            .publish_started_at
-            .as_deref()
-            .and_then(parse_time)
+        let since = self
+            .attempted_server_at(row)
             .map(|t| t - chrono::Duration::seconds(120));
         let live: LiveStories = stories::live(&self.client, job.account).await?;
         let known = job

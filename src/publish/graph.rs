@@ -191,6 +191,8 @@ pub struct GraphClient {
     base: String,
     version: String,
     usage: Mutex<Usage>,
+    /// The server's clock less ours, from the `Date` of the last reply.
+    clock_offset: Mutex<Option<chrono::Duration>>,
 }
 
 /// GET or POST.
@@ -227,7 +229,15 @@ impl GraphClient {
             base: base.trim_end_matches('/').to_string(),
             version: version.trim_matches('/').to_string(),
             usage: Mutex::new(Usage::default()),
+            clock_offset: Mutex::new(None),
         })
+    }
+
+    /// The time now by the server's clock (the `Date` of its last reply,
+    /// moved on by our clock since), when a reply has said.
+    pub fn server_now(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let offset = self.clock_offset.lock().ok().and_then(|o| *o)?;
+        Some(chrono::Utc::now() + offset)
     }
 
     /// The usage last reported by the API.
@@ -312,6 +322,14 @@ impl GraphClient {
         );
         if let Ok(mut u) = self.usage.lock() {
             *u = usage;
+        }
+        if let Some(server) = header("date")
+            .as_deref()
+            .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok())
+        {
+            if let Ok(mut o) = self.clock_offset.lock() {
+                *o = Some(server.with_timezone(&chrono::Utc) - chrono::Utc::now());
+            }
         }
         if (300..400).contains(&status) {
             return Err(CallError::Redirect {

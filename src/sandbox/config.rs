@@ -235,6 +235,11 @@ pub struct Faults {
     /// call answer a non-retryable error (100, invalid parameter).
     /// Default: 0.
     pub status_read_error: u32,
+    /// A PUBLISHED container past its lifetime on the sandbox clock answers
+    /// EXPIRED, as the live API's can once its Story is gone (with
+    /// [`crate::sandbox::Sandbox::advance_clock`], a test ages one without
+    /// waiting). Stays until changed. Default: false.
+    pub published_containers_expire: bool,
 }
 
 impl SandboxConfig {

@@ -438,7 +438,15 @@ pub fn node(shared: &Shared, req: &Req, auth: &Auth, id: &str) -> Result<Reply, 
             &["id", "status_code", "status"],
             "ShadowIGMediaBuilder",
         )?;
-        let (code, text) = match world.status(c, now, life) {
+        let status = match world.status(c, now, life) {
+            Status::Published
+                if world.faults.published_containers_expire && now >= c.created + life =>
+            {
+                Status::Expired
+            }
+            other => other,
+        };
+        let (code, text) = match status {
             Status::InProgress => (
                 "IN_PROGRESS",
                 "In Progress: Media is still being processed.".to_string(),

@@ -205,6 +205,10 @@ async fn entry(
     let regain = graph_error.as_ref().and_then(|e| e.regain_minutes);
     usage_headers(&shared, account.as_deref(), regain, response.headers_mut());
     let mut world = shared.lock();
+    // Like the real API, every reply says the server's time (its clock).
+    if let Ok(v) = HeaderValue::from_str(&super::state::http_date(world.now())) {
+        response.headers_mut().insert(header::DATE, v);
+    }
     let dropped = req.kill.load(Ordering::SeqCst);
     let params = req
         .params

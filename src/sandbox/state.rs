@@ -352,6 +352,13 @@ pub fn rfc3339(t: SystemTime) -> String {
     chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// An HTTP `Date` header's form: `Mon, 07 Dec 2026 18:00:00 GMT`.
+pub fn http_date(t: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t)
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
 /// Graph's timestamp style: `2026-11-29T17:00:00+0000`.
 pub fn graph_time(t: SystemTime) -> String {
     chrono::DateTime::<chrono::Utc>::from(t)

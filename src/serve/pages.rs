@@ -134,7 +134,7 @@ pub async fn queue(State(app): State<Shared>) -> Response {
                     b,
                     "<li class=\"item bad\">{} {} ({}) — {}<br><em>What to do:</em> look at the account's Stories, then <code>storyforge ledger settle {} --published MEDIA_ID</code> or <code>--not-published</code>.</li>",
                     badge("unsure"),
-                    escape(&a.source),
+                    escape(&crate::util::redact::redact(&a.source)),
                     escape(&a.account),
                     escape(a.last_error.as_deref().unwrap_or("the publish may have gone out")),
                     a.id
@@ -407,7 +407,7 @@ pub async fn recent(State(app): State<Shared>) -> Response {
             id = a.id,
             acct = escape(&a.account),
             t = time(&r.published.to_rfc3339()),
-            src = escape(&a.source),
+            src = escape(&crate::util::redact::redact(&a.source)),
             link = link
                 .map(|l| format!(
                     "<p><a href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\">Permalink</a></p>",

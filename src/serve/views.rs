@@ -42,6 +42,8 @@ pub fn queue(settings: &Settings, ledger: &Ledger) -> Result<Vec<QueueEntry>, Le
 
 /// A path shown by its file name (the full text goes in a title).
 fn file_name(path: &str) -> &str {
+    // A URL's query (an API key, a signature) is not part of its name.
+    let path = path.split(['?', '#']).next().unwrap_or(path);
     std::path::Path::new(path)
         .file_name()
         .and_then(|n| n.to_str())

@@ -89,6 +89,87 @@ fn redact_after(text: &str, marker: &str, end: impl Fn(char) -> bool) -> String 
     out
 }
 
+/// `scheme://authority/path`, the query (without `?`) and `#fragment`.
+fn split_url(url: &str) -> (&str, Option<&str>, &str) {
+    let (before_fragment, fragment) = match url.find('#') {
+        Some(i) => url.split_at(i),
+        None => (url, ""),
+    };
+    match before_fragment.find('?') {
+        Some(i) => (
+            &before_fragment[..i],
+            Some(&before_fragment[i + 1..]),
+            fragment,
+        ),
+        None => (before_fragment, None, fragment),
+    }
+}
+
+/// Query parameters that carry a credential or a signature rather than
+/// saying *what* is fetched (case-insensitive; `X-Amz-*`, `X-Goog-*` by
+/// prefix): [`stable_url`] drops them, so they are never stored and a new
+/// signature is not a new feed or Story.
+const SIGNATURE_PARAMS: [&str; 22] = [
+    "access_token",
+    "api_key",
+    "apikey",
+    "api-key",
+    "auth",
+    "client_secret",
+    "code",
+    "credential",
+    "expires",
+    "key",
+    "key-pair-id",
+    "password",
+    "policy",
+    "se",
+    "secret",
+    "sig",
+    "signature",
+    "sp",
+    "st",
+    "sv",
+    "token",
+    "x-api-key",
+];
+
+fn is_signature_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with("x-amz-") || n.starts_with("x-goog-") || SIGNATURE_PARAMS.contains(&n.as_str())
+}
+
+/// A URL as an identity keeps it: scheme, host, path, the query without
+/// credential or signature parameters, and the `#fragment` (a feed's JSON
+/// pointer); the userinfo goes. Two URLs that differ only in what they ask
+/// for (`?store=berlin`, `?store=paris`) stay apart; two that differ only
+/// in their signature are the same.
+pub fn stable_url(url: &str) -> String {
+    let (base, query, fragment) = split_url(url);
+    let mut out = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit('@').next().unwrap_or(authority);
+            format!("{scheme}://{host}{path}")
+        }
+        None => base.to_string(),
+    };
+    let kept: Vec<&str> = query
+        .unwrap_or("")
+        .split('&')
+        .filter(|pair| {
+            let name = pair.split('=').next().unwrap_or("");
+            !pair.is_empty() && !is_signature_param(name)
+        })
+        .collect();
+    if !kept.is_empty() {
+        out.push('?');
+        out.push_str(&kept.join("&"));
+    }
+    out.push_str(fragment);
+    out
+}
+
 /// What a hidden part of a URL becomes.
 const MASK: &str = "***";
 
@@ -100,14 +181,7 @@ const MASK: &str = "***";
 /// `#fragment` (a feed's JSON pointer) stay readable. Works on text that is
 /// not a valid URL too; it never fails.
 pub fn redact_url(url: &str) -> String {
-    let (before_fragment, fragment) = match url.find('#') {
-        Some(i) => url.split_at(i),
-        None => (url, ""),
-    };
-    let (base, query) = match before_fragment.find('?') {
-        Some(i) => (&before_fragment[..i], Some(&before_fragment[i + 1..])),
-        None => (before_fragment, None),
-    };
+    let (base, query, fragment) = split_url(url);
     let mut out = String::with_capacity(url.len());
     match base.find("://") {
         Some(s) => {
@@ -225,6 +299,19 @@ mod tests {
             assert!(!shown.contains(secret), "{shown}");
         }
         assert!(shown.contains("X-Amz-Signature=***"), "{shown}");
+    }
+
+    #[test]
+    fn stable_urls_keep_what_is_asked_and_drop_signatures() {
+        assert_eq!(
+            stable_url("https://u:pw@h/p.json?store=berlin&api_key=K&X-Amz-Signature=S#/items"),
+            "https://h/p.json?store=berlin#/items"
+        );
+        assert_eq!(
+            stable_url("https://h/a.jpg?sig=1&token=2"),
+            "https://h/a.jpg"
+        );
+        assert_eq!(stable_url("https://h/a.jpg"), "https://h/a.jpg");
     }
 
     #[test]

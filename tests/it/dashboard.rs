@@ -904,3 +904,46 @@ async fn the_insights_page_shows_the_report_in_a_real_browser() {
     keep(&client, "insights").await;
     client.close().await.expect("close the browser");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signatures_and_feed_keys_are_masked_on_every_page() {
+    let rig = Rig::start(|_| {});
+    std::fs::write(
+        rig.media.path().join("signed.jpg"),
+        common::jpeg_variant(31),
+    )
+    .expect("media");
+    let url = format!(
+        "{}/media/signed.jpg?X-Amz-Credential=AKIAPAGESECRET&X-Amz-Signature=PAGESIG123",
+        rig.sandbox.base_url()
+    );
+    let published = rig.run(&["publish", &url]);
+    assert!(published.status.success(), "{}", common::text(&published));
+    let feed = "https://feeds.example/quotes.csv?api_key=FEEDKEY123";
+    let scheduled = rig.run(&[
+        "schedule",
+        "add",
+        "--template",
+        "templates/quote-card.yaml",
+        "--feed",
+        feed,
+        "--row",
+        "1",
+        "--at",
+        "2099-01-01T09:00:00Z",
+    ]);
+    assert!(scheduled.status.success(), "{}", common::text(&scheduled));
+    let listed = common::text(&rig.run(&["schedule", "list"]));
+    assert!(listed.contains("api_key=***"), "{listed}");
+    let s = serve(&rig);
+    let cookie = session(&s).await;
+    let mut seen = String::new();
+    for path in ["/", "/recent", "/quota"] {
+        seen.push_str(&page_html(&s, &cookie, path).await);
+    }
+    assert!(seen.contains("signed.jpg"), "the Story is listed: {seen}");
+    for secret in ["AKIAPAGESECRET", "PAGESIG123", "FEEDKEY123"] {
+        assert!(!seen.contains(secret), "{secret} on a page");
+        assert!(!listed.contains(secret), "{secret} in schedule list");
+    }
+}

@@ -14,6 +14,7 @@ mod errors;
 mod exactly_once;
 mod feeds_remote;
 mod golden;
+mod identity;
 mod inputs;
 mod insights;
 mod layers;
@@ -24,6 +25,7 @@ mod remote_images;
 mod sandbox;
 mod schedule;
 mod storage;
+mod upgrade;
 mod validate;
 #[cfg(feature = "video")]
 mod video;

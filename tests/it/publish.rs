@@ -124,16 +124,13 @@ impl<'a> Flow<'a> {
 
     /// Claims `story` (identity = its content hash) and publishes it.
     async fn publish(&mut self, account: &Account, story: &Story) -> Result<Outcome, FlowError> {
-        let req = StoryRequest {
-            account: account.settings.name.clone(),
-            identity: story.content_hash.clone(),
-            content_hash: story.content_hash.clone(),
-            input_hash: None,
-            kind: story.media.kind,
-            source: story.source.clone(),
-            output_path: None,
-            republish: false,
-        };
+        let req = StoryRequest::new(
+            &account.settings.name,
+            &story.content_hash,
+            &story.content_hash,
+            story.media.kind,
+            &story.source,
+        );
         let lease = chrono::Duration::seconds(60);
         match self.ledger.claim(&req, "test-owner/1/x", lease)? {
             ClaimOutcome::Claimed { row, claim, .. } => {

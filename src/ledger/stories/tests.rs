@@ -1,0 +1,155 @@
+//! Claims, states and identities of Story rows.
+use super::*;
+
+fn req(identity: &str, hash: &str) -> StoryRequest {
+    StoryRequest::new("main", identity, hash, MediaKind::Image, "t.yaml row 1")
+}
+
+fn claimed(o: ClaimOutcome) -> (Asset, Claim) {
+    match o {
+        ClaimOutcome::Claimed { row, claim, .. } => (*row, claim),
+        other => panic!("not claimed: {other:?}"),
+    }
+}
+
+#[test]
+fn claims_states_and_identity() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let l = Ledger::open(&dir.path().join("l.db")).expect("open");
+    let lease = chrono::Duration::seconds(60);
+    let (row, c) = claimed(
+        l.claim(&req("t|row:1", "abc"), "a/1/x", lease)
+            .expect("claim"),
+    );
+    assert_eq!(row.state, State::Pending);
+    // Another live owner (another host: alive until its lease ends) is refused.
+    let busy = l
+        .claim(&req("t|row:1", "abc"), "other-host/1/y", lease)
+        .expect("claim");
+    assert!(matches!(busy, ClaimOutcome::Busy { .. }), "{busy:?}");
+    l.set_uploaded(&c, Some("k.jpg"), "https://x/k.jpg?X-Amz-Signature=SECRET")
+        .expect("uploaded");
+    l.set_creating(&c, "main").expect("creating");
+    l.set_container(&c, "c1").expect("container");
+    l.set_publishing(&c).expect("publishing");
+    // A stranger's update is refused, not applied.
+    let thief = Claim {
+        id: c.id,
+        owner: "b/2/z".into(),
+    };
+    assert!(matches!(
+        l.set_published(&thief, Some("m1")),
+        Err(LedgerError::ClaimLost { .. })
+    ));
+    assert_eq!(
+        l.set_published(&c, Some("m1"))
+            .expect("published")
+            .as_deref(),
+        Some("m1")
+    );
+    let done = l.get(c.id).expect("row");
+    assert_eq!((done.state, done.attempts), (State::Published, 1));
+    assert_eq!(done.url.as_deref(), Some("https://x/k.jpg"));
+    assert!(done.owner.is_none());
+    // The same identity with new bytes: published, content changed.
+    match l
+        .claim(&req("t|row:1", "def"), "a/1/x", lease)
+        .expect("claim")
+    {
+        ClaimOutcome::Published { row, changed, .. } => {
+            assert!(changed);
+            assert_eq!(row.media_id.as_deref(), Some("m1"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same bytes under another identity within 24 h.
+    assert!(matches!(
+        l.claim(&req("t|row:2", "abc"), "a/1/x", lease)
+            .expect("claim"),
+        ClaimOutcome::SameContent { .. }
+    ));
+    // --republish: a new generation.
+    let mut again = req("t|row:1", "def");
+    again.republish = true;
+    let (row2, c2) = claimed(l.claim(&again, "a/1/x", lease).expect("claim"));
+    assert_eq!(row2.generation, 1);
+    // A media id another row holds is never recorded twice.
+    assert_eq!(l.set_published(&c2, Some("m1")).expect("published"), None);
+}
+
+#[test]
+fn the_same_bytes_claimed_under_two_identities_go_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let l = Ledger::open(&dir.path().join("l.db")).expect("open");
+    let lease = chrono::Duration::seconds(60);
+    let (_, c) = claimed(l.claim(&req("a", "same"), "h1/1/x", lease).expect("claim"));
+    // Still pending (not even uploaded), but claimed by a live run.
+    assert!(matches!(
+        l.claim(&req("b", "same"), "h2/2/y", lease).expect("claim"),
+        ClaimOutcome::SameContent { .. }
+    ));
+    // Once its claim is given up without a container, the bytes are free.
+    l.release(&c).expect("release");
+    assert!(matches!(
+        l.claim(&req("b", "same"), "h2/2/y", lease).expect("claim"),
+        ClaimOutcome::Claimed { .. }
+    ));
+}
+
+#[test]
+fn a_live_run_of_this_process_keeps_its_claim_and_an_ended_one_does_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let l = Ledger::open(&dir.path().join("l.db")).expect("open");
+    let lease = chrono::Duration::seconds(60);
+    let first = owner_id();
+    let second = owner_id();
+    claimed(l.claim(&req("a", "h"), &first, lease).expect("claim"));
+    // Two runs in one process (the dashboard and its tick): the second
+    // waits while the first lives…
+    assert!(matches!(
+        l.claim(&req("a", "h"), &second, lease).expect("claim"),
+        ClaimOutcome::Busy { .. }
+    ));
+    // …and takes over at once when it has ended.
+    owner_done(&first);
+    claimed(l.claim(&req("a", "h"), &second, lease).expect("claim"));
+    owner_done(&second);
+}
+
+#[test]
+fn a_lease_that_ran_out_is_taken_over() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let l = Ledger::open(&dir.path().join("l.db")).expect("open");
+    let short = chrono::Duration::milliseconds(30);
+    let (_, old) = claimed(
+        l.claim(&req("a", "h"), "far-host/7/x", short)
+            .expect("claim"),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    match l.claim(&req("a", "h"), "h2/2/y", short).expect("claim") {
+        ClaimOutcome::Claimed { taken_over, .. } => assert!(taken_over),
+        other => panic!("{other:?}"),
+    }
+    // The old owner's next change is refused.
+    assert!(matches!(
+        l.renew(&old, short),
+        Err(LedgerError::ClaimLost { .. })
+    ));
+}
+
+#[test]
+fn unsure_rows_are_settled_by_hand() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let l = Ledger::open(&dir.path().join("l.db")).expect("open");
+    let lease = chrono::Duration::seconds(60);
+    let (_, c) = claimed(l.claim(&req("f", "h"), "a/1/x", lease).expect("claim"));
+    l.set_error(&c, State::Unsure, "lost reply")
+        .expect("unsure");
+    assert!(l.settle(999, &Settlement::NotPublished).is_err());
+    let row = l.settle(c.id, &Settlement::NotPublished).expect("settle");
+    assert_eq!(row.state, State::Pending);
+    assert!(
+        l.settle(c.id, &Settlement::NotPublished).is_err(),
+        "only unsure rows"
+    );
+}
