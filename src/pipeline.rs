@@ -38,6 +38,9 @@ pub struct RenderSettings {
     /// The feed column whose value names a row (`sku`, an id, a date).
     /// Default: none, rows are named by their position.
     pub key: Option<String>,
+    /// How video templates are encoded (`threads` 0: the cores shared
+    /// between the Stories encoded at once). Default: the transcoder's.
+    pub video: crate::video::TranscodeOptions,
 }
 
 /// Hears about a batch as it runs (the CLI draws progress with it).
@@ -82,6 +85,7 @@ impl Default for RenderSettings {
             today: chrono::Local::now().date_naive(),
             rows: None,
             key: None,
+            video: crate::video::TranscodeOptions::default(),
         }
     }
 }
@@ -177,6 +181,8 @@ struct Loaded {
 /// I/O threads) and the outcome to report once they are written.
 enum Drawn {
     Failed(StoryOutcome),
+    /// Written already (a video Story's MP4 is written by its encoder).
+    Done(StoryOutcome),
     Write(FileSet, StoryOutcome),
 }
 
@@ -349,7 +355,7 @@ pub fn render_batch(
                 };
                 match drawn {
                     None => {}
-                    Some(Drawn::Failed(outcome)) => report((row, order, outcome), Ok(())),
+                    Some(Drawn::Failed(outcome) | Drawn::Done(outcome)) => report((row, order, outcome), Ok(())),
                     Some(Drawn::Write(files, outcome)) => writers.write(files, (row, order, outcome)),
                 }
             })
@@ -455,6 +461,10 @@ impl Batch<'_> {
                 }
             }
         }
+        if t.video.is_some() {
+            let keys = (row_key.clone(), input_hash.clone());
+            return self.draw_video(t, &scene, &vars, row, warnings, keys);
+        }
         let canvas = match job
             .template
             .base
@@ -500,6 +510,63 @@ impl Batch<'_> {
             input_hash: Some(input_hash),
         };
         Drawn::Write(files, outcome)
+    }
+
+    /// A video template's Story: encoded to its MP4 here, on this worker.
+    fn draw_video(
+        &self,
+        t: &Template,
+        scene: &render::Scene,
+        vars: &Variables,
+        row: Option<&FeedRow>,
+        mut warnings: Vec<String>,
+        (row_key, input_hash): (String, String),
+    ) -> Drawn {
+        let at = self.where_(t, Default::default(), row);
+        let shown = t.path.display().to_string();
+        let outcome = StoryOutcome {
+            row_key: Some(row_key),
+            input_hash: Some(input_hash),
+            ..failure(&shown, row.map(|r| r.index), String::new())
+        };
+        let fail = |e: String| {
+            Drawn::Failed(StoryOutcome {
+                error: Some(format!("{at}: {e}")),
+                ..outcome.clone()
+            })
+        };
+        let name = match self.output_name(t, vars, row, &mut warnings) {
+            Ok(n) => n.trim_end_matches(".jpg").trim_end_matches(".mp4").to_string() + ".mp4",
+            Err(e) => return fail(e),
+        };
+        let out = self.settings.out_dir.join(name);
+        let mut opts = self.settings.video.clone();
+        if opts.threads == 0 {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let at_once = self.settings.jobs.unwrap_or_else(rayon::current_num_threads);
+            opts.threads = (cores / at_once.max(1)).max(1);
+        }
+        #[cfg(feature = "video")]
+        let made = crate::video::story::render_row(
+            t,
+            scene,
+            vars,
+            self.feed_dir.as_deref(),
+            &out,
+            &opts,
+        );
+        #[cfg(not(feature = "video"))]
+        let made: Result<(), String> = Err("a video template needs the `video` feature (FFmpeg)".into());
+        match made {
+            Ok(_) => Drawn::Done(StoryOutcome {
+                bytes: std::fs::metadata(&out).ok().map(|m| m.len()),
+                output: Some(out),
+                warnings,
+                error: None,
+                ..outcome.clone()
+            }),
+            Err(e) => fail(e),
+        }
     }
 
     fn output_name(

@@ -6,6 +6,7 @@
 mod check;
 pub mod color;
 pub mod schema;
+pub mod timing;
 pub mod vars;
 
 use std::fmt;
@@ -100,6 +101,8 @@ pub struct Template {
     pub background: Background,
     /// Layers, back to front.
     pub layers: Vec<Layer>,
+    /// Time: set for a video template (docs/video-templates.md), `None` for a still.
+    pub video: Option<timing::VideoSpec>,
 }
 
 impl Template {
@@ -176,6 +179,8 @@ pub struct Layer {
     pub bleed: bool,
     /// What it draws.
     pub kind: LayerKind,
+    /// When and how it shows in a video template (default: all the time, still).
+    pub motion: timing::Motion,
 }
 
 /// What a layer draws.

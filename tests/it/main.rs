@@ -24,3 +24,5 @@ mod storage;
 mod validate;
 #[cfg(feature = "video")]
 mod video;
+#[cfg(feature = "video")]
+mod video_templates;
