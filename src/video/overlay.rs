@@ -42,23 +42,47 @@ pub fn ycbcr_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
 }
 
 /// An RGB canvas (even width and height) → packed `yuv420p` planes (rows
-/// `width` and `width / 2` bytes long).
+/// `width` and `width / 2` bytes long), BT.709 limited range in 16.16 fixed
+/// point (the still background's per-frame step: kept tight).
 pub fn rgb_to_yuv420(rgb: &RgbImage) -> [Vec<u8>; 3] {
+    const fn k(c: f64) -> i32 {
+        (c * 65536.0 / 255.0) as i32
+    }
+    const KY: [i32; 3] = [k(46.559), k(156.629), k(15.812)];
+    const KU: [i32; 3] = [k(-25.664), k(-86.336), k(112.0)];
+    const KV: [i32; 3] = [k(112.0), k(-101.730), k(-10.270)];
+    let dot = |k: &[i32; 3], p: &[u8]| {
+        k[0] * i32::from(p[0]) + k[1] * i32::from(p[1]) + k[2] * i32::from(p[2])
+    };
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+    let raw = rgb.as_raw();
     let mut out = [vec![0u8; w * h], vec![0u8; w * h / 4], vec![0u8; w * h / 4]];
+    let [ys, us, vs] = &mut out;
     for row in 0..h / 2 {
+        let top = &raw[2 * row * w * 3..(2 * row + 1) * w * 3];
+        let bottom = &raw[(2 * row + 1) * w * 3..(2 * row + 2) * w * 3];
+        let (y0, y1) = ys[2 * row * w..(2 * row + 2) * w].split_at_mut(w);
+        let urow = &mut us[row * (w / 2)..(row + 1) * (w / 2)];
+        let vrow = &mut vs[row * (w / 2)..(row + 1) * (w / 2)];
         for col in 0..w / 2 {
-            let (mut su, mut sv) = (0u32, 0u32);
-            for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                let (x, y) = (2 * col + dx, 2 * row + dy);
-                let px = rgb.get_pixel(x as u32, y as u32).0;
-                let (yy, u, v) = rgb_to_ycbcr(px[0], px[1], px[2]);
-                out[0][y * w + x] = yy;
-                su += u32::from(u);
-                sv += u32::from(v);
+            let px = [
+                &top[6 * col..6 * col + 3],
+                &top[6 * col + 3..6 * col + 6],
+                &bottom[6 * col..6 * col + 3],
+                &bottom[6 * col + 3..6 * col + 6],
+            ];
+            let luma = |p: &[u8]| ((16 << 16) + dot(&KY, p) + (1 << 15)) >> 16;
+            y0[2 * col] = luma(px[0]) as u8;
+            y0[2 * col + 1] = luma(px[1]) as u8;
+            y1[2 * col] = luma(px[2]) as u8;
+            y1[2 * col + 1] = luma(px[3]) as u8;
+            let (mut su, mut sv) = (0i32, 0i32);
+            for p in px {
+                su += dot(&KU, p);
+                sv += dot(&KV, p);
             }
-            out[1][row * (w / 2) + col] = ((su + 2) / 4) as u8;
-            out[2][row * (w / 2) + col] = ((sv + 2) / 4) as u8;
+            urow[col] = (((128 << 18) + su + (1 << 17)) >> 18).clamp(0, 255) as u8;
+            vrow[col] = (((128 << 18) + sv + (1 << 17)) >> 18).clamp(0, 255) as u8;
         }
     }
     out
@@ -248,6 +272,20 @@ mod tests {
             width: w,
             height: h,
         }
+    }
+
+    #[test]
+    fn canvas_converts_like_single_pixels() {
+        let rgb = RgbImage::from_fn(4, 2, |x, y| image::Rgb([(x * 60) as u8, (y * 200) as u8, 90]));
+        let [y, u, v] = rgb_to_yuv420(&rgb);
+        for (x, row) in [(0u32, 0u32), (3, 1)] {
+            let p = rgb.get_pixel(x, row).0;
+            let (yy, _, _) = rgb_to_ycbcr(p[0], p[1], p[2]);
+            let got = y[(row * 4 + x) as usize];
+            assert!(got.abs_diff(yy) <= 1, "{got} vs {yy}");
+        }
+        let (_, u0, v0) = rgb_to_ycbcr(30, 100, 90);
+        assert!(u[0].abs_diff(u0) <= 1 && v[0].abs_diff(v0) <= 1, "{} {}", u[0], v[0]);
     }
 
     #[test]

@@ -327,17 +327,13 @@ fn copy_plane(src: &[u8], src_stride: usize, dst: &mut frame::Video, plane: usiz
     }
 }
 
-/// One feed row of a video template → its MP4 at `out`: the clip and music
-/// the row names are found (beside the template, or beside the feed for
-/// values from it), then [`render_story`].
-pub fn render_row(
+/// The clip and music files one feed row of a video template names (beside
+/// the template, or beside the feed for values from it).
+fn row_files(
     t: &Template,
-    scene: &Scene,
     vars: &crate::template::Variables,
     feed_dir: Option<&Path>,
-    out: &Path,
-    opts: &TranscodeOptions,
-) -> Result<Output, String> {
+) -> Result<(Option<PathBuf>, Option<PathBuf>), String> {
     let spec = t.video.clone().unwrap_or_default();
     let path_of = |what: &str, src: &crate::template::Pattern| {
         crate::story::media_path(t, src, vars, feed_dir).map_err(|e| format!("{what}: {e}"))
@@ -352,6 +348,38 @@ pub fn render_row(
         .as_ref()
         .map(|m| path_of("audio", &m.src))
         .transpose()?;
+    Ok((clip, music))
+}
+
+/// Plans one feed row of a video template without encoding: its files are
+/// found and probed, its length known (what `validate --data` checks).
+pub fn plan_row(
+    t: &Template,
+    scene: &Scene,
+    vars: &crate::template::Variables,
+    feed_dir: Option<&Path>,
+) -> Result<StoryPlan, String> {
+    let (clip, music) = row_files(t, vars, feed_dir)?;
+    let story = VideoStory {
+        template: t,
+        scene,
+        clip,
+        music,
+    };
+    plan_story(&story, &TranscodeOptions::default()).map_err(|e| e.to_string())
+}
+
+/// One feed row of a video template → its MP4 at `out`: the clip and music
+/// the row names are found, then [`render_story`].
+pub fn render_row(
+    t: &Template,
+    scene: &Scene,
+    vars: &crate::template::Variables,
+    feed_dir: Option<&Path>,
+    out: &Path,
+    opts: &TranscodeOptions,
+) -> Result<Output, String> {
+    let (clip, music) = row_files(t, vars, feed_dir)?;
     let story = VideoStory {
         template: t,
         scene,

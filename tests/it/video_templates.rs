@@ -174,3 +174,130 @@ fn timed_layers_show_fade_and_hide_on_the_decoded_frames() {
     );
     assert!(report.findings.is_empty(), "{:?}", report.findings);
 }
+
+#[test]
+fn video_keys_are_checked_when_the_template_loads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // A slide that starts outside the safe zone is an error unless it bleeds.
+    let slide = |bleed: &str| {
+        format!(
+            "duration: 5\nlayers:\n  - rect:\n      name: bar\n      box: {{x: 90, y: 1500, w: 900, h: 160}}\n      color: \"#fff\"\n      enter: {{effect: slide-up, duration: 0.5}}\n{bleed}"
+        )
+    };
+    let e = common::load_error(d, &slide(""));
+    assert!(e.contains("t.yaml:3:5"), "{e}");
+    assert!(
+        e.contains("leaves the safe zone at the far end of its slide-up `enter`"),
+        "{e}"
+    );
+    assert!(common::load_yaml(d, "ok.yaml", &slide("      bleed: true\n")).is_ok());
+    // Duration outside 3–60 s, `at` past the end, enter+exit longer than shown.
+    let e = common::load_error(d, "duration: 75\n");
+    assert!(e.contains("t.yaml:1:11") && e.contains("between 3 and 60"), "{e}");
+    let e = common::load_error(
+        d,
+        "duration: 5\nlayers:\n  - rect: {box: {x: 90, y: 300, w: 90, h: 90}, color: \"#fff\", at: {from: 1, to: 6}}\n",
+    );
+    assert!(e.contains("`at.to` is 6 s") && e.contains("between 0 and 5"), "{e}");
+    let e = common::load_error(
+        d,
+        "duration: 5\nlayers:\n  - rect: {box: {x: 90, y: 300, w: 90, h: 90}, color: \"#fff\", at: {from: 1, to: 2}, enter: {effect: fade, duration: 0.8}, exit: {effect: fade, duration: 0.8}}\n",
+    );
+    assert!(e.contains("shows for only 1 s"), "{e}");
+    // Timed layers without a clip need a duration; unknown keys stay errors.
+    let e = common::load_error(
+        d,
+        "layers:\n  - rect: {box: {x: 90, y: 300, w: 90, h: 90}, color: \"#fff\", at: {from: 1}}\n",
+    );
+    assert!(e.contains("needs `duration`"), "{e}");
+    let e = common::load_error(
+        d,
+        "duration: 5\nlayers:\n  - rect: {box: {x: 90, y: 300, w: 90, h: 90}, color: \"#fff\", enter: {effect: wobble}}\n",
+    );
+    assert!(e.contains("t.yaml:3:") && e.contains("wobble"), "{e}");
+    let e = common::load_error(d, "duration: 5\naudio: {src: missing.m4a}\n");
+    assert!(e.contains("missing.m4a"), "{e}");
+}
+
+/// Arabic (joined, right to left) and emoji titles as static layers of a
+/// video template come out as in the still Story of the same template.
+#[test]
+fn arabic_and_emoji_titles_match_the_still_story() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let yaml = r##"
+duration: 3
+background: {color: "#102030"}
+layers:
+  - text:
+      name: arabic
+      content: "قهوة مختصة طازجة"
+      size: 96
+      box: {x: 90, y: 400, w: 900, h: 200}
+      align: center
+  - text:
+      name: emoji
+      content: "Fresh ☕🎉"
+      size: 110
+      box: {x: 90, y: 800, w: 900, h: 200}
+      align: center
+"##;
+    let t = common::load_yaml(dir.path(), "scripts.yaml", yaml).expect("template loads");
+    let out = render_video(&t, dir.path(), "scripts");
+    let reference = still(&t);
+    let frame = frame_at(&out, 1.0).expect("frame");
+    for name in ["arabic", "emoji"] {
+        let r = layer_rect(&t, name);
+        let diff = mean_diff(&frame, &reference, r);
+        assert!(diff < 6.0, "{name} title differs from the still by {diff}");
+        // And the text is really there (not an empty box on both sides).
+        let mut bare = common::scene(&t, None, None).expect("scene");
+        bare.layers.clear();
+        let ink = mean_diff(&reference, &render::draw(&bare), r);
+        assert!(ink > 5.0, "{name}: nothing drawn ({ink})");
+    }
+}
+
+/// A clip background: started late, looped past its end, cover-fitted, its
+/// sound mixed with the music; the Story lasts the template's duration.
+#[test]
+fn clip_backgrounds_loop_to_the_duration_and_pass_the_validator() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        common::root().join("fixtures/video/landscape.mp4"),
+        dir.path().join("clip.mp4"),
+    )
+    .expect("copy clip");
+    write_tone(&dir.path().join("tone.wav"), 660.0, 0.4, 2.0);
+    let yaml = r##"
+duration: 6
+background:
+  video: {src: clip.mp4, fit: cover, start: 1, loop: true}
+audio: {src: tone.wav, volume: 0.5, fade_in: 0.2}
+layers:
+  - rect: {name: tag, box: {x: 90, y: 1400, w: 400, h: 160}, color: "#c8553d", at: {from: 2}, enter: {effect: slide-left, duration: 0.5}}
+"##;
+    let t = common::load_yaml(dir.path(), "clip.yaml", yaml).expect("template loads");
+    let out = render_video(&t, dir.path(), "clip");
+    let facts = probe(&out).expect("probe");
+    let d = facts.duration.expect("duration");
+    assert!((d - 6.0).abs() < 0.05, "lasts {d} s, planned 6 s");
+    // Past the clip's own end (4 s, started at 1 s) the picture still moves.
+    let (a, b) = (frame_at(&out, 4.5).expect("frame"), frame_at(&out, 5.5).expect("frame"));
+    let whole = PxRect { x: 0, y: 400, w: 1080, h: 800 };
+    assert!(mean_diff(&a, &b, whole) > 1.0, "the loop holds a frozen picture");
+    // The tag is in place after its slide.
+    let f = frame_at(&out, 3.0).expect("frame");
+    let tag = layer_rect(&t, "tag");
+    let p = f.get_pixel((tag.x + 200) as u32, (tag.y + 80) as u32);
+    assert!(p[0] > 170 && p[1] < 120, "tag colour {p:?}");
+    let loud = audio_rms(&out, 0.5, 1.5).expect("rms").expect("audio");
+    assert!(loud > 0.1, "sound missing: {loud}");
+    let report = storyforge::validate::check_file(
+        &out,
+        &storyforge::fonts::FontBook::bundled(),
+        None,
+        &Default::default(),
+    );
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+}
