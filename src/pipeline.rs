@@ -541,10 +541,10 @@ impl Batch<'_> {
         };
         let out = self.settings.out_dir.join(name);
         let mut opts = self.settings.video.clone();
-        if opts.threads == 0 {
+        let at_once = self.settings.jobs.unwrap_or_else(rayon::current_num_threads);
+        if opts.threads == 0 && at_once > 1 {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let at_once = self.settings.jobs.unwrap_or_else(rayon::current_num_threads);
-            opts.threads = (cores / at_once.max(1)).max(1);
+            opts.threads = (cores / at_once).max(1);
         }
         #[cfg(feature = "video")]
         let made = crate::video::story::render_row(
