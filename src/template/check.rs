@@ -326,7 +326,7 @@ impl Checker<'_> {
                 }
                 Background::Gradient(Gradient {
                     angle,
-                    stops: parse_stops(&g.stops)?,
+                    stops: super::color::parse_stops(&g.stops)?,
                 })
             }
             RawBackground::Image(img) => {
@@ -583,34 +583,3 @@ fn rect_layer(r: &RawRect) -> Result<RectLayer, String> {
     })
 }
 
-/// `["#fff", "#000 80%"]` → sorted (position, colour) stops.
-fn parse_stops(stops: &[String]) -> Result<Vec<(f32, Color)>, String> {
-    if stops.len() < 2 {
-        return Err("a gradient needs at least two `stops`".into());
-    }
-    let last = (stops.len() - 1) as f32;
-    let mut out = Vec::with_capacity(stops.len());
-    for (i, s) in stops.iter().enumerate() {
-        let mut parts = s.split_whitespace();
-        let color: Color = parts
-            .next()
-            .unwrap_or("")
-            .parse()
-            .map_err(|e: super::color::ColorError| format!("stop {}: {e}", i + 1))?;
-        let at = match parts.next() {
-            None => i as f32 / last,
-            Some(p) => {
-                let v: f32 = p.trim_end_matches('%').parse().map_err(|_| {
-                    format!(
-                        "stop {}: position `{p}` is not a percentage like 40%",
-                        i + 1
-                    )
-                })?;
-                in_range("stop position", v, 0.0, 100.0)? / 100.0
-            }
-        };
-        out.push((at, color));
-    }
-    out.sort_by(|a, b| a.0.total_cmp(&b.0));
-    Ok(out)
-}

@@ -369,6 +369,59 @@ pub fn plan_row(
     plan_story(&story, &TranscodeOptions::default()).map_err(|e| e.to_string())
 }
 
+/// The poster frame of one feed row of a video template at second `at`:
+/// the background there (the clip's picture, fitted, or the zoomed still)
+/// with every layer as it is at that moment (the dashboard's preview).
+pub fn poster_row(
+    t: &Template,
+    scene: &Scene,
+    vars: &crate::template::Variables,
+    feed_dir: Option<&Path>,
+    at: f64,
+) -> Result<image::RgbImage, String> {
+    let p = plan_row(t, scene, vars, feed_dir)?;
+    let (clip, _) = row_files(t, vars, feed_dir)?;
+    let spec = t.video.clone().unwrap_or_default();
+    let at = at.clamp(0.0, p.duration);
+    let background = match (clip, spec.clip.as_ref()) {
+        (Some(path), Some(c)) => {
+            let length = p.clip.as_ref().and_then(|f| f.duration).unwrap_or(0.0);
+            let mut from = c.start + at;
+            if c.looped && length > c.start {
+                from = c.start + at % (length - c.start);
+            }
+            let picture = super::frames::frame_at(&path, from.min(length.max(0.0)))
+                .map_err(|e| e.to_string())?;
+            let rgba = image::DynamicImage::ImageRgb8(picture).to_rgba8();
+            let fit = if c.fit == Fit::Contain { Fit::Contain } else { Fit::Cover };
+            let (fitted, off) =
+                crate::render::compose::fit_image(&rgba, OUT_W, OUT_H, fit, [0.5, 0.5]);
+            let mut canvas = image::RgbImage::new(OUT_W, OUT_H);
+            crate::render::compose::blend_image(&mut canvas, &fitted, off, 1.0, None);
+            canvas
+        }
+        _ => StillBackground::new(scene, spec.zoom, p.duration).frame(at),
+    };
+    let [mut y, mut u, mut v] = rgb_to_yuv420(&background);
+    let mut planes = super::overlay::Planes {
+        y: &mut y,
+        u: &mut u,
+        v: &mut v,
+        strides: [OUT_W as usize, OUT_W as usize / 2, OUT_W as usize / 2],
+        width: OUT_W,
+        height: OUT_H,
+    };
+    Compositor::new(t, scene, p.duration).apply(at, &mut planes);
+    Ok(super::overlay::planes_to_rgb(
+        &y,
+        &u,
+        &v,
+        [OUT_W as usize, OUT_W as usize / 2, OUT_W as usize / 2],
+        OUT_W,
+        OUT_H,
+    ))
+}
+
 /// One feed row of a video template → its MP4 at `out`: the clip and music
 /// the row names are found, then [`render_story`].
 pub fn render_row(

@@ -12,6 +12,7 @@ use storyforge::story;
 use storyforge::template::{PxRect, Template};
 use storyforge::video::frames::{audio_rms, frame_at};
 use storyforge::video::story::render_row;
+
 use storyforge::video::{probe, TranscodeOptions};
 
 fn opts() -> TranscodeOptions {
@@ -164,6 +165,17 @@ fn timed_layers_show_fade_and_hide_on_the_decoded_frames() {
     let loud = audio_rms(&out, 1.0, 2.0).expect("rms").expect("audio");
     assert!(loud > 0.15, "music not audible after fade_in: RMS {loud}");
     assert!(quiet < loud / 3.0, "fade_in does not start quiet: {quiet} vs {loud}");
+
+    // The dashboard's poster frame at a second is that second of the Story.
+    let vars = story::variables(&t, None, common::today());
+    let scene = common::scene(&t, None, None).expect("scene");
+    for at in [0.5, 1.25, 2.0] {
+        let poster = storyforge::video::story::poster_row(&t, &scene, &vars, None, at)
+            .expect("poster frame");
+        let frame = frame_at(&out, at).expect("frame");
+        let diff = mean_diff(&poster, &frame, tag);
+        assert!(diff < 6.0, "poster at {at} s differs from the Story's frame by {diff}");
+    }
 
     // The validator passes the output.
     let report = storyforge::validate::check_file(
