@@ -313,3 +313,44 @@ layers:
     );
     assert!(report.findings.is_empty(), "{:?}", report.findings);
 }
+
+/// `validate --data` holds every row of a video template to the same
+/// checks as `render`: music that is not a sound file is a finding.
+#[test]
+fn validate_data_reports_unreadable_music_per_row() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(d.join("noise.m4a"), b"not audio at all").expect("write");
+    write_tone(&d.join("tone.wav"), 440.0, 0.3, 1.0);
+    std::fs::write(
+        d.join("t.yaml"),
+        "duration: 4\naudio: {src: \"{{music}}\"}\nlayers:\n  - text: {content: \"{{title}}\", size: 60, box: {x: 90, y: 400, w: 900, h: 100}}\n",
+    )
+    .expect("write");
+    std::fs::write(d.join("feed.csv"), "title,music\nGood,tone.wav\nBad,noise.m4a\n").expect("write");
+    let (t, feed) = (d.join("t.yaml"), d.join("feed.csv"));
+    let o = common::storyforge(&[
+        "validate",
+        t.to_str().expect("utf-8"),
+        "--data",
+        feed.to_str().expect("utf-8"),
+    ]);
+    let text = common::text(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("noise.m4a") && text.contains("row 2"), "{text}");
+    assert!(!text.contains("tone.wav"), "{text}");
+    // The shipped video templates pass with their feeds.
+    for name in ["product-video", "photo-countdown"] {
+        let t = common::root().join(format!("templates/{name}.yaml"));
+        let feed = common::feed_for(&t).expect("feed");
+        let o = common::storyforge(&[
+            "validate",
+            t.to_str().expect("utf-8"),
+            "--data",
+            feed.to_str().expect("utf-8"),
+            "--today",
+            "2026-11-29",
+        ]);
+        assert!(o.status.success(), "{name}: {}", common::text(&o));
+    }
+}
