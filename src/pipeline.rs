@@ -539,27 +539,32 @@ impl Batch<'_> {
             })
         };
         let name = match self.output_name(t, vars, row, &mut warnings) {
-            Ok(n) => n.trim_end_matches(".jpg").trim_end_matches(".mp4").to_string() + ".mp4",
+            Ok(n) => {
+                n.trim_end_matches(".jpg")
+                    .trim_end_matches(".mp4")
+                    .to_string()
+                    + ".mp4"
+            }
             Err(e) => return fail(e),
         };
         let out = self.settings.out_dir.join(name);
         let mut opts = self.settings.video.clone();
-        let at_once = self.settings.jobs.unwrap_or_else(rayon::current_num_threads);
+        let at_once = self
+            .settings
+            .jobs
+            .unwrap_or_else(rayon::current_num_threads);
         if opts.threads == 0 && at_once > 1 {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             opts.threads = (cores / at_once).max(1);
         }
         #[cfg(feature = "video")]
-        let made = crate::video::story::render_row(
-            t,
-            scene,
-            vars,
-            self.feed_dir.as_deref(),
-            &out,
-            &opts,
-        );
+        let made =
+            crate::video::story::render_row(t, scene, vars, self.feed_dir.as_deref(), &out, &opts);
         #[cfg(not(feature = "video"))]
-        let made: Result<(), String> = Err("a video template needs the `video` feature (FFmpeg)".into());
+        let made: Result<(), String> = {
+            let _ = (scene, &opts);
+            Err("a video template needs the `video` feature (FFmpeg)".into())
+        };
         match made {
             Ok(_) => Drawn::Done(StoryOutcome {
                 bytes: std::fs::metadata(&out).ok().map(|m| m.len()),

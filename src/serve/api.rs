@@ -70,6 +70,7 @@ pub struct PreviewRequest {
     row: Option<usize>,
     /// For a video template: the second of its poster frame. Default: 1 s.
     #[serde(default)]
+    #[cfg_attr(not(feature = "video"), allow(dead_code))]
     at: Option<f64>,
 }
 
@@ -141,9 +142,9 @@ fn poster(
     };
     let at = at.unwrap_or(1.0);
     let frame = crate::video::story::poster_row(t, &scene, vars, feed_dir, at);
-    if let Ok(jpeg) = frame.and_then(|f| {
-        crate::render::encode_jpeg(&f, t.quality).map_err(|e| e.to_string())
-    }) {
+    if let Ok(jpeg) =
+        frame.and_then(|f| crate::render::encode_jpeg(&f, t.quality).map_err(|e| e.to_string()))
+    {
         checked.jpeg = Some(jpeg.bytes);
     }
     checked

@@ -257,8 +257,8 @@ impl Checker<'_> {
                 }
                 RawBackground::Image(img) => {
                     if let Some(z) = img.zoom {
-                        let from = in_range("zoom.from", z.from.unwrap_or(1.0), 1.0, 4.0)
-                            .map_err(fail)?;
+                        let from =
+                            in_range("zoom.from", z.from.unwrap_or(1.0), 1.0, 4.0).map_err(fail)?;
                         let to = in_range("zoom.to", z.to, 1.0, 4.0).map_err(fail)?;
                         zoom = Some((from, to));
                     }
@@ -275,7 +275,8 @@ impl Checker<'_> {
                 let raw = &a.value;
                 Ok::<_, TemplateError>(Music {
                     src: self.asset_pattern(&raw.src).map_err(fail)?,
-                    volume: in_range("volume", raw.volume.unwrap_or(1.0), 0.0, 2.0).map_err(fail)?,
+                    volume: in_range("volume", raw.volume.unwrap_or(1.0), 0.0, 2.0)
+                        .map_err(fail)?,
                     fade_in: timing::seconds("fade_in", raw.fade_in.unwrap_or(0.0), 0.0, limit)
                         .map_err(fail)?,
                     fade_out: timing::seconds("fade_out", raw.fade_out.unwrap_or(0.0), 0.0, limit)
@@ -582,4 +583,3 @@ fn rect_layer(r: &RawRect) -> Result<RectLayer, String> {
         radius: in_range("radius", r.radius.unwrap_or(0.0), 0.0, 4096.0)?,
     })
 }
-

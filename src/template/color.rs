@@ -179,7 +179,9 @@ fn stop_position(v: f32) -> Result<f32, String> {
     if v.is_finite() && (0.0..=100.0).contains(&v) {
         Ok(v)
     } else {
-        Err(format!("`stop position` is {v}; it must be between 0 and 100"))
+        Err(format!(
+            "`stop position` is {v}; it must be between 0 and 100"
+        ))
     }
 }
 

@@ -324,7 +324,9 @@ pub fn seconds(what: &str, v: f64, lo: f64, hi: f64) -> Result<f64, String> {
     if v.is_finite() && v >= lo && v <= hi {
         Ok(v)
     } else {
-        Err(format!("`{what}` is {v} s; it must be between {lo} and {hi} s"))
+        Err(format!(
+            "`{what}` is {v} s; it must be between {lo} and {hi} s"
+        ))
     }
 }
 

@@ -112,7 +112,12 @@ pub(super) fn encode_fitting(
 }
 
 /// Probes a finished part and checks every promise of the output contract.
-pub(super) fn check_contract(path: &Path, plan: &Plan, part: &Part, budget: u64) -> Result<f64, VideoError> {
+pub(super) fn check_contract(
+    path: &Path,
+    plan: &Plan,
+    part: &Part,
+    budget: u64,
+) -> Result<f64, VideoError> {
     let fail = |message: String| VideoError::Contract {
         path: path.display().to_string(),
         message,

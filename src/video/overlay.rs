@@ -89,7 +89,14 @@ pub fn rgb_to_yuv420(rgb: &RgbImage) -> [Vec<u8>; 3] {
 }
 
 /// Reads `yuv420p` planes back into an RGB canvas (previews and tests).
-pub fn planes_to_rgb(y: &[u8], u: &[u8], v: &[u8], strides: [usize; 3], w: u32, h: u32) -> RgbImage {
+pub fn planes_to_rgb(
+    y: &[u8],
+    u: &[u8],
+    v: &[u8],
+    strides: [usize; 3],
+    w: u32,
+    h: u32,
+) -> RgbImage {
     RgbImage::from_fn(w, h, |x, row| {
         let (x, row) = (x as usize, row as usize);
         image::Rgb(ycbcr_to_rgb(
@@ -182,9 +189,11 @@ impl Sprite {
                     sv += u32::from(v) * a;
                 }
                 let c = by * (w / 2) + bx;
-                if sa > 0 {
-                    s.cb[c] = ((su + sa / 2) / sa) as u8;
-                    s.cr[c] = ((sv + sa / 2) / sa) as u8;
+                if let (Some(u), Some(v)) =
+                    ((su + sa / 2).checked_div(sa), (sv + sa / 2).checked_div(sa))
+                {
+                    s.cb[c] = u as u8;
+                    s.cr[c] = v as u8;
                     s.calpha[c] = ((sa + 2) / 4) as u8;
                 }
             }
@@ -248,7 +257,11 @@ impl Sprite {
             let s = &src[from..from + dst.len()];
             let a = &alpha[from..from + dst.len()];
             for ((d, &s), &a) in dst.iter_mut().zip(s).zip(a) {
-                let a = if m == 255 { u32::from(a) } else { mul255(u32::from(a), m) };
+                let a = if m == 255 {
+                    u32::from(a)
+                } else {
+                    mul255(u32::from(a), m)
+                };
                 if a == 0 {
                     continue;
                 }
@@ -276,7 +289,9 @@ mod tests {
 
     #[test]
     fn canvas_converts_like_single_pixels() {
-        let rgb = RgbImage::from_fn(4, 2, |x, y| image::Rgb([(x * 60) as u8, (y * 200) as u8, 90]));
+        let rgb = RgbImage::from_fn(4, 2, |x, y| {
+            image::Rgb([(x * 60) as u8, (y * 200) as u8, 90])
+        });
         let [y, u, v] = rgb_to_yuv420(&rgb);
         for (x, row) in [(0u32, 0u32), (3, 1)] {
             let p = rgb.get_pixel(x, row).0;
@@ -285,7 +300,12 @@ mod tests {
             assert!(got.abs_diff(yy) <= 1, "{got} vs {yy}");
         }
         let (_, u0, v0) = rgb_to_ycbcr(30, 100, 90);
-        assert!(u[0].abs_diff(u0) <= 1 && v[0].abs_diff(v0) <= 1, "{} {}", u[0], v[0]);
+        assert!(
+            u[0].abs_diff(u0) <= 1 && v[0].abs_diff(v0) <= 1,
+            "{} {}",
+            u[0],
+            v[0]
+        );
     }
 
     #[test]
@@ -294,7 +314,10 @@ mod tests {
             let (y, u, v) = rgb_to_ycbcr(rgb[0], rgb[1], rgb[2]);
             let back = ycbcr_to_rgb(y, u, v);
             for c in 0..3 {
-                assert!((i32::from(back[c]) - i32::from(rgb[c])).abs() <= 2, "{rgb:?} {back:?}");
+                assert!(
+                    (i32::from(back[c]) - i32::from(rgb[c])).abs() <= 2,
+                    "{rgb:?} {back:?}"
+                );
             }
         }
     }

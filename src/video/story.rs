@@ -95,7 +95,10 @@ pub fn check_music(path: &Path) -> Result<MediaFacts, VideoError> {
 /// Plans a Story of `story`: its length (the template's, else the clip's
 /// after `start`, at most 60 s), frame rate (the clip's when usable, else
 /// 30) and the fit chain of the clip.
-pub fn plan_story(story: &VideoStory<'_>, opts: &TranscodeOptions) -> Result<StoryPlan, VideoError> {
+pub fn plan_story(
+    story: &VideoStory<'_>,
+    opts: &TranscodeOptions,
+) -> Result<StoryPlan, VideoError> {
     let t = story.template;
     let spec = t.video.clone().unwrap_or_default();
     let shown = Path::new(&t.path);
@@ -130,7 +133,11 @@ pub fn plan_story(story: &VideoStory<'_>, opts: &TranscodeOptions) -> Result<Sto
             };
             let tonemap = filter::find("zscale").is_some() && filter::find("tonemap").is_some();
             let fps = plan::output_fps(facts);
-            (fps, plan::video_filter(facts, fit, fps, tonemap), facts.audio.is_some())
+            (
+                fps,
+                plan::video_filter(facts, fit, fps, tonemap),
+                facts.audio.is_some(),
+            )
         }
         None => (STILL_FPS, String::new(), false),
     };
@@ -288,7 +295,11 @@ impl Backdrop {
                     return Err(VideoError::Ffmpeg {
                         path: ctx.shown.clone(),
                         stage: "video filter",
-                        reason: format!("frame is {}×{}, not {OUT_W}×{OUT_H}", f.width(), f.height()),
+                        reason: format!(
+                            "frame is {}×{}, not {OUT_W}×{OUT_H}",
+                            f.width(),
+                            f.height()
+                        ),
                     });
                 }
                 for plane in 0..3 {
@@ -319,11 +330,19 @@ fn plane_size(plane: usize) -> (usize, usize) {
     }
 }
 
-fn copy_plane(src: &[u8], src_stride: usize, dst: &mut frame::Video, plane: usize, w: usize, h: usize) {
+fn copy_plane(
+    src: &[u8],
+    src_stride: usize,
+    dst: &mut frame::Video,
+    plane: usize,
+    w: usize,
+    h: usize,
+) {
     let stride = dst.stride(plane);
     let data = dst.data_mut(plane);
     for row in 0..h {
-        data[row * stride..row * stride + w].copy_from_slice(&src[row * src_stride..row * src_stride + w]);
+        data[row * stride..row * stride + w]
+            .copy_from_slice(&src[row * src_stride..row * src_stride + w]);
     }
 }
 
@@ -393,7 +412,11 @@ pub fn poster_row(
             let picture = super::frames::frame_at(&path, from.min(length.max(0.0)))
                 .map_err(|e| e.to_string())?;
             let rgba = image::DynamicImage::ImageRgb8(picture).to_rgba8();
-            let fit = if c.fit == Fit::Contain { Fit::Contain } else { Fit::Cover };
+            let fit = if c.fit == Fit::Contain {
+                Fit::Contain
+            } else {
+                Fit::Cover
+            };
             let (fitted, off) =
                 crate::render::compose::fit_image(&rgba, OUT_W, OUT_H, fit, [0.5, 0.5]);
             let mut canvas = image::RgbImage::new(OUT_W, OUT_H);
@@ -477,7 +500,8 @@ fn encode_once(
     let clip = story.clip.as_deref().filter(|_| spec.clip.is_some());
     let mut backdrop = match clip {
         Some(path) => Backdrop::Clip(
-            video_source_graph(&clip_chain(path, &spec, p)).map_err(ctx.ff("video filter setup"))?,
+            video_source_graph(&clip_chain(path, &spec, p))
+                .map_err(ctx.ff("video filter setup"))?,
         ),
         None => {
             let picture = StillBackground::new(story.scene, spec.zoom, p.duration);

@@ -7,17 +7,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ff::{
-    codec, decoder, filter, format, frame, media, Rational, Rescale,
-};
+use ff::{codec, decoder, filter, format, frame, media, Rational, Rescale};
 use ffmpeg_next as ff;
 use serde::Serialize;
 
-use super::encode::{
-    audio_graph, drain, encode_fitting, feed, flush, fps_f64, layout_of,
-    open_output, video_graph, AudioOut, Ctx, VideoOut, CRF,
-};
 pub use super::encode::x264_params;
+use super::encode::{
+    audio_graph, drain, encode_fitting, feed, flush, fps_f64, layout_of, open_output, video_graph,
+    AudioOut, Ctx, VideoOut, CRF,
+};
 use super::plan::{self, Part, Plan, AUDIO_RATE};
 use super::{probe, MediaFacts, TranscodeOptions, VideoError};
 
@@ -40,7 +38,6 @@ pub struct Output {
 
 /// Frames done, frames in all, and the output frame rate, for progress bars.
 pub type Progress<'a> = &'a (dyn Fn(u64, u64, f64) + Sync);
-
 
 /// The file stem outputs of `input` are named after.
 pub fn output_stem(input: &Path) -> String {
@@ -158,7 +155,8 @@ pub fn transcode_file_as(
     for part in &plan.parts {
         let path = out_dir.join(part_name(stem, part));
         let report = |n: u64| progress(done_before + n, total, fps_f64(plan.fps));
-        let mut encode = |bps: u64, tmp: &Path| encode_part(&ctx, &facts, &plan, part, bps, tmp, &report);
+        let mut encode =
+            |bps: u64, tmp: &Path| encode_part(&ctx, &facts, &plan, part, bps, tmp, &report);
         match encode_fitting(&ctx, &plan, part, &path, &mut encode) {
             Ok(o) => outputs.push(o),
             Err(e) => {
@@ -172,9 +170,6 @@ pub fn transcode_file_as(
     }
     Ok(outputs)
 }
-
-
-
 
 struct VideoPipe {
     dec: decoder::Video,

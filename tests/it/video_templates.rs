@@ -28,7 +28,8 @@ fn write_tone(path: &Path, hz: f64, level: f64, seconds: f64) {
     let n = (seconds * f64::from(rate)) as u32;
     let mut data = Vec::with_capacity(n as usize * 4);
     for i in 0..n {
-        let s = (level * (2.0 * std::f64::consts::PI * hz * f64::from(i) / f64::from(rate)).sin()
+        let s = (level
+            * (2.0 * std::f64::consts::PI * hz * f64::from(i) / f64::from(rate)).sin()
             * 32767.0) as i16;
         data.extend_from_slice(&s.to_le_bytes());
         data.extend_from_slice(&s.to_le_bytes());
@@ -69,7 +70,10 @@ fn mean_diff(a: &RgbImage, b: &RgbImage, r: PxRect) -> f64 {
     let mut sum = 0u64;
     for y in r.y..r.bottom() {
         for x in r.x..r.right() {
-            let (p, q) = (a.get_pixel(x as u32, y as u32), b.get_pixel(x as u32, y as u32));
+            let (p, q) = (
+                a.get_pixel(x as u32, y as u32),
+                b.get_pixel(x as u32, y as u32),
+            );
             for c in 0..3 {
                 sum += u64::from(p[c].abs_diff(q[c]));
             }
@@ -129,14 +133,23 @@ fn timed_layers_show_fade_and_hide_on_the_decoded_frames() {
     // Before `from`: the box shows the background; the static panel is there.
     let early = frame_at(&out, 0.5).expect("frame at 0.5 s");
     let before = mean_diff(&early, &background, tag);
-    assert!(before < 4.0, "price box before 1 s differs from the background by {before}");
+    assert!(
+        before < 4.0,
+        "price box before 1 s differs from the background by {before}"
+    );
     let panel_diff = mean_diff(&early, &reference, panel);
-    assert!(panel_diff < 4.0, "static panel differs from the still by {panel_diff}");
+    assert!(
+        panel_diff < 4.0,
+        "static panel differs from the still by {panel_diff}"
+    );
 
     // After the entrance: the box shows the layer as a still Story draws it.
     let shown = frame_at(&out, 2.0).expect("frame at 2 s");
     let after = mean_diff(&shown, &reference, tag);
-    assert!(after < 6.0, "price box at 2 s differs from the still render by {after}");
+    assert!(
+        after < 6.0,
+        "price box at 2 s differs from the still render by {after}"
+    );
 
     // Mid-fade: between the two.
     let fading = frame_at(&out, 1.25).expect("frame at 1.25 s");
@@ -160,11 +173,17 @@ fn timed_layers_show_fade_and_hide_on_the_decoded_frames() {
     let d = facts.duration.expect("duration");
     assert!((d - 4.0).abs() < 0.05, "lasts {d} s, planned 4 s");
     let a = facts.audio.as_ref().expect("audio track");
-    assert_eq!((a.codec.as_str(), a.sample_rate, a.channels), ("aac", 48_000, 2));
+    assert_eq!(
+        (a.codec.as_str(), a.sample_rate, a.channels),
+        ("aac", 48_000, 2)
+    );
     let quiet = audio_rms(&out, 0.0, 0.05).expect("rms").expect("audio");
     let loud = audio_rms(&out, 1.0, 2.0).expect("rms").expect("audio");
     assert!(loud > 0.15, "music not audible after fade_in: RMS {loud}");
-    assert!(quiet < loud / 3.0, "fade_in does not start quiet: {quiet} vs {loud}");
+    assert!(
+        quiet < loud / 3.0,
+        "fade_in does not start quiet: {quiet} vs {loud}"
+    );
 
     // The dashboard's poster frame at a second is that second of the Story.
     let vars = story::variables(&t, None, common::today());
@@ -174,7 +193,10 @@ fn timed_layers_show_fade_and_hide_on_the_decoded_frames() {
             .expect("poster frame");
         let frame = frame_at(&out, at).expect("frame");
         let diff = mean_diff(&poster, &frame, tag);
-        assert!(diff < 6.0, "poster at {at} s differs from the Story's frame by {diff}");
+        assert!(
+            diff < 6.0,
+            "poster at {at} s differs from the Story's frame by {diff}"
+        );
     }
 
     // The validator passes the output.
@@ -206,12 +228,18 @@ fn video_keys_are_checked_when_the_template_loads() {
     assert!(common::load_yaml(d, "ok.yaml", &slide("      bleed: true\n")).is_ok());
     // Duration outside 3–60 s, `at` past the end, enter+exit longer than shown.
     let e = common::load_error(d, "duration: 75\n");
-    assert!(e.contains("t.yaml:1:11") && e.contains("between 3 and 60"), "{e}");
+    assert!(
+        e.contains("t.yaml:1:11") && e.contains("between 3 and 60"),
+        "{e}"
+    );
     let e = common::load_error(
         d,
         "duration: 5\nlayers:\n  - rect: {box: {x: 90, y: 300, w: 90, h: 90}, color: \"#fff\", at: {from: 1, to: 6}}\n",
     );
-    assert!(e.contains("`at.to` is 6 s") && e.contains("between 0 and 5"), "{e}");
+    assert!(
+        e.contains("`at.to` is 6 s") && e.contains("between 0 and 5"),
+        "{e}"
+    );
     let e = common::load_error(
         d,
         "duration: 5\nlayers:\n  - rect: {box: {x: 90, y: 300, w: 90, h: 90}, color: \"#fff\", at: {from: 1, to: 2}, enter: {effect: fade, duration: 0.8}, exit: {effect: fade, duration: 0.8}}\n",
@@ -295,9 +323,20 @@ layers:
     let d = facts.duration.expect("duration");
     assert!((d - 6.0).abs() < 0.05, "lasts {d} s, planned 6 s");
     // Past the clip's own end (4 s, started at 1 s) the picture still moves.
-    let (a, b) = (frame_at(&out, 4.5).expect("frame"), frame_at(&out, 5.5).expect("frame"));
-    let whole = PxRect { x: 0, y: 400, w: 1080, h: 800 };
-    assert!(mean_diff(&a, &b, whole) > 1.0, "the loop holds a frozen picture");
+    let (a, b) = (
+        frame_at(&out, 4.5).expect("frame"),
+        frame_at(&out, 5.5).expect("frame"),
+    );
+    let whole = PxRect {
+        x: 0,
+        y: 400,
+        w: 1080,
+        h: 800,
+    };
+    assert!(
+        mean_diff(&a, &b, whole) > 1.0,
+        "the loop holds a frozen picture"
+    );
     // The tag is in place after its slide.
     let f = frame_at(&out, 3.0).expect("frame");
     let tag = layer_rect(&t, "tag");
@@ -327,7 +366,11 @@ fn validate_data_reports_unreadable_music_per_row() {
         "duration: 4\naudio: {src: \"{{music}}\"}\nlayers:\n  - text: {content: \"{{title}}\", size: 60, box: {x: 90, y: 400, w: 900, h: 100}}\n",
     )
     .expect("write");
-    std::fs::write(d.join("feed.csv"), "title,music\nGood,tone.wav\nBad,noise.m4a\n").expect("write");
+    std::fs::write(
+        d.join("feed.csv"),
+        "title,music\nGood,tone.wav\nBad,noise.m4a\n",
+    )
+    .expect("write");
     let (t, feed) = (d.join("t.yaml"), d.join("feed.csv"));
     let o = common::storyforge(&[
         "validate",
@@ -337,7 +380,10 @@ fn validate_data_reports_unreadable_music_per_row() {
     ]);
     let text = common::text(&o);
     assert_eq!(o.status.code(), Some(1), "{text}");
-    assert!(text.contains("noise.m4a") && text.contains("row 2"), "{text}");
+    assert!(
+        text.contains("noise.m4a") && text.contains("row 2"),
+        "{text}"
+    );
     assert!(!text.contains("tone.wav"), "{text}");
     // The shipped video templates pass with their feeds.
     for name in ["product-video", "photo-countdown"] {
