@@ -346,13 +346,14 @@ fn copy_plane(
     }
 }
 
-/// The clip and music files one feed row of a video template names (beside
-/// the template, or beside the feed for values from it).
-fn row_files(
-    t: &Template,
+/// One feed row of a video template with the clip and music files it
+/// names (beside the template, or beside the feed for values from it).
+fn row_story<'a>(
+    t: &'a Template,
+    scene: &'a Scene,
     vars: &crate::template::Variables,
     feed_dir: Option<&Path>,
-) -> Result<(Option<PathBuf>, Option<PathBuf>), String> {
+) -> Result<VideoStory<'a>, String> {
     let spec = t.video.clone().unwrap_or_default();
     let path_of = |what: &str, src: &crate::template::Pattern| {
         crate::story::media_path(t, src, vars, feed_dir).map_err(|e| format!("{what}: {e}"))
@@ -367,7 +368,12 @@ fn row_files(
         .as_ref()
         .map(|m| path_of("audio", &m.src))
         .transpose()?;
-    Ok((clip, music))
+    Ok(VideoStory {
+        template: t,
+        scene,
+        clip,
+        music,
+    })
 }
 
 /// Plans one feed row of a video template without encoding: its files are
@@ -378,13 +384,7 @@ pub fn plan_row(
     vars: &crate::template::Variables,
     feed_dir: Option<&Path>,
 ) -> Result<StoryPlan, String> {
-    let (clip, music) = row_files(t, vars, feed_dir)?;
-    let story = VideoStory {
-        template: t,
-        scene,
-        clip,
-        music,
-    };
+    let story = row_story(t, scene, vars, feed_dir)?;
     plan_story(&story, &TranscodeOptions::default()).map_err(|e| e.to_string())
 }
 
@@ -398,8 +398,9 @@ pub fn poster_row(
     feed_dir: Option<&Path>,
     at: f64,
 ) -> Result<image::RgbImage, String> {
-    let p = plan_row(t, scene, vars, feed_dir)?;
-    let (clip, _) = row_files(t, vars, feed_dir)?;
+    let story = row_story(t, scene, vars, feed_dir)?;
+    let p = plan_story(&story, &TranscodeOptions::default()).map_err(|e| e.to_string())?;
+    let clip = story.clip;
     let spec = t.video.clone().unwrap_or_default();
     let at = at.clamp(0.0, p.duration);
     let background = match (clip, spec.clip.as_ref()) {
@@ -455,13 +456,7 @@ pub fn render_row(
     out: &Path,
     opts: &TranscodeOptions,
 ) -> Result<Output, String> {
-    let (clip, music) = row_files(t, vars, feed_dir)?;
-    let story = VideoStory {
-        template: t,
-        scene,
-        clip,
-        music,
-    };
+    let story = row_story(t, scene, vars, feed_dir)?;
     render_story(&story, out, opts).map_err(|e| e.to_string())
 }
 

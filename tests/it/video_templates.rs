@@ -82,6 +82,17 @@ fn mean_diff(a: &RgbImage, b: &RgbImage, r: PxRect) -> f64 {
     sum as f64 / (3 * r.w * r.h) as f64
 }
 
+/// The validator, as `storyforge validate` runs it, finds nothing in `out`.
+fn assert_passes_validator(out: &Path) {
+    let report = storyforge::validate::check_file(
+        out,
+        &storyforge::fonts::FontBook::bundled(),
+        None,
+        &Default::default(),
+    );
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+}
+
 fn layer_rect(t: &Template, name: &str) -> PxRect {
     t.layers
         .iter()
@@ -200,13 +211,7 @@ fn timed_layers_show_fade_and_hide_on_the_decoded_frames() {
     }
 
     // The validator passes the output.
-    let report = storyforge::validate::check_file(
-        &out,
-        &storyforge::fonts::FontBook::bundled(),
-        None,
-        &Default::default(),
-    );
-    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    assert_passes_validator(&out);
 }
 
 #[test]
@@ -344,13 +349,7 @@ layers:
     assert!(p[0] > 170 && p[1] < 120, "tag colour {p:?}");
     let loud = audio_rms(&out, 0.5, 1.5).expect("rms").expect("audio");
     assert!(loud > 0.1, "sound missing: {loud}");
-    let report = storyforge::validate::check_file(
-        &out,
-        &storyforge::fonts::FontBook::bundled(),
-        None,
-        &Default::default(),
-    );
-    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    assert_passes_validator(&out);
 }
 
 /// `validate --data` holds every row of a video template to the same
