@@ -23,6 +23,9 @@ fn renders_every_shipped_template_with_its_feed() {
             "--today",
             "2026-11-29",
             "--json",
+            // Video templates' Stories: quick to encode, the same contract.
+            "--preset",
+            "ultrafast",
         ];
         let feed = common::feed_for(&t);
         if let Some(f) = &feed {
