@@ -115,6 +115,8 @@ struct Moving {
     rest: Option<Sprite>,
     /// (scale in 1/1000, glyphs shown) → the sprite drawn for it.
     last: Option<((u32, usize), Option<Sprite>)>,
+    /// The layer drawn at rest over its extent, for scaling (drawn once).
+    rest_rgba: Option<(PxRect, RgbaImage)>,
 }
 
 impl Moving {
@@ -134,8 +136,19 @@ impl Moving {
             let base = typed(&self.layer, shown);
             let sprite = if scale == 1000 {
                 sprite_of(std::slice::from_ref(&base))
+            } else if shown == glyphs {
+                let (area, full) = self.rest_rgba.get_or_insert_with(|| {
+                    let area = extent(&self.layer);
+                    (area, draw_rgba(std::slice::from_ref(&self.layer), area))
+                });
+                scaled(*area, full, pose.scale)
             } else {
-                scaled(&base, pose.scale)
+                let area = extent(&base);
+                scaled(
+                    area,
+                    &draw_rgba(std::slice::from_ref(&base), area),
+                    pose.scale,
+                )
             };
             self.last = Some((key, sprite));
         }
@@ -143,10 +156,8 @@ impl Moving {
     }
 }
 
-/// The layer drawn at rest, then resized about its centre.
-fn scaled(layer: &SceneLayer, scale: f32) -> Option<Sprite> {
-    let area = extent(layer);
-    let full = draw_rgba(std::slice::from_ref(layer), area);
+/// A layer's picture over `area`, resized about its centre.
+fn scaled(area: PxRect, full: &RgbaImage, scale: f32) -> Option<Sprite> {
     let w = ((area.w as f32 * scale).round() as u32).max(1);
     let h = ((area.h as f32 * scale).round() as u32).max(1);
     let (small, _) =
@@ -187,6 +198,7 @@ impl Compositor {
                     layer: layer.clone(),
                     motion: checked.motion,
                     last: None,
+                    rest_rgba: None,
                 })));
             } else {
                 run.push(layer.clone());
