@@ -160,8 +160,7 @@ impl Moving {
 fn scaled(area: PxRect, full: &RgbaImage, scale: f32) -> Option<Sprite> {
     let w = ((area.w as f32 * scale).round() as u32).max(1);
     let h = ((area.h as f32 * scale).round() as u32).max(1);
-    let (small, _) =
-        render::compose::fit_image(&full, w, h, crate::template::Fit::Fill, [0.5, 0.5]);
+    let (small, _) = render::compose::fit_image(full, w, h, crate::template::Fit::Fill, [0.5, 0.5]);
     let x = area.x + (area.w as i32 - w as i32) / 2;
     let y = area.y + (area.h as i32 - h as i32) / 2;
     Sprite::from_premultiplied(&small, x, y)
