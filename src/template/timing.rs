@@ -184,9 +184,13 @@ fn smooth(p: f64) -> f32 {
     (p * p * (3.0 - 2.0 * p)) as f32
 }
 
-/// The pose of a transition `effect` at progress `shown` (0 = away, 1 = in place).
-fn transition_pose(effect: Effect, shown: f32, w: u32, h: u32) -> Pose {
-    let (fx, fy) = effect.far_offset(w, h);
+/// The pose of a transition `effect` at progress `shown` (0 = away, 1 =
+/// in place); an exit slides on the way it names (a `slide-up` exit leaves upwards).
+fn transition_pose(effect: Effect, shown: f32, w: u32, h: u32, exit: bool) -> Pose {
+    let (mut fx, mut fy) = effect.far_offset(w, h);
+    if exit {
+        (fx, fy) = (-fx, -fy);
+    }
     let away = 1.0 - shown;
     match effect {
         Effect::Fade => Pose {
@@ -229,12 +233,18 @@ impl Motion {
         }
         if let Some(e) = self.enter {
             if t < self.from + e.duration {
-                return transition_pose(e.effect, smooth((t - self.from) / e.duration), w, h);
+                return transition_pose(
+                    e.effect,
+                    smooth((t - self.from) / e.duration),
+                    w,
+                    h,
+                    false,
+                );
             }
         }
         if let Some(x) = self.exit {
             if t > end - x.duration {
-                return transition_pose(x.effect, smooth((end - t) / x.duration), w, h);
+                return transition_pose(x.effect, smooth((end - t) / x.duration), w, h, true);
             }
         }
         Pose::REST
@@ -258,7 +268,8 @@ impl Motion {
             out.push(("enter", e.effect, e.effect.far_offset(w, h)));
         }
         if let Some(x) = self.exit {
-            out.push(("exit", x.effect, x.effect.far_offset(w, h)));
+            let (dx, dy) = x.effect.far_offset(w, h);
+            out.push(("exit", x.effect, (-dx, -dy)));
         }
         out
     }
