@@ -133,6 +133,9 @@ struct RenderArgs {
     /// Extra font directory (Family-Weight.ttf files); repeatable.
     #[arg(long, value_name = "DIR")]
     fonts: Vec<PathBuf>,
+    /// x264 preset of video templates' Stories (ultrafast … veryslow).
+    #[arg(long, default_value = "medium")]
+    preset: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -294,6 +297,7 @@ fn render(args: RenderArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         quality: args.quality,
         ..RenderSettings::default()
     };
+    settings.video.preset = args.preset.clone();
     if let Some(d) = args.today {
         settings.today = d;
     }

@@ -19,8 +19,11 @@ use crate::feed::{Feed, FeedError, FeedRow, FeedSource};
 use crate::fonts::FontBook;
 use crate::render;
 use crate::story;
-use crate::template::{self, vars, Template, Variables};
+use crate::template::{self, Template, Variables};
 use crate::util::durable::{with_writers, FileSet, SetFailed};
+
+mod naming;
+use naming::{input_hash, sanitize_name};
 
 /// How a render batch runs. `Default` gives: out dir `out`, all cores, no
 /// preview, each template's own quality, today's date.
@@ -48,6 +51,9 @@ pub struct RenderSettings {
     /// Usernames to tag on each Story (placeholders filled per row).
     /// Default: none.
     pub mentions: Vec<vars::Pattern>,
+    /// How video templates are encoded (`threads` 0: the cores shared
+    /// between the Stories encoded at once). Default: the transcoder's.
+    pub video: crate::video::TranscodeOptions,
 }
 
 /// Hears about a batch as it runs (the CLI draws progress with it).
@@ -108,6 +114,7 @@ impl Default for RenderSettings {
             key: None,
             feed_headers: Default::default(),
             mentions: Vec::new(),
+            video: crate::video::TranscodeOptions::default(),
         }
     }
 }
@@ -219,6 +226,8 @@ struct Loaded {
 /// I/O threads) and the outcome to report once they are written.
 enum Drawn {
     Failed(StoryOutcome),
+    /// Written already (a video Story's MP4 is written by its encoder).
+    Done(StoryOutcome),
     Write(FileSet, StoryOutcome),
 }
 
@@ -412,7 +421,7 @@ pub fn render_batch(
                 };
                 match drawn {
                     None => {}
-                    Some(Drawn::Failed(outcome)) => report((row, order, outcome), Ok(())),
+                    Some(Drawn::Failed(outcome) | Drawn::Done(outcome)) => report((row, order, outcome), Ok(())),
                     Some(Drawn::Write(files, outcome)) => writers.write(files, (row, order, outcome)),
                 }
             })
@@ -540,6 +549,18 @@ impl Batch<'_> {
                 }
             }
         }
+        if t.video.is_some() {
+            let made = StoryOutcome {
+                row_key: Some(row_key.clone()),
+                input_hash: Some(input_hash.clone()),
+                fields: Some(fields.clone()),
+                template_name: Some(base_template.name.clone()),
+                variant: chosen.map(|v| v.name.clone()),
+                mentions: mentions.clone(),
+                ..failure(&shown, row_no, String::new())
+            };
+            return self.draw_video(t, &scene, &vars, row, warnings, made);
+        }
         // A variant may change what the shared base holds: drawn whole.
         let base = match chosen {
             Some(_) => None,
@@ -596,6 +617,62 @@ impl Batch<'_> {
         Drawn::Write(files, outcome)
     }
 
+    /// A video template's Story: encoded to its MP4 here, on this worker.
+    fn draw_video(
+        &self,
+        t: &Template,
+        scene: &render::Scene,
+        vars: &Variables,
+        row: Option<&FeedRow>,
+        mut warnings: Vec<String>,
+        outcome: StoryOutcome,
+    ) -> Drawn {
+        let at = self.where_(t, Default::default(), row);
+        let fail = |e: String| {
+            Drawn::Failed(StoryOutcome {
+                error: Some(format!("{at}: {e}")),
+                ..outcome.clone()
+            })
+        };
+        let name = match self.output_name(t, vars, row, &mut warnings) {
+            Ok(n) => {
+                n.trim_end_matches(".jpg")
+                    .trim_end_matches(".mp4")
+                    .to_string()
+                    + ".mp4"
+            }
+            Err(e) => return fail(e),
+        };
+        let out = self.settings.out_dir.join(name);
+        let mut opts = self.settings.video.clone();
+        let at_once = self
+            .settings
+            .jobs
+            .unwrap_or_else(rayon::current_num_threads);
+        if opts.threads == 0 && at_once > 1 {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            opts.threads = (cores / at_once).max(1);
+        }
+        #[cfg(feature = "video")]
+        let made =
+            crate::video::story::render_row(t, scene, vars, self.feed_dir.as_deref(), &out, &opts);
+        #[cfg(not(feature = "video"))]
+        let made: Result<(), String> = {
+            let _ = (scene, &opts);
+            Err("a video template needs the `video` feature (FFmpeg)".into())
+        };
+        match made {
+            Ok(_) => Drawn::Done(StoryOutcome {
+                bytes: std::fs::metadata(&out).ok().map(|m| m.len()),
+                output: Some(out),
+                warnings,
+                error: None,
+                ..outcome.clone()
+            }),
+            Err(e) => fail(e),
+        }
+    }
+
     fn output_name(
         &self,
         t: &Template,
@@ -629,43 +706,5 @@ impl Batch<'_> {
         }
         names.insert(name.clone());
         Ok(name)
-    }
-}
-
-/// A safe file name ending in `.jpg`: no directories, no leading dots.
-fn sanitize_name(raw: &str) -> Option<String> {
-    let cleaned: String = raw
-        .trim()
-        .chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() || ":*?\"<>|".contains(c) {
-                '-'
-            } else {
-                c
-            }
-        })
-        .collect();
-    let cleaned = cleaned.trim_start_matches(['.', '-']).trim();
-    let stem = cleaned
-        .strip_suffix(".jpg")
-        .or_else(|| cleaned.strip_suffix(".jpeg"))
-        .unwrap_or(cleaned)
-        .trim_end_matches('.');
-    (!stem.is_empty()).then(|| format!("{stem}.jpg"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_safe() {
-        assert_eq!(sanitize_name("../../etc/x").as_deref(), Some("etc-x.jpg"));
-        assert_eq!(sanitize_name("a.jpg").as_deref(), Some("a.jpg"));
-        assert_eq!(
-            sanitize_name("menu: latte").as_deref(),
-            Some("menu- latte.jpg")
-        );
-        assert_eq!(sanitize_name(" .. "), None);
     }
 }

@@ -54,3 +54,20 @@ pub fn prepare(
     };
     render::prepare(t, vars, &load)
 }
+
+/// The file a media `src` of `t` (a clip, music) names for one Story:
+/// literal paths beside the template, paths from variables beside the feed
+/// (`feed_dir`) when there is one; always inside that directory.
+pub fn media_path(
+    t: &Template,
+    src: &crate::template::Pattern,
+    vars: &Variables,
+    feed_dir: Option<&Path>,
+) -> Result<std::path::PathBuf, String> {
+    let filled = src.fill(vars).map_err(|e| e.to_string())?;
+    let dir = match (src.is_dynamic(), feed_dir) {
+        (true, Some(dir)) => dir,
+        _ => &t.dir,
+    };
+    crate::assets::resolve(dir, &filled).map_err(|e| e.to_string())
+}

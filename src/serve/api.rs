@@ -68,6 +68,10 @@ pub struct PreviewRequest {
     vars: crate::template::Variables,
     feed: Option<String>,
     row: Option<usize>,
+    /// For a video template: the second of its poster frame. Default: 1 s.
+    #[serde(default)]
+    #[cfg_attr(not(feature = "video"), allow(dead_code))]
+    at: Option<f64>,
 }
 
 /// `POST /api/preview`: the template rendered with these values (as a feed
@@ -98,6 +102,8 @@ pub async fn preview(State(app): State<Shared>, Json(req): Json<PreviewRequest>)
             &assets::AssetCache::new(),
             Some(&row),
         );
+        #[cfg(feature = "video")]
+        let checked = poster(&t, &vars, feed_dir.as_deref(), req.at, checked);
         Ok::<_, String>(checked)
     })
     .await;
@@ -116,6 +122,32 @@ pub async fn preview(State(app): State<Shared>, Json(req): Json<PreviewRequest>)
         Some(id)
     });
     Json(json!({ "id": id, "findings": checked.findings })).into_response()
+}
+
+/// A video template's preview is its poster frame at `at` seconds (the
+/// still render stays when the poster cannot be drawn; the findings say why).
+#[cfg(feature = "video")]
+fn poster(
+    t: &crate::template::Template,
+    vars: &crate::template::Variables,
+    feed_dir: Option<&Path>,
+    at: Option<f64>,
+    mut checked: validate::template::Checked,
+) -> validate::template::Checked {
+    if t.video.is_none() || checked.jpeg.is_none() {
+        return checked;
+    }
+    let Ok(scene) = story::prepare(t, vars, feed_dir, &assets::AssetCache::new()) else {
+        return checked;
+    };
+    let at = at.unwrap_or(1.0);
+    let frame = crate::video::story::poster_row(t, &scene, vars, feed_dir, at);
+    if let Ok(jpeg) =
+        frame.and_then(|f| crate::render::encode_jpeg(&f, t.quality).map_err(|e| e.to_string()))
+    {
+        checked.jpeg = Some(jpeg.bytes);
+    }
+    checked
 }
 
 /// `GET /preview/ID`: a template preview.

@@ -284,6 +284,14 @@ pub async fn new_template(State(app): State<Shared>, Query(q): Query<TemplateQue
 <button type=\"button\" id=\"load-row\">Load row</button></fieldset><fieldset><legend>Variables</legend>",
                     escape(name)
                 );
+                if let Some(v) = &t.video {
+                    // A video template previews as its poster frame at a chosen second.
+                    let _ = write!(
+                        b,
+                        "<label>Poster frame at (s) <input id=\"poster-at\" type=\"number\" min=\"0\" max=\"{}\" step=\"0.1\" value=\"1\"></label>",
+                        v.duration.unwrap_or(crate::spec::MAX_VIDEO_SECONDS)
+                    );
+                }
                 for var in t.placeholders() {
                     // A default that is itself a pattern (`{{today}}`) is a
                     // hint: left empty, the template's default applies.

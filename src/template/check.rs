@@ -10,6 +10,7 @@ use super::schema::{
     Length, MissingGlyphs, RawBackground, RawBox, RawImage, RawLayer, RawRect, RawTemplate,
     RawText, TextSize,
 };
+use super::timing::{self, ClipBackground, Motion, Music, VideoSpec};
 use super::vars::Pattern;
 use super::{
     Background, BackgroundImage, Color, Fit, Gradient, HAlign, ImageLayer, Layer, LayerKind,
@@ -156,15 +157,53 @@ impl Checker<'_> {
                 .background(&bg.value)
                 .map_err(|m| self.err(pos_of(bg), format!("background: {m}")))?,
         };
+        let mut video = self.video_spec(&raw)?;
         let safe = safe_zone.rect(width, height);
         let mut layers = Vec::with_capacity(raw.layers.len());
         for (i, spanned) in raw.layers.iter().enumerate() {
             let pos = pos_of(spanned);
-            let layer = self.layer(&spanned.value, i + 1, pos, width, height)?;
+            let mut layer = self.layer(&spanned.value, i + 1, pos, width, height)?;
+            let (at, enter, exit) = match &spanned.value {
+                RawLayer::Text(t) => (t.at, t.enter, t.exit),
+                RawLayer::Image(i) => (i.at, i.enter, i.exit),
+                RawLayer::Rect(r) => (r.at, r.enter, r.exit),
+            };
+            let duration = video.as_ref().and_then(|v| v.duration);
+            layer.motion = timing::motion(at, enter, exit, duration).map_err(|m| {
+                self.err(
+                    pos,
+                    format!("layer '{}' ({}): {m}", layer.name, layer.kind.label()),
+                )
+            })?;
+            if layer.motion.is_animated() && video.is_none() {
+                video = Some(VideoSpec::default());
+            }
             if !layer.bleed {
-                self.check_safe(&layer, safe)?;
+                self.check_safe(&layer, safe, None)?;
+                for (which, effect, (dx, dy)) in layer.motion.extremes(width, height) {
+                    let moved = PxRect {
+                        x: layer.rect.x + dx.round() as i32,
+                        y: layer.rect.y + dy.round() as i32,
+                        ..layer.rect
+                    };
+                    let shifted = Layer {
+                        rect: moved,
+                        ..layer.clone()
+                    };
+                    let when = format!("at the far end of its {} `{which}`", effect.name());
+                    self.check_safe(&shifted, safe, Some(&when))?;
+                }
             }
             layers.push(layer);
+        }
+        if video
+            .as_ref()
+            .is_some_and(|v| v.clip.is_none() && v.duration.is_none())
+        {
+            return Err(self.err(
+                top,
+                "a video template without a `background.video` clip needs `duration` (3–60 s)",
+            ));
         }
         Ok(Template {
             name,
@@ -179,7 +218,83 @@ impl Checker<'_> {
             background,
             layers,
             variants: Vec::new(),
+            video,
         })
+    }
+
+    /// The video keys (`duration`, `background.video`, `zoom`, `audio`):
+    /// `Some` when any is set.
+    fn video_spec(&self, raw: &RawTemplate) -> Result<Option<VideoSpec>, TemplateError> {
+        let duration = raw
+            .duration
+            .as_ref()
+            .map(|d| {
+                timing::seconds(
+                    "duration",
+                    d.value,
+                    spec::MIN_VIDEO_SECONDS,
+                    spec::MAX_VIDEO_SECONDS,
+                )
+                .map_err(|m| self.err(pos_of(d), format!("{m} (Instagram's limits for a Story)")))
+            })
+            .transpose()?;
+        let mut clip = None;
+        let mut zoom = None;
+        if let Some(bg) = &raw.background {
+            let fail = |m: String| self.err(pos_of(bg), format!("background: {m}"));
+            match &bg.value {
+                RawBackground::Video(v) => {
+                    let src = self.asset_pattern(&v.src).map_err(fail)?;
+                    let fit = match v.fit.unwrap_or(Fit::Cover) {
+                        Fit::Fill => return Err(fail("a video `fit` is cover or contain".into())),
+                        f => f,
+                    };
+                    let start = timing::seconds("start", v.start.unwrap_or(0.0), 0.0, 86_400.0)
+                        .map_err(fail)?;
+                    clip = Some(ClipBackground {
+                        src,
+                        fit,
+                        start,
+                        looped: v.looped.unwrap_or(false),
+                        muted: v.muted.unwrap_or(false),
+                    });
+                }
+                RawBackground::Image(img) => {
+                    if let Some(z) = img.zoom {
+                        let from =
+                            in_range("zoom.from", z.from.unwrap_or(1.0), 1.0, 4.0).map_err(fail)?;
+                        let to = in_range("zoom.to", z.to, 1.0, 4.0).map_err(fail)?;
+                        zoom = Some((from, to));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let audio = raw
+            .audio
+            .as_ref()
+            .map(|a| {
+                let fail = |m: String| self.err(pos_of(a), format!("audio: {m}"));
+                let limit = duration.unwrap_or(spec::MAX_VIDEO_SECONDS);
+                let raw = &a.value;
+                Ok::<_, TemplateError>(Music {
+                    src: self.asset_pattern(&raw.src).map_err(fail)?,
+                    volume: in_range("volume", raw.volume.unwrap_or(1.0), 0.0, 2.0)
+                        .map_err(fail)?,
+                    fade_in: timing::seconds("fade_in", raw.fade_in.unwrap_or(0.0), 0.0, limit)
+                        .map_err(fail)?,
+                    fade_out: timing::seconds("fade_out", raw.fade_out.unwrap_or(0.0), 0.0, limit)
+                        .map_err(fail)?,
+                })
+            })
+            .transpose()?;
+        let any = duration.is_some() || clip.is_some() || zoom.is_some() || audio.is_some();
+        Ok(any.then_some(VideoSpec {
+            duration,
+            clip,
+            zoom,
+            audio,
+        }))
     }
 
     fn safe_zone(&self, raw: &RawTemplate, width: u32, height: u32) -> Result<SafeZone, String> {
@@ -216,7 +331,7 @@ impl Checker<'_> {
                 }
                 Background::Gradient(Gradient {
                     angle,
-                    stops: parse_stops(&g.stops)?,
+                    stops: super::color::parse_stops(&g.stops)?,
                 })
             }
             RawBackground::Image(img) => {
@@ -233,6 +348,8 @@ impl Checker<'_> {
                     color: img.color.unwrap_or(Color::BLACK),
                 })
             }
+            // The clip is the picture; what shows until it is decoded is black.
+            RawBackground::Video(_) => Background::Solid(Color::BLACK),
         })
     }
 
@@ -319,6 +436,7 @@ impl Checker<'_> {
             rect,
             bleed: bleed.unwrap_or(false),
             kind,
+            motion: Motion::default(),
         })
     }
 
@@ -418,7 +536,12 @@ impl Checker<'_> {
         })
     }
 
-    fn check_safe(&self, layer: &Layer, safe: PxRect) -> Result<(), TemplateError> {
+    fn check_safe(
+        &self,
+        layer: &Layer,
+        safe: PxRect,
+        when: Option<&str>,
+    ) -> Result<(), TemplateError> {
         let extent = match &layer.kind {
             LayerKind::Text(t) => {
                 let [l, tp, r, b] = t.effect_reach();
@@ -443,9 +566,10 @@ impl Checker<'_> {
         Err(self.err(
             layer.pos,
             format!(
-                "layer '{}' ({}) leaves the safe zone by {} (safe area x {}–{}, y {}–{}); move or shrink it, or set `bleed: true`",
+                "layer '{}' ({}) leaves the safe zone{} by {} (safe area x {}–{}, y {}–{}); move or shrink it, or set `bleed: true`",
                 layer.name,
                 layer.kind.label(),
+                when.map(|w| format!(" {w}")).unwrap_or_default(),
                 over.join(", "),
                 safe.x,
                 safe.right(),
@@ -462,36 +586,4 @@ fn rect_layer(r: &RawRect) -> Result<RectLayer, String> {
         opacity: in_range("opacity", r.opacity.unwrap_or(1.0), 0.0, 1.0)?,
         radius: in_range("radius", r.radius.unwrap_or(0.0), 0.0, 4096.0)?,
     })
-}
-
-/// `["#fff", "#000 80%"]` → sorted (position, colour) stops.
-fn parse_stops(stops: &[String]) -> Result<Vec<(f32, Color)>, String> {
-    if stops.len() < 2 {
-        return Err("a gradient needs at least two `stops`".into());
-    }
-    let last = (stops.len() - 1) as f32;
-    let mut out = Vec::with_capacity(stops.len());
-    for (i, s) in stops.iter().enumerate() {
-        let mut parts = s.split_whitespace();
-        let color: Color = parts
-            .next()
-            .unwrap_or("")
-            .parse()
-            .map_err(|e: super::color::ColorError| format!("stop {}: {e}", i + 1))?;
-        let at = match parts.next() {
-            None => i as f32 / last,
-            Some(p) => {
-                let v: f32 = p.trim_end_matches('%').parse().map_err(|_| {
-                    format!(
-                        "stop {}: position `{p}` is not a percentage like 40%",
-                        i + 1
-                    )
-                })?;
-                in_range("stop position", v, 0.0, 100.0)? / 100.0
-            }
-        };
-        out.push((at, color));
-    }
-    out.sort_by(|a, b| a.0.total_cmp(&b.0));
-    Ok(out)
 }

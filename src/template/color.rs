@@ -143,6 +143,48 @@ impl JsonSchema for Color {
     }
 }
 
+/// `["#fff", "#000 80%"]` → sorted (position, colour) stops.
+pub(super) fn parse_stops(stops: &[String]) -> Result<Vec<(f32, Color)>, String> {
+    if stops.len() < 2 {
+        return Err("a gradient needs at least two `stops`".into());
+    }
+    let last = (stops.len() - 1) as f32;
+    let mut out = Vec::with_capacity(stops.len());
+    for (i, s) in stops.iter().enumerate() {
+        let mut parts = s.split_whitespace();
+        let color: Color = parts
+            .next()
+            .unwrap_or("")
+            .parse()
+            .map_err(|e: ColorError| format!("stop {}: {e}", i + 1))?;
+        let at = match parts.next() {
+            None => i as f32 / last,
+            Some(p) => {
+                let v: f32 = p.trim_end_matches('%').parse().map_err(|_| {
+                    format!(
+                        "stop {}: position `{p}` is not a percentage like 40%",
+                        i + 1
+                    )
+                })?;
+                stop_position(v)? / 100.0
+            }
+        };
+        out.push((at, color));
+    }
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(out)
+}
+
+fn stop_position(v: f32) -> Result<f32, String> {
+    if v.is_finite() && (0.0..=100.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!(
+            "`stop position` is {v}; it must be between 0 and 100"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

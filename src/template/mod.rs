@@ -7,6 +7,7 @@ mod check;
 pub mod color;
 pub mod schema;
 pub mod variants;
+pub mod timing;
 pub mod vars;
 
 use std::fmt;
@@ -103,6 +104,8 @@ pub struct Template {
     pub layers: Vec<Layer>,
     /// Named versions of it to compare (`variants:`), each checked.
     pub variants: Vec<variants::Variant>,
+    /// Time: set for a video template (docs/video-templates.md), `None` for a still.
+    pub video: Option<timing::VideoSpec>,
 }
 
 impl Template {
@@ -179,6 +182,8 @@ pub struct Layer {
     pub bleed: bool,
     /// What it draws.
     pub kind: LayerKind,
+    /// When and how it shows in a video template (default: all the time, still).
+    pub motion: timing::Motion,
 }
 
 /// What a layer draws.

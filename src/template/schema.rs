@@ -45,6 +45,13 @@ pub struct RawTemplate {
     /// Named versions to compare (see `variants.rs`). Default: none.
     #[serde(default)]
     pub variants: Vec<super::variants::RawVariant>,
+    /// Length of a video Story in seconds, 3–60; setting it makes a video
+    /// template (docs/video-templates.md). Default: the background clip's own, at most 60.
+    #[schemars(with = "Option<f64>")]
+    pub duration: Option<Spanned<f64>>,
+    /// Music mixed with the clip's own sound (makes a video template).
+    #[schemars(with = "Option<super::timing::RawAudio>")]
+    pub audio: Option<Spanned<super::timing::RawAudio>>,
 }
 
 /// Canvas size.
@@ -104,6 +111,8 @@ pub enum RawBackground {
     Gradient(RawGradient),
     /// A photo filling the canvas.
     Image(RawBackgroundImage),
+    /// A video clip under the layers (makes a video template).
+    Video(super::timing::RawBackgroundVideo),
 }
 
 /// A linear gradient.
@@ -132,6 +141,8 @@ pub struct RawBackgroundImage {
     pub darken: Option<f32>,
     /// Colour around a `contain` photo. Default: black.
     pub color: Option<Color>,
+    /// A slow zoom over the Story (makes a video template). Default: none.
+    pub zoom: Option<super::timing::RawZoom>,
 }
 
 /// How an image fills its box.
@@ -208,6 +219,12 @@ pub struct RawText {
     pub opacity: Option<f32>,
     /// Allow the layer outside the safe zone. Default: false.
     pub bleed: Option<bool>,
+    /// When a layer of a video template shows, in seconds. Default: all the time.
+    pub at: Option<super::timing::RawAt>,
+    /// How it comes in (video templates). Default: it just appears.
+    pub enter: Option<super::timing::RawTransition>,
+    /// How it goes out (video templates). Default: it just disappears.
+    pub exit: Option<super::timing::RawTransition>,
     /// Emoji in their own colours, or drawn in the text colour. Default: color.
     pub emoji: Option<EmojiStyle>,
     /// A character no bundled font can draw: an error (SF309), or `allow` to
@@ -330,6 +347,12 @@ pub struct RawImage {
     pub radius: Option<f32>,
     /// Allow the layer outside the safe zone. Default: false.
     pub bleed: Option<bool>,
+    /// When a layer of a video template shows, in seconds. Default: all the time.
+    pub at: Option<super::timing::RawAt>,
+    /// How it comes in (video templates). Default: it just appears.
+    pub enter: Option<super::timing::RawTransition>,
+    /// How it goes out (video templates). Default: it just disappears.
+    pub exit: Option<super::timing::RawTransition>,
 }
 
 /// A rectangle layer.
@@ -349,6 +372,12 @@ pub struct RawRect {
     pub radius: Option<f32>,
     /// Allow the layer outside the safe zone. Default: false.
     pub bleed: Option<bool>,
+    /// When a layer of a video template shows, in seconds. Default: all the time.
+    pub at: Option<super::timing::RawAt>,
+    /// How it comes in (video templates). Default: it just appears.
+    pub enter: Option<super::timing::RawTransition>,
+    /// How it goes out (video templates). Default: it just disappears.
+    pub exit: Option<super::timing::RawTransition>,
 }
 
 /// A length: px, or percent of the canvas side it runs along.

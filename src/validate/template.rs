@@ -151,6 +151,15 @@ pub fn render_checked(
             return refused(vec![located(finding, Some(e.pos()))]);
         }
     };
+    #[cfg(feature = "video")]
+    if t.video.is_some() {
+        // A video template's clip and music must be readable media, and its
+        // length known and within Instagram's limits.
+        let planned = crate::video::story::plan_row(t, &scene, vars, feed_dir);
+        if let Err(e) = planned {
+            return refused(vec![located(Finding::new(rules::TEMPLATE_ASSET, e), None)]);
+        }
+    }
     let canvas = render::draw(&scene);
     let jpeg = match render::encode::encode_jpeg(&canvas, t.quality) {
         Ok(j) => j,

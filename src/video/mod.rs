@@ -7,11 +7,19 @@
 
 #[cfg(feature = "video")]
 pub mod batch;
+pub mod compositor;
+#[cfg(feature = "video")]
+mod encode;
 pub mod facts;
+#[cfg(feature = "video")]
+pub mod frames;
 pub mod mp4;
+pub mod overlay;
 pub mod plan;
 #[cfg(feature = "video")]
 mod probe;
+#[cfg(feature = "video")]
+pub mod story;
 #[cfg(feature = "video")]
 pub mod transcode;
 

@@ -23,8 +23,24 @@ fn renders_every_shipped_template_with_its_feed() {
             "--today",
             "2026-11-29",
             "--json",
+            // Video templates' Stories: quick to encode, the same contract.
+            "--preset",
+            "ultrafast",
         ];
-        let feed = common::feed_for(&t);
+        let mut feed = common::feed_for(&t);
+        // A video template's Stories take seconds each to encode: its feed's
+        // first row is enough here (tests/it/video_templates.rs validates
+        // every row of the shipped feeds and looks inside the MP4s).
+        let fonts = storyforge::fonts::FontBook::bundled();
+        let video = storyforge::template::load(&t, &fonts).is_ok_and(|l| l.video.is_some());
+        if let (Some(f), true) = (&feed, video) {
+            let rows = common::feed_rows(&f.clone().into());
+            let first: Vec<_> = rows.into_iter().take(1).map(|r| r.vars).collect();
+            let stem = t.file_stem().and_then(|x| x.to_str()).unwrap_or("feed");
+            let one = out.path().join(format!("{stem}.first-row.json"));
+            std::fs::write(&one, serde_json::to_vec(&first).expect("JSON")).expect("feed");
+            feed = Some(one);
+        }
         if let Some(f) = &feed {
             args.extend(["--data", s(f)]);
         }
@@ -40,6 +56,12 @@ fn renders_every_shipped_template_with_its_feed() {
         for story in report["stories"].as_array().expect("stories") {
             let path = story["output"].as_str().expect("output path");
             let bytes = std::fs::read(path).expect("output exists");
+            if path.ends_with(".mp4") {
+                // A video template's Story (tests/it/video_templates.rs looks inside).
+                assert_eq!(&bytes[4..8], b"ftyp", "{path} is an MP4");
+                assert!((bytes.len() as u64) <= storyforge::spec::DEFAULT_VIDEO_MAX_BYTES);
+                continue;
+            }
             assert_eq!(&bytes[..3], &[0xFF, 0xD8, 0xFF], "{path} is a JPEG");
             assert!((bytes.len() as u64) < storyforge::spec::MAX_IMAGE_BYTES);
             let img = image::load_from_memory(&bytes).expect("decodes");

@@ -29,3 +29,5 @@ mod upgrade;
 mod validate;
 #[cfg(feature = "video")]
 mod video;
+#[cfg(feature = "video")]
+mod video_templates;

@@ -211,6 +211,8 @@
     try {
       const body = { template: varsForm.dataset.template, vars: templateVars() };
       if (rowLoaded) { body.feed = rowLoaded.feed; body.row = rowLoaded.row; }
+      const posterAt = $("#poster-at");
+      if (posterAt) body.at = Number(posterAt.value) || 0;
       const r = await api("POST", "/api/preview", body);
       if (mine !== seq) return;
       const img = $("#preview-img");
