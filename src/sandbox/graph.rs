@@ -116,10 +116,7 @@ pub async fn create_container(
         MediaKind::Video => None,
     };
     check_container_cap(shared, auth)?;
-    let delay = match kind {
-        MediaKind::Image => shared.config.image_processing_ms,
-        MediaKind::Video => shared.config.video_processing_ms,
-    };
+    let delay = shared.config.processing_ms(kind);
     let container_id = {
         let mut world = shared.lock();
         let now = world.now();
@@ -132,6 +129,7 @@ pub async fn create_container(
                 media_url: url.clone(),
                 created: now,
                 ready_at: now + Duration::from_millis(delay),
+                processing_ms: delay,
                 outcome,
                 published_as: None,
                 publish_attempts: 0,
@@ -210,6 +208,7 @@ pub fn publish(shared: &Shared, req: &Req, auth: &Auth, id: &str) -> Result<Repl
         media_url: container.media_url,
         media_sha256: sha,
         published_at: rfc3339(now),
+        processing_ms: container.processing_ms,
     });
     if world.faults.drop_publish_reply > 0 {
         world.faults.drop_publish_reply -= 1;

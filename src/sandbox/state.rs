@@ -41,6 +41,10 @@ pub struct PublishRecord {
     pub media_sha256: String,
     /// When, on the sandbox clock (RFC 3339).
     pub published_at: String,
+    /// How long the container stayed `IN_PROGRESS`, milliseconds (at
+    /// least; a video also waits for its fetch).
+    #[serde(default)]
+    pub processing_ms: u64,
 }
 
 /// One logged call; access tokens, codes and the app secret are redacted.
@@ -122,6 +126,8 @@ pub struct Container {
     pub created: SystemTime,
     /// Not `FINISHED` before this.
     pub ready_at: SystemTime,
+    /// `ready_at - created`, milliseconds (drawn per container).
+    pub processing_ms: u64,
     /// Processing result: sha256 of the bytes, or the failure subcode.
     /// `None` while a video is still being fetched and checked.
     pub outcome: Option<Result<String, u64>>,
