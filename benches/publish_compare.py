@@ -69,6 +69,8 @@ def args():
     opts = {"bin": os.path.join(ROOT, "target", "release", "storyforge"), "cases": [], "keep": False, "scale": None}
     i = 0
     while i < len(a):
+        if a[i] in ("--bin", "--case", "--scale") and i + 1 == len(a):
+            sys.exit(f"publish_compare.py: {a[i]} needs a value")
         if a[i] == "--bin":
             opts["bin"] = os.path.abspath(a[i + 1])
             i += 1
