@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: demo test deps test-deps bench bench-video fuzz
+.PHONY: demo test deps test-deps bench bench-video bench-publish fuzz
 
 deps:
 	./scripts/install-deps.sh
@@ -31,6 +31,10 @@ bench: deps
 ## make bench-video: the video stage against the ffmpeg command-line tool, side by side
 bench-video: deps
 	./benches/video_compare.sh --show-commands
+
+## make bench-publish: one tick over N Stories on M accounts against the sandbox (scaled Instagram delays), wall time beside the API floor
+bench-publish: deps
+	./benches/publish_compare.sh
 
 ## make fuzz: every cargo-fuzz target in fuzz/ (validator probes, template YAML, feeds), FUZZ_SECONDS each (default 60)
 FUZZ_SECONDS ?= 60

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::state::MediaKind;
 use super::SandboxError;
 
 /// The Graph API version `graph_url()` names. Requests with any `vNN.N`
@@ -63,6 +64,14 @@ pub struct SandboxConfig {
     /// How long a video container stays `IN_PROGRESS` at least,
     /// milliseconds. Default: 5000.
     pub video_processing_ms: u64,
+    /// When set, each image container's processing time is drawn uniformly
+    /// from `image_processing_ms..=image_processing_max_ms` (Instagram's
+    /// vary, 2–10 s; `make bench-publish` uses it). Default: none, every
+    /// image container takes `image_processing_ms`.
+    pub image_processing_max_ms: Option<u64>,
+    /// The same for video containers, from `video_processing_ms`.
+    /// Default: none.
+    pub video_processing_max_ms: Option<u64>,
     /// Containers and Stories live this long, seconds. Default: 86400.
     pub lifetime_secs: u64,
     /// Directory served at `GET|HEAD /media/{key}` (the local store).
@@ -105,6 +114,8 @@ impl Default for SandboxConfig {
             calls_per_hour: 200,
             image_processing_ms: 1000,
             video_processing_ms: 5000,
+            image_processing_max_ms: None,
+            video_processing_max_ms: None,
             lifetime_secs: 86_400,
             media_dir: None,
             fetch_timeout_ms: 20_000,
@@ -275,7 +286,38 @@ impl SandboxConfig {
         if self.calls_per_hour == 0 {
             return bad("calls_per_hour must be at least 1".into());
         }
+        for (kind, min, max) in [
+            (
+                "image",
+                self.image_processing_ms,
+                self.image_processing_max_ms,
+            ),
+            (
+                "video",
+                self.video_processing_ms,
+                self.video_processing_max_ms,
+            ),
+        ] {
+            if let Some(max) = max.filter(|&m| m < min) {
+                return bad(format!(
+                    "{kind}_processing_max_ms ({max}) is below {kind}_processing_ms ({min})"
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// How long a new container of `kind` stays `IN_PROGRESS`,
+    /// milliseconds: drawn from the configured range, else the fixed time.
+    pub(crate) fn processing_ms(&self, kind: MediaKind) -> u64 {
+        let (min, max) = match kind {
+            MediaKind::Image => (self.image_processing_ms, self.image_processing_max_ms),
+            MediaKind::Video => (self.video_processing_ms, self.video_processing_max_ms),
+        };
+        match max {
+            Some(max) if max > min => fastrand::u64(min..=max),
+            _ => min,
+        }
     }
 
     /// The account OAuth logins sign in as.
@@ -287,5 +329,45 @@ impl SandboxConfig {
                 .iter()
                 .find(|a| a.account_type != AccountType::Personal),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn processing_time_is_drawn_per_container_within_the_range() {
+        let config = SandboxConfig {
+            image_processing_ms: 200,
+            image_processing_max_ms: Some(1000),
+            video_processing_ms: 3000,
+            ..SandboxConfig::default()
+        };
+        config
+            .check()
+            .expect("a range with max above min is accepted");
+        let draws: Vec<u64> = (0..200)
+            .map(|_| config.processing_ms(MediaKind::Image))
+            .collect();
+        assert!(draws.iter().all(|d| (200..=1000).contains(d)), "{draws:?}");
+        let distinct: std::collections::BTreeSet<_> = draws.iter().collect();
+        assert!(distinct.len() > 10, "draws do not vary: {distinct:?}");
+        // No max: every container takes the fixed time.
+        assert_eq!(config.processing_ms(MediaKind::Video), 3000);
+    }
+
+    #[test]
+    fn a_processing_max_below_the_min_is_refused() {
+        let config = SandboxConfig {
+            video_processing_ms: 3000,
+            video_processing_max_ms: Some(2000),
+            ..SandboxConfig::default()
+        };
+        let e = config.check().expect_err("max below min").to_string();
+        assert!(
+            e.contains("video_processing_max_ms (2000) is below video_processing_ms (3000)"),
+            "{e}"
+        );
     }
 }

@@ -121,10 +121,7 @@ pub async fn create_container(
         MediaKind::Video => None,
     };
     check_container_cap(shared, auth)?;
-    let delay = match kind {
-        MediaKind::Image => shared.config.image_processing_ms,
-        MediaKind::Video => shared.config.video_processing_ms,
-    };
+    let delay = shared.config.processing_ms(kind);
     let container_id = {
         let mut world = shared.lock();
         let now = world.now();
@@ -137,6 +134,7 @@ pub async fn create_container(
                 media_url: url.clone(),
                 created: now,
                 ready_at: now + Duration::from_millis(delay),
+                processing_ms: delay,
                 outcome,
                 published_as: None,
                 user_tags,
@@ -249,6 +247,7 @@ pub fn publish(shared: &Shared, req: &Req, auth: &Auth, id: &str) -> Result<Repl
         media_sha256: sha,
         published_at: rfc3339(now),
         user_tags: container.user_tags.clone(),
+        processing_ms: container.processing_ms,
     });
     if world.faults.drop_publish_reply > 0 {
         world.faults.drop_publish_reply -= 1;

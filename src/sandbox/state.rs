@@ -44,6 +44,10 @@ pub struct PublishRecord {
     /// The usernames tagged through `user_tags` (mentions).
     #[serde(default)]
     pub user_tags: Vec<String>,
+    /// How long the container stayed `IN_PROGRESS`, milliseconds (at
+    /// least; a video also waits for its fetch).
+    #[serde(default)]
+    pub processing_ms: u64,
 }
 
 /// One logged call; access tokens, codes and the app secret are redacted.
@@ -125,6 +129,8 @@ pub struct Container {
     pub created: SystemTime,
     /// Not `FINISHED` before this.
     pub ready_at: SystemTime,
+    /// `ready_at - created`, milliseconds (drawn per container).
+    pub processing_ms: u64,
     /// Processing result: sha256 of the bytes, or the failure subcode.
     /// `None` while a video is still being fetched and checked.
     pub outcome: Option<Result<String, u64>>,
