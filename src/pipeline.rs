@@ -19,11 +19,11 @@ use crate::feed::{Feed, FeedError, FeedRow, FeedSource};
 use crate::fonts::FontBook;
 use crate::render;
 use crate::story;
-use crate::template::{self, Template, Variables};
+use crate::template::{self, vars, Template, Variables};
 use crate::util::durable::{with_writers, FileSet, SetFailed};
 
 mod naming;
-use naming::{input_hash, sanitize_name};
+use naming::sanitize_name;
 
 /// How a render batch runs. `Default` gives: out dir `out`, all cores, no
 /// preview, each template's own quality, today's date.

@@ -6,8 +6,8 @@
 mod check;
 pub mod color;
 pub mod schema;
-pub mod variants;
 pub mod timing;
+pub mod variants;
 pub mod vars;
 
 use std::fmt;
