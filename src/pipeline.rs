@@ -92,6 +92,9 @@ pub struct StoryKey<'a> {
     pub row_key: &'a RowKey,
     /// The row, when there is one.
     pub row: Option<usize>,
+    /// Its place in the batch, from 0: among the rows asked for (`rows`),
+    /// else the row's own position. A variant is counted on by it.
+    pub batch_order: u64,
     /// sha256 of what the Story is drawn from (template file, variables).
     pub input_hash: &'a str,
     /// What it reads, field by field.
@@ -471,11 +474,20 @@ impl Batch<'_> {
         };
         let input_hash = inputs::input_hash(&job.template.source, &vars);
         let fields = inputs::fields(t, &job.template.source, &vars);
+        let row_pos = row_no.unwrap_or(1).saturating_sub(1);
+        let batch_order = match &self.settings.rows {
+            Some(asked) => asked
+                .iter()
+                .position(|r| Some(*r) == row_no)
+                .unwrap_or(row_pos),
+            None => row_pos,
+        } as u64;
         let key = StoryKey {
             template: &t.path,
             feed: self.feed_path.as_deref(),
             row_key: &row_key,
             row: row_no,
+            batch_order,
             input_hash: &input_hash,
             fields: &fields,
         };
@@ -488,10 +500,7 @@ impl Batch<'_> {
             self.observer
                 .variant(&key, &t.name, &names)
                 .filter(|i| *i < count)
-                .unwrap_or_else(|| {
-                    let order = row_no.unwrap_or(1).saturating_sub(1) as u64;
-                    template::variants::pick(count, 0, order)
-                })
+                .unwrap_or_else(|| template::variants::pick(count, 0, key.batch_order))
         });
         Some(self.draw(job, vars, (row_key, input_hash, fields), variant))
     }

@@ -33,7 +33,7 @@ pub struct DailyArgs {
     /// Stop before publishing.
     #[arg(long)]
     dry_run: bool,
-    /// The feed column that names a row [default: its position].
+    /// The feed column that names a row [default: the first of id, guid, sku, slug, link, url the feed has, else the row's values; never its position].
     #[arg(long, value_name = "COLUMN")]
     key: Option<String>,
     /// Publish the day's Stories again even if they already went out.

@@ -183,11 +183,10 @@ impl BatchObserver for Forward<'_> {
             return Some(i);
         }
         let published = self.variant_counts.get(template).copied().unwrap_or(0);
-        let order = story.row.unwrap_or(1).saturating_sub(1) as u64;
         Some(crate::template::variants::pick(
             names.len(),
             published,
-            order,
+            story.batch_order,
         ))
     }
 

@@ -330,3 +330,42 @@ fn the_report_matches_a_computation_on_seeded_insights() {
     let bad = rig.run(&["insights", "report", "--since", "soon"]);
     assert_eq!(bad.status.code(), Some(2), "{}", common::text(&bad));
 }
+
+#[test]
+fn daily_stories_alternate_variants_day_by_day() {
+    let rig = Rig::start(|_| {});
+    let dir = rig.work.path();
+    std::fs::write(dir.join("promo.yaml"), TEMPLATE).expect("write template");
+    feed(dir, 4);
+    let (t, f) = (dir.join("promo.yaml"), dir.join("feed.csv"));
+    let (t, f) = (t.to_str().expect("path"), f.to_str().expect("path"));
+    for day in ["2026-12-08", "2026-12-09", "2026-12-10"] {
+        let out = dir.join(format!("out-{day}"));
+        let o = rig.run(&[
+            "daily",
+            "--feed",
+            f,
+            "--template",
+            t,
+            "--date",
+            day,
+            "--out",
+            out.to_str().expect("path"),
+        ]);
+        common::expect_exit(&o, 0);
+    }
+    assert_eq!(rig.sandbox.published().len(), 3);
+    // One Story a day, each the next variant in turn (not the row's place).
+    let mut by_day: Vec<String> = Ledger::open(&dir.join("l.db"))
+        .expect("ledger")
+        .recorded_variants("demo")
+        .expect("variants")
+        .into_iter()
+        .map(|(id, v)| format!("{} {v}", id.split('|').next().unwrap_or("")))
+        .collect();
+    by_day.sort();
+    assert_eq!(
+        by_day,
+        ["day:2026-12-08 A", "day:2026-12-09 B", "day:2026-12-10 A"]
+    );
+}
