@@ -18,9 +18,12 @@ use crate::ledger::{IdUnknown, Ledger, LedgerError};
 /// Row id → its media id, or why it is still unknown.
 pub type Matches = BTreeMap<i64, Result<String, String>>;
 
+/// A publish window, by the server's clock.
+type Window = (DateTime<Utc>, DateTime<Utc>);
+
 /// The inclusive window `[floor(sent), ceil(settled)]` at the second (a
 /// Story's `timestamp` has 1-second resolution).
-fn window(row: &IdUnknown) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+fn window(row: &IdUnknown) -> Option<Window> {
     let second = Duration::seconds(1);
     let start = row.sent?.duration_trunc(second).ok()?;
     let end = row.settled?;
@@ -51,7 +54,7 @@ pub fn assign(
     let mut taken = known.clone();
     let mut out = Matches::new();
     let covered = Duration::hours(crate::spec::STORY_LIFETIME_HOURS) - Duration::minutes(10);
-    let mut open: Vec<(i64, (DateTime<Utc>, DateTime<Utc>))> = Vec::new();
+    let mut open: Vec<(i64, Window)> = Vec::new();
     for row in unknown {
         match window(row) {
             None => {
