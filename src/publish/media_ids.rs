@@ -21,12 +21,15 @@ pub type Matches = BTreeMap<i64, Result<String, String>>;
 /// A publish window, by the server's clock.
 type Window = (DateTime<Utc>, DateTime<Utc>);
 
-/// The inclusive window `[floor(sent), ceil(settled)]` at the second (a
-/// Story's `timestamp` has 1-second resolution).
+/// The inclusive window `[floor(sent), ceil(settled + 1 s)]` at the second
+/// (a Story's `timestamp` has 1-second resolution).
 fn window(row: &IdUnknown) -> Option<Window> {
     let second = Duration::seconds(1);
     let start = row.sent?.duration_trunc(second).ok()?;
-    let end = row.settled?;
+    // `settled` is estimated from a `Date` header, floored to the second
+    // and late by the reply's travel: one second more keeps the window's
+    // end no earlier than the server's.
+    let end = row.settled? + second;
     let floored = end.duration_trunc(second).ok()?;
     let end = if floored == end {
         end
@@ -180,14 +183,14 @@ mod tests {
         )];
         let live = [
             story("a", "2026-12-07T20:00:00Z"),
-            story("b", "2026-12-07T20:00:03Z"),
+            story("b", "2026-12-07T20:00:04Z"),
         ];
         let m = assign(&rows, &live, &BTreeSet::new(), t(NOW));
         assert_eq!(m[&1], Ok("a".into()));
-        let live = [story("b", "2026-12-07T20:00:02Z")];
+        let live = [story("b", "2026-12-07T20:00:03Z")];
         let m = assign(&rows, &live, &BTreeSet::new(), t(NOW));
-        assert_eq!(m[&1], Ok("b".into()), "end ceiled to :02");
-        let live = [story("c", "2026-12-07T20:00:03Z")];
+        assert_eq!(m[&1], Ok("b".into()), "end ceiled");
+        let live = [story("c", "2026-12-07T20:00:04Z")];
         assert!(assign(&rows, &live, &BTreeSet::new(), t(NOW))[&1].is_err());
     }
 
@@ -209,7 +212,7 @@ mod tests {
         assert_eq!(m[&1], Ok("b".into()));
         // Elimination: 1 sees only a, so 2 gets b.
         let rows = [
-            row(1, "2026-12-07T20:00:00Z", "2026-12-07T20:00:03Z"),
+            row(1, "2026-12-07T20:00:00Z", "2026-12-07T20:00:02Z"),
             row(2, "2026-12-07T20:00:02Z", "2026-12-07T20:00:06Z"),
         ];
         let m = assign(&rows, &live, &BTreeSet::new(), t(NOW));
