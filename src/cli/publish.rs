@@ -82,8 +82,9 @@ pub enum LedgerAction {
 /// `storyforge ledger settle ID --published MEDIA_ID | --not-published`.
 #[derive(Debug, clap::Args)]
 pub struct SettleArgs {
-    /// The Story's id (the first column of `storyforge ledger`).
-    id: i64,
+    /// The Story's id (the first column of `storyforge ledger`); without
+    /// one, fills in every media id of a lost reply that has become certain.
+    id: Option<i64>,
     /// It is live on the account as this media id.
     #[arg(long, value_name = "MEDIA_ID", conflicts_with = "not_published")]
     published: Option<String>,
@@ -256,17 +257,22 @@ fn exit_code(items: &[Item]) -> ExitCode {
 
 /// Runs `storyforge ledger` (and `ledger settle`).
 pub fn ledger(args: LedgerArgs) -> anyhow::Result<ExitCode> {
-    let (_, ledger) = open(&args.config)?;
+    let (settings, ledger) = open(&args.config)?;
     if let Some(LedgerAction::Settle(settle)) = &args.action {
+        let Some(id) = settle.id else {
+            if settle.published.is_some() || settle.not_published {
+                bail!(
+                    "ledger settle: give the Story's id (the first column of `storyforge ledger`)"
+                );
+            }
+            return fill_media_ids(&settings, &ledger);
+        };
         let how = match (&settle.published, settle.not_published) {
             (Some(m), false) => Settlement::Published(m.clone()),
             (None, true) => Settlement::NotPublished,
-            _ => bail!(
-                "ledger settle {}: give --published MEDIA_ID or --not-published",
-                settle.id
-            ),
+            _ => bail!("ledger settle {id}: give --published MEDIA_ID or --not-published"),
         };
-        let row = ledger.settle(settle.id, &how)?;
+        let row = ledger.settle(id, &how)?;
         println!(
             "Story {} ({}): {}{}",
             row.id,
@@ -314,9 +320,10 @@ pub fn ledger(args: LedgerArgs) -> anyhow::Result<ExitCode> {
             .filter(|a| a.state == State::Published && a.media_id.is_none())
         {
             eprintln!(
-                "id unknown: Story {} ({}) was published, but its publish reply was lost and the live Stories since could not be told apart; its insights cannot be collected",
+                "id unknown: Story {} ({}) was published, but its publish reply was lost: {}; its insights cannot be collected until it is known",
                 a.id,
-                storyforge::util::redact::redact(&a.source)
+                storyforge::util::redact::redact(&a.source),
+                a.last_error.as_deref().unwrap_or("the live Stories since could not be told apart")
             );
         }
         eprintln!(
@@ -325,6 +332,38 @@ pub fn ledger(args: LedgerArgs) -> anyhow::Result<ExitCode> {
             if assets.len() == 1 { "y" } else { "ies" },
             ledger.path()
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `storyforge ledger settle` without an id: every account's media ids of
+/// lost replies that have become certain, by their publish windows.
+fn fill_media_ids(settings: &Settings, ledger: &Ledger) -> anyhow::Result<ExitCode> {
+    let rt = runtime()?;
+    let client = graph_client(settings)?;
+    let mut left = 0;
+    for a in &accounts(settings, None, false)? {
+        let name = &a.settings.name;
+        let filled = rt.block_on(publish::media_ids::fill(&client, ledger, a))?;
+        let unknown = ledger.ids_unknown(name)?;
+        println!(
+            "{name}: {filled} media id{} filled in, {} still unknown",
+            if filled == 1 { "" } else { "s" },
+            unknown.len()
+        );
+        for u in &unknown {
+            let row = ledger.get(u.id)?;
+            println!(
+                "  Story {} ({}): {}",
+                row.id,
+                storyforge::util::redact::redact(&row.source),
+                row.last_error.as_deref().unwrap_or("media id unknown")
+            );
+        }
+        left += unknown.len();
+    }
+    if left > 0 {
+        eprintln!("{left} media id(s) still unknown: the next run, `tick` or `storyforge ledger settle` fills them in once the other Stories of their windows are known");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -121,6 +121,8 @@ pub struct Context {
     accounts: HashMap<String, Account>,
     stopped: HashMap<String, String>,
     opts: DeliveryOptions,
+    /// Accounts whose unknown media ids this run has tried to fill in.
+    ids_filled: std::collections::HashSet<String>,
 }
 
 impl Drop for Context {
@@ -163,6 +165,7 @@ impl Context {
             accounts: HashMap::new(),
             stopped: HashMap::new(),
             opts,
+            ids_filled: Default::default(),
         })
     }
 
@@ -220,6 +223,23 @@ impl Context {
             .identities(account, prefix)
             .map(|rows| rows.into_iter().map(|r| (r.identity.clone(), r)).collect())
             .unwrap_or_default()
+    }
+
+    /// Fills in `account`'s media ids that have become certain (once per
+    /// run), and returns `row` as it is then.
+    async fn fill_media_ids(&mut self, account: &Account, row: Box<Asset>) -> Box<Asset> {
+        if !self.ids_filled.insert(account.settings.name.clone()) {
+            return row;
+        }
+        let client = self.publisher.client();
+        match publish::media_ids::fill(client, &self.ledger, account).await {
+            Ok(0) => row,
+            Ok(_) => self.ledger.get(row.id).map(Box::new).unwrap_or(row),
+            Err(e) => {
+                tracing::warn!("{e}");
+                row
+            }
+        }
     }
 
     /// Delivers one Story: claim → validate → upload → publish → ledger.
@@ -290,6 +310,11 @@ impl Context {
                 changed,
                 changed_fields,
             }) => {
+                // A lost reply's id, once the other Stories are known.
+                let row = match row.media_id {
+                    None => self.fill_media_ids(&account, row).await,
+                    Some(_) => row,
+                };
                 let fields = if changed && changed_fields.is_empty() {
                     vec!["content".to_string()]
                 } else {

@@ -8,6 +8,7 @@
 
 mod adopt;
 mod insights;
+mod media_ids;
 mod notices;
 mod schedule;
 mod stories;
@@ -22,6 +23,7 @@ use crate::media::MediaKind;
 
 pub use adopt::{changed_since, Legacy};
 pub use insights::{InsightFailure, InsightRow, RefusedMetric};
+pub use media_ids::IdUnknown;
 pub use schedule::{ScheduleState, Scheduled, StoredInsights, TokenRecord};
 pub use stories::{owner_done, owner_id, Claim, ClaimOutcome, Settlement, StoryRequest};
 
@@ -280,6 +282,7 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("stories", "fields", "TEXT"),
     ("stories", "asked_by", "TEXT"),
     ("stories", "publish_server_at", "TEXT"),
+    ("stories", "publish_reply_server_at", "TEXT"),
 ];
 
 /// The first release keyed rows by content hash alone (`assets`): each

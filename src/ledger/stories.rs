@@ -372,7 +372,7 @@ impl Ledger {
         }
     }
 
-    fn owned_exec(
+    pub(super) fn owned_exec(
         &self,
         claim: &Claim,
         sql: &str,
@@ -411,7 +411,7 @@ impl Ledger {
         let t = now();
         self.owned_exec(
             claim,
-            "UPDATE stories SET state = 'creating', container_id = NULL, publish_started_at = NULL, publish_server_at = NULL, updated_at = ?3 WHERE id = ?1 AND owner = ?2",
+            "UPDATE stories SET state = 'creating', container_id = NULL, publish_started_at = NULL, publish_server_at = NULL, publish_reply_server_at = NULL, updated_at = ?3 WHERE id = ?1 AND owner = ?2",
             &[&t],
         )?;
         self.exec(
@@ -512,7 +512,7 @@ impl Ledger {
             }
             Settlement::NotPublished => {
                 self.exec(
-                    "UPDATE stories SET state = 'pending', container_id = NULL, publish_started_at = NULL, publish_server_at = NULL, last_error = 'settled by hand: not published', owner = NULL, lease_until = NULL, updated_at = ?2 WHERE id = ?1",
+                    "UPDATE stories SET state = 'pending', container_id = NULL, publish_started_at = NULL, publish_server_at = NULL, publish_reply_server_at = NULL, last_error = 'settled by hand: not published', owner = NULL, lease_until = NULL, updated_at = ?2 WHERE id = ?1",
                     params![id, now()],
                 )?;
             }

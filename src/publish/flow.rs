@@ -284,7 +284,11 @@ impl Publisher {
                         Err(CallError::Transport { not_sent: true, .. }) => Step::Publish(c),
                         Err(e) => {
                             // The reply was lost or said something else: the
-                            // container's status says whether it went out.
+                            // container's status says whether it went out,
+                            // and by now it had (the end of its window).
+                            if let Some(server) = self.client.server_now() {
+                                ledger.set_publish_reply_server_at(claim, server)?;
+                            }
                             tracing::warn!(
                                 "{}: publish of container {c}: {e}; asking the container",
                                 account.settings.name
@@ -369,32 +373,17 @@ impl Publisher {
         }
     }
 
-    /// Records a publish whose reply was not seen, with its media id only
-    /// when exactly one live Story since the attempt is unknown to the ledger.
+    /// Records a publish whose reply was not seen, and its media id once
+    /// its publish window tells it apart (see [`super::media_ids`]).
     async fn published_unseen(&mut self, job: &Job<'_>) -> Result<Outcome, FlowError> {
-        let row = job.ledger.get(job.claim.id)?;
-        let id = match self.live_since(job, &row).await {
-            Ok(unknown) if unknown.len() == 1 => unknown.into_iter().next(),
-            Ok(unknown) => {
-                tracing::warn!(
-                    "{}: {} published, but {} live Stories are unknown to the ledger: recording it with id unknown",
-                    job.account.settings.name,
-                    row.source,
-                    unknown.len()
-                );
-                None
-            }
-            Err(e) => {
-                tracing::warn!(
-                    "{}: cannot list live Stories: {e}",
-                    job.account.settings.name
-                );
-                None
-            }
-        };
-        let recorded = job.ledger.set_published(job.claim, id.as_deref())?;
+        // The container says PUBLISHED now: its window ends no later.
+        if let Some(server) = self.client.server_now() {
+            job.ledger.set_publish_reply_server_at(job.claim, server)?;
+        }
+        job.ledger.set_published(job.claim, None)?;
+        super::media_ids::fill(&self.client, job.ledger, job.account).await?;
         Ok(Outcome::Published {
-            media_id: recorded,
+            media_id: job.ledger.get(job.claim.id)?.media_id,
             already: false,
         })
     }

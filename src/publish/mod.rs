@@ -8,6 +8,7 @@ pub mod errors;
 pub mod flow;
 pub mod graph;
 pub mod insights;
+pub mod media_ids;
 pub mod quota;
 pub mod redact;
 pub mod report;
