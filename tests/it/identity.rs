@@ -141,29 +141,20 @@ fn a_changed_price_is_reported_or_published_once_per_version() {
 fn serve_stores() -> String {
     use axum::extract::Query;
     use axum::http::header;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().expect("runtime");
-        rt.block_on(async move {
-            let app = axum::Router::new().route(
-                "/products.csv",
-                axum::routing::get(
-                    |Query(q): Query<std::collections::HashMap<String, String>>| async move {
-                        let store = q.get("store").cloned().unwrap_or_default();
-                        (
-                            [(header::CONTENT_TYPE, "text/csv")],
-                            format!("sku,title\nA1,Latte in {store}\nB2,Mocha in {store}\n"),
-                        )
-                    },
-                ),
-            );
-            let l = tokio::net::TcpListener::from_std(listener).expect("listener");
-            axum::serve(l, app).await.expect("serve");
-        });
-    });
-    format!("http://{addr}")
+    common::serve_loopback(|_| {
+        axum::Router::new().route(
+            "/products.csv",
+            axum::routing::get(
+                |Query(q): Query<std::collections::HashMap<String, String>>| async move {
+                    let store = q.get("store").cloned().unwrap_or_default();
+                    (
+                        [(header::CONTENT_TYPE, "text/csv")],
+                        format!("sku,title\nA1,Latte in {store}\nB2,Mocha in {store}\n"),
+                    )
+                },
+            ),
+        )
+    })
 }
 
 #[test]
