@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-use super::{now, parse_time, stamp, Claim, Ledger, LedgerError};
+use super::{now, parse_time, Claim, Ledger, LedgerError};
 
 /// A published row without its media id, and when it went out.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,11 +27,7 @@ impl Ledger {
         claim: &Claim,
         at: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.owned_exec(
-            claim,
-            "UPDATE stories SET publish_reply_server_at = COALESCE(publish_reply_server_at, ?3) WHERE id = ?1 AND owner = ?2",
-            &[&stamp(at)],
-        )
+        self.set_server_time_once(claim, "publish_reply_server_at", at)
     }
 
     /// `account`'s published rows whose media id is unknown, oldest first.

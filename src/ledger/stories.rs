@@ -445,9 +445,22 @@ impl Ledger {
         claim: &Claim,
         at: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
+        self.set_server_time_once(claim, "publish_server_at", at)
+    }
+
+    /// Sets the server-clock time `column` of the claimed row, unless it is
+    /// already set (the first attempt's time is the one that counts).
+    pub(super) fn set_server_time_once(
+        &self,
+        claim: &Claim,
+        column: &'static str,
+        at: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
         self.owned_exec(
             claim,
-            "UPDATE stories SET publish_server_at = COALESCE(publish_server_at, ?3) WHERE id = ?1 AND owner = ?2",
+            &format!(
+                "UPDATE stories SET {column} = COALESCE({column}, ?3) WHERE id = ?1 AND owner = ?2"
+            ),
             &[&stamp(at)],
         )
     }
