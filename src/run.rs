@@ -5,22 +5,20 @@
 //! (`report.json`, `report.html`), one bad item never stops the rest, and
 //! identities already published are neither rendered nor transcoded again.
 
+mod entries;
 mod forward;
 mod report;
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
 
 use crate::config::Settings;
-use crate::delivery::identity::{self, Base};
-use crate::delivery::{self, Context, DeliveryOptions, Item, ItemStatus};
+use crate::delivery::identity;
+use crate::delivery::{self, Item, ItemStatus};
 use crate::feed::FeedSource;
-use crate::fonts::FontBook;
 use crate::util::yaml::{located, yaml_problem, SourcePos};
-use forward::{produce, Forward, Produced};
-use report::write_reports;
+pub use entries::run_entries;
 
 /// A job file: what to make, and for which account.
 #[derive(Debug, Clone, Deserialize)]
@@ -282,7 +280,8 @@ pub struct RunOptions {
 /// What a run did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RunReport {
-    /// Every item, in the order they finished.
+    /// Every item, in the order it was made (Stories are published side
+    /// by side, each account in its own lane).
     pub items: Vec<Item>,
     /// Items published now.
     pub published: usize,
@@ -362,125 +361,7 @@ pub fn run_with(
     opts: &RunOptions,
     on_item: &dyn Fn(&Item),
 ) -> Result<RunReport, RunError> {
-    let out = job.out.clone().unwrap_or_else(|| PathBuf::from("out"));
-    std::fs::create_dir_all(&out).map_err(|source| RunError::Io {
-        what: out.display().to_string(),
-        source,
-    })?;
-    let jobs: Vec<&Job> = job
-        .jobs
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| opts.shard.is_none_or(|s| i % s.count == s.index))
-        .map(|(_, j)| j)
-        .collect();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| RunError::Io {
-            what: "the async runtime".into(),
-            source,
-        })?;
-    let mut ctx = rt.block_on(Context::open(
-        settings,
-        DeliveryOptions {
-            dry_run: opts.dry_run,
-        },
-    ))?;
-    let account = ctx.account_name(job.account.as_deref())?;
-    // "Today" is the account's day, wherever the host is.
-    let opts = &RunOptions {
-        today: Some(
-            opts.today
-                .unwrap_or_else(|| ctx.settings().account_today(&account)),
-        ),
-        ..opts.clone()
-    };
-    let known = ctx.known(&account, "");
-    let fonts = FontBook::bundled();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut report = RunReport {
-        graph: ctx.settings().graph.base_url.clone(),
-        ledger: ctx.ledger().path().to_string(),
-        ..RunReport::default()
-    };
-    let base = job
-        .base
-        .clone()
-        .or_else(|| ctx.settings().dir.clone())
-        .unwrap_or_else(|| PathBuf::from("."));
-    let forward = Forward {
-        tx,
-        scope: opts.scope.as_deref(),
-        base: Base::new(&base),
-        account: Some(account.as_str()),
-        republish: opts.republish,
-        publish_changed: opts.publish_changed,
-        asked_by: opts.asked_by.as_deref(),
-        known: &known,
-        variants: ctx
-            .ledger()
-            .recorded_variants(&account)
-            .map_err(delivery::SetupError::from)?,
-        variant_counts: ctx
-            .ledger()
-            .variant_counts(&account)
-            .map_err(delivery::SetupError::from)?,
-        entry: std::sync::Mutex::new(None),
-    };
-    std::thread::scope(|scope| {
-        let (out_dir, fonts_ref) = (&out, &fonts);
-        let cpu = scope.spawn(move || produce(&jobs, out_dir, fonts_ref, opts, &forward));
-        rt.block_on(async {
-            while let Some(p) = rx.recv().await {
-                let item = match p {
-                    Produced::Story { delivery, made } => {
-                        let item = ctx.deliver(&delivery).await;
-                        if let Some((template, variant)) = made {
-                            // Kept beside the Story for the insights report.
-                            if let Err(e) = ctx.ledger().record_variant(
-                                &account,
-                                &delivery.identity.encode(),
-                                &template,
-                                variant.as_deref(),
-                            ) {
-                                tracing::warn!("{}: {e}", delivery.source);
-                            }
-                        }
-                        item
-                    }
-                    Produced::Done(item) => *item,
-                    Produced::Warning(w) => {
-                        tracing::warn!("{w}");
-                        report.warnings.push(w);
-                        continue;
-                    }
-                };
-                report.count(&item);
-                tracing::info!("{}: {}", item.source, item.status);
-                on_item(&item);
-                report.items.push(item);
-            }
-        });
-        let _ = cpu.join();
-    });
-    write_reports(&out, &report).map_err(|source| RunError::Io {
-        what: format!("{}: cannot write the report", out.display()),
-        source,
-    })?;
-    let mut events: Vec<_> = report
-        .items
-        .iter()
-        .filter_map(|i| i.event(&account))
-        .collect();
-    // A tick's entries are told by the tick's own summary.
-    if !opts
-        .scope
-        .as_deref()
-        .is_some_and(|s| s.starts_with("schedule:"))
-    {
-        events.push(crate::notify::Event::finished(report.summary()));
-    }
-    crate::notify::send(&ctx.settings().notify, Some(ctx.ledger()), &events);
-    Ok(report)
+    run_entries(&[(job, opts.clone())], settings, on_item)?
+        .pop()
+        .unwrap_or_else(|| Ok(RunReport::default()))
 }

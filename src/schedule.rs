@@ -117,12 +117,12 @@ pub fn backoff(attempts: u32) -> chrono::Duration {
 /// A run's items → the schedule entry's next state and what to show.
 fn settle_entry(
     s: &Scheduled,
-    result: Result<run::RunReport, run::RunError>,
+    result: Result<run::RunReport, String>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> (ScheduleState, String, u32, Option<String>) {
     let report = match result {
         Ok(r) => r,
-        Err(e) => return (ScheduleState::Failed, e.to_string(), s.attempts + 1, None),
+        Err(e) => return (ScheduleState::Failed, e, s.attempts + 1, None),
     };
     let lines = |pick: &dyn Fn(&Item) -> bool| {
         report
@@ -201,16 +201,13 @@ pub fn run_entry(
     out: &Path,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<(ScheduleState, String)>, LedgerError> {
-    let owner = crate::ledger::owner_id();
-    // Taken as it stands now, not as it was listed: it may have moved.
-    let s = match ledger.start_schedule(s.id, &owner, now) {
-        Ok(Some(fresh)) => fresh,
-        other => {
-            crate::ledger::owner_done(&owner);
-            return other.map(|_| None);
-        }
-    };
-    let s = &s;
+    run_due(settings, ledger, std::slice::from_ref(s), out, now)
+        .pop()
+        .map_or(Ok(None), |(_, r)| r)
+}
+
+/// The job a scheduled entry makes, and how it runs.
+fn entry_job(settings: &Settings, s: &Scheduled, out: &Path) -> (JobFile, RunOptions) {
     let job = JobFile {
         account: s.account.clone(),
         out: Some(out.to_path_buf()),
@@ -234,12 +231,64 @@ pub fn run_entry(
         republish: s.republish,
         ..RunOptions::default()
     };
-    let result = run::run(&job, settings.clone(), &opts);
-    let (state, text, attempts, next) = settle_entry(s, result, now);
-    let finished = ledger.finish_schedule(s.id, &owner, state, &text, attempts, next.as_deref());
+    (job, opts)
+}
+
+/// What became of one due entry: `None` when it was not due any more.
+type EntryResult = Result<Option<(ScheduleState, String)>, LedgerError>;
+
+/// Takes every entry of `due` that is still due and makes and publishes
+/// them in one run ([`run::run_entries`]: accounts side by side, each
+/// account's Stories spaced and pipelined), then records how each went.
+/// Results are in `due`'s order.
+fn run_due(
+    settings: &Settings,
+    ledger: &Ledger,
+    due: &[Scheduled],
+    out: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<(i64, EntryResult)> {
+    let owner = crate::ledger::owner_id();
+    let mut results: Vec<(i64, Option<EntryResult>)> = Vec::new();
+    let mut taken = Vec::new();
+    for s in due {
+        // Taken as it stands now, not as it was listed: it may have moved.
+        match ledger.start_schedule(s.id, &owner, now) {
+            Ok(Some(fresh)) => {
+                results.push((s.id, None));
+                taken.push(fresh);
+            }
+            Ok(None) => results.push((s.id, Some(Ok(None)))),
+            Err(e) => results.push((s.id, Some(Err(e)))),
+        }
+    }
+    let jobs: Vec<(JobFile, RunOptions)> = taken
+        .iter()
+        .map(|s| entry_job(settings, s, out))
+        .collect();
+    let entries: Vec<(&JobFile, RunOptions)> =
+        jobs.iter().map(|(j, o)| (j, o.clone())).collect();
+    let ran: Vec<Result<run::RunReport, String>> = if entries.is_empty() {
+        Vec::new()
+    } else {
+        match run::run_entries(&entries, settings.clone(), &|_| {}) {
+            Ok(all) => all.into_iter().map(|r| r.map_err(|e| e.to_string())).collect(),
+            Err(e) => vec![Err(e.to_string()); entries.len()],
+        }
+    };
+    for (s, result) in taken.iter().zip(ran) {
+        let (state, text, attempts, next) = settle_entry(s, result, now);
+        let finished =
+            ledger.finish_schedule(s.id, &owner, state, &text, attempts, next.as_deref());
+        if let Some(slot) = results.iter_mut().find(|(id, _)| *id == s.id) {
+            slot.1 = Some(finished.map(|_| Some((state, text))));
+        }
+    }
     crate::ledger::owner_done(&owner);
-    finished?;
-    Ok(Some((state, text)))
+    results
+        .into_iter()
+        .map(|(id, r)| (id, r.unwrap_or(Ok(None))))
+        .collect()
 }
 
 /// Runs one tick at `now`; `out` is where scheduled Stories are written.
@@ -291,10 +340,11 @@ fn tick_once(
         .into_iter()
         .filter(|s| s.is_due(now))
         .collect();
-    for s in due {
+    // Every due entry in one run: accounts side by side.
+    for (id, result) in run_due(settings, &ledger, &due, out, now) {
         // `None`: cancelled, moved or taken by another runner since it was listed.
-        match run_entry(settings, &ledger, &s, out, now) {
-            Ok(Some((state, text))) => report.scheduled.push((s.id, state, text)),
+        match result {
+            Ok(Some((state, text))) => report.scheduled.push((id, state, text)),
             Ok(None) => {}
             Err(e) => report.errors.push(e.to_string()),
         }

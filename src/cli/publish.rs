@@ -183,7 +183,7 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     let items = rt.block_on(async {
         let base = Base::new(settings.dir.as_deref().unwrap_or(Path::new(".")));
-        let mut ctx = Context::open(settings, DeliveryOptions::default()).await?;
+        let ctx = Context::open(settings, DeliveryOptions::default()).await?;
         let mut items = Vec::new();
         for input in &args.inputs {
             // A URL is shown and recorded without its signature.

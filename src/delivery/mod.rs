@@ -8,9 +8,11 @@
 
 pub mod identity;
 mod item;
+pub mod lanes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use sha2::Digest;
 
@@ -20,7 +22,7 @@ use crate::config::Settings;
 use crate::fonts::FontBook;
 use crate::ledger::{self, Asset, Claim, ClaimOutcome, Ledger, LedgerError, State, StoryRequest};
 use crate::media::MediaKind;
-use crate::publish::{self, tokens, Account, ErrorClass, Outcome, Publisher, StoryMedia};
+use crate::publish::{self, tokens, Account, ErrorClass, Outcome, Publisher, StoryMedia, Turn};
 use crate::storage::{self, AnyStore, UrlCheck};
 use crate::validate;
 
@@ -118,11 +120,13 @@ pub struct Context {
     fonts: FontBook,
     owner: String,
     lease: chrono::Duration,
-    accounts: HashMap<String, Account>,
-    stopped: HashMap<String, String>,
+    /// Loaded accounts (held while one is loaded, so a token is refreshed
+    /// once however many Stories of the account start at once).
+    accounts: tokio::sync::Mutex<HashMap<String, Account>>,
+    stopped: Mutex<HashMap<String, String>>,
     opts: DeliveryOptions,
     /// Accounts whose unknown media ids this run has tried to fill in.
-    ids_filled: std::collections::HashSet<String>,
+    ids_filled: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Drop for Context {
@@ -162,8 +166,8 @@ impl Context {
             fonts: FontBook::bundled(),
             owner: ledger::owner_id(),
             lease,
-            accounts: HashMap::new(),
-            stopped: HashMap::new(),
+            accounts: Default::default(),
+            stopped: Default::default(),
             opts,
             ids_filled: Default::default(),
         })
@@ -177,6 +181,11 @@ impl Context {
     /// The ledger.
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
+    }
+
+    /// Containers of one account in flight at once (`graph.pipeline`).
+    pub fn pipeline(&self) -> usize {
+        self.publisher.pipeline()
     }
 
     /// The Graph client.
@@ -194,9 +203,10 @@ impl Context {
 
     /// The account `name` picks, its token loaded and refreshed first when
     /// due (once per process).
-    pub async fn account(&mut self, name: Option<&str>) -> Result<Account, SetupError> {
+    pub async fn account(&self, name: Option<&str>) -> Result<Account, SetupError> {
         let name = self.account_name(name)?;
-        if let Some(a) = self.accounts.get(&name) {
+        let mut accounts = self.accounts.lock().await;
+        if let Some(a) = accounts.get(&name) {
             return Ok(a.clone());
         }
         let mut account = self
@@ -212,7 +222,7 @@ impl Context {
                 Err(e) => tracing::warn!("{e}; publishing with the current token"),
             }
         }
-        self.accounts.insert(name, account.clone());
+        accounts.insert(name, account.clone());
         Ok(account)
     }
 
@@ -227,8 +237,13 @@ impl Context {
 
     /// Fills in `account`'s media ids that have become certain (once per
     /// run), and returns `row` as it is then.
-    async fn fill_media_ids(&mut self, account: &Account, row: Box<Asset>) -> Box<Asset> {
-        if !self.ids_filled.insert(account.settings.name.clone()) {
+    async fn fill_media_ids(&self, account: &Account, row: Box<Asset>) -> Box<Asset> {
+        let first = self
+            .ids_filled
+            .lock()
+            .map(|mut f| f.insert(account.settings.name.clone()))
+            .unwrap_or(false);
+        if !first {
             return row;
         }
         let client = self.publisher.client();
@@ -244,14 +259,20 @@ impl Context {
 
     /// Delivers one Story: claim → validate → upload → publish → ledger.
     /// Never fails as a whole: the item says what happened.
-    pub async fn deliver(&mut self, d: &Delivery) -> Item {
+    pub async fn deliver(&self, d: &Delivery) -> Item {
+        self.deliver_in_turn(d, Turn::free()).await
+    }
+
+    /// [`Context::deliver`], publishing only in `turn` (see [`lanes`]).
+    pub async fn deliver_in_turn(&self, d: &Delivery, turn: Turn) -> Item {
         let mut item = Item::new(&d.source, &d.media);
         let account = match self.account(d.account.as_deref()).await {
             Ok(a) => a,
             Err(e) => return item.failed(e.to_string(), false),
         };
         let name = account.settings.name.clone();
-        if let Some(why) = self.stopped.get(&name) {
+        let stopped = self.stopped.lock().ok().and_then(|s| s.get(&name).cloned());
+        if let Some(why) = stopped {
             return item.failed(format!("skipped: account '{name}' stopped: {why}"), false);
         }
         // A file's kind is its content's (the validator refuses what is
@@ -359,7 +380,7 @@ impl Context {
         }
         item.story = Some(row.id);
         let item = self
-            .publish_claimed(item, (&d.media, &d.mentions), &row, &claim, &account)
+            .publish_claimed(item, (&d.media, &d.mentions), &row, &claim, &account, turn)
             .await;
         let _ = self.ledger.release(&claim);
         item
@@ -376,6 +397,10 @@ impl Context {
             Media::Url(u) => return Ok((u.clone(), None)),
             Media::File(p) => p,
         };
+        // Validation reads the file and the upload holds a socket: both
+        // count against the bound shared with Graph calls.
+        let in_flight = self.publisher.in_flight();
+        let _permit = in_flight.acquire().await;
         let report = validate::check_file(path, &self.fonts, None, &validate::Options::default());
         item.findings = report.findings.iter().map(item::finding_line).collect();
         if report.fails(false) {
@@ -407,12 +432,13 @@ impl Context {
     }
 
     async fn publish_claimed(
-        &mut self,
+        &self,
         mut item: Item,
         (media, mentions): (&Media, &[String]),
         row: &Asset,
         claim: &Claim,
         account: &Account,
+        turn: Turn,
     ) -> Item {
         let (url, key) = match self.prepare(&mut item, media).await {
             Ok(u) => u,
@@ -451,7 +477,7 @@ impl Context {
             }
         };
         let outcome = tokio::select! {
-            o = self.publisher.publish(ledger, claim, row, account, &story) => o,
+            o = self.publisher.publish_in_turn(ledger, claim, row, account, &story, turn) => o,
             e = renew => Err(e.into()),
         };
         match outcome {
@@ -484,10 +510,11 @@ impl Context {
     }
 
     /// An auth or blocked error stops the account for the rest of the run.
-    fn stop_on(&mut self, account: &str, class: ErrorClass, message: &str) {
+    fn stop_on(&self, account: &str, class: ErrorClass, message: &str) {
         if matches!(class, ErrorClass::Auth | ErrorClass::Blocked) {
-            self.stopped
-                .insert(account.to_string(), message.to_string());
+            if let Ok(mut stopped) = self.stopped.lock() {
+                stopped.insert(account.to_string(), message.to_string());
+            }
         }
     }
 }

@@ -6,10 +6,13 @@
 //! never `failed`, and no new container is made without evidence that
 //! nothing went out.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::Utc;
 use serde::Serialize;
+use tokio::sync::{oneshot, Semaphore};
 
 use super::errors::{subcode_in, subcode_meaning, ErrorClass};
 use super::graph::{CallError, GraphClient, Method};
@@ -70,11 +73,54 @@ enum Status {
     Gone,
 }
 
-/// Publishes claimed Stories through one Graph client.
+/// Publishes claimed Stories through one Graph client, any number at
+/// once: each account keeps its own `publish_spacing` (one publish at a
+/// time per account), and every Graph call takes one of `max_in_flight`
+/// permits shared by all accounts.
 pub struct Publisher {
     client: GraphClient,
     settings: GraphSettings,
-    last_publish: Option<Instant>,
+    /// Per account: when it last published, held while it publishes.
+    last_publish: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Instant>>>>>,
+    in_flight: Arc<Semaphore>,
+}
+
+/// A Story's place in an ordered sequence (one job's Stories, a video's
+/// parts): it publishes only once the Story before it has finished
+/// (published or not), even if its own container is FINISHED first; the
+/// one after it waits for this one likewise (when the turn is dropped).
+#[derive(Debug, Default)]
+pub struct Turn {
+    after: Option<oneshot::Receiver<()>>,
+    _done: Option<oneshot::Sender<()>>,
+}
+
+impl Turn {
+    /// A Story in no sequence: publishes whenever it is ready.
+    pub fn free() -> Turn {
+        Turn::default()
+    }
+
+    /// The turn after `before` (the previous Story's signal, if any), and
+    /// the signal the next Story waits for.
+    pub fn after(before: Option<oneshot::Receiver<()>>) -> (Turn, oneshot::Receiver<()>) {
+        let (tx, rx) = oneshot::channel();
+        (
+            Turn {
+                after: before,
+                _done: Some(tx),
+            },
+            rx,
+        )
+    }
+
+    /// Waits (once) for the Story before this one to finish.
+    async fn wait(&mut self) {
+        if let Some(before) = self.after.take() {
+            // Sent or dropped, either way the previous Story is done.
+            let _ = before.await;
+        }
+    }
 }
 
 /// One Story being published: the ledger, its claim and its account.
@@ -105,11 +151,33 @@ impl Publisher {
             &settings.version,
             secs(settings.timeout),
         )?;
+        let in_flight = Arc::new(Semaphore::new(settings.max_in_flight.max(1)));
         Ok(Publisher {
             client,
             settings,
-            last_publish: None,
+            last_publish: Mutex::new(HashMap::new()),
+            in_flight,
         })
+    }
+
+    /// The bound on Graph calls (and uploads) in flight, shared by all accounts.
+    pub fn in_flight(&self) -> Arc<Semaphore> {
+        self.in_flight.clone()
+    }
+
+    /// Containers of one account in flight at once (`graph.pipeline`,
+    /// within Instagram's containers per 24 h).
+    pub fn pipeline(&self) -> usize {
+        self.settings
+            .pipeline
+            .clamp(1, crate::spec::MAX_CONTAINERS_PER_DAY)
+    }
+
+    /// `account`'s publish clock: held from the spacing wait through the
+    /// publish call, so one account never publishes two Stories at once.
+    fn publish_clock(&self, account: &str) -> Arc<tokio::sync::Mutex<Option<Instant>>> {
+        let mut clocks = self.last_publish.lock().unwrap_or_else(|e| e.into_inner());
+        clocks.entry(account.to_string()).or_default().clone()
     }
 
     /// The Graph client (token refresh and insights use it too).
@@ -119,12 +187,27 @@ impl Publisher {
 
     /// Publishes the claimed `row` (resuming whatever an earlier run left).
     pub async fn publish(
-        &mut self,
+        &self,
         ledger: &Ledger,
         claim: &Claim,
         row: &Asset,
         account: &Account,
         media: &StoryMedia,
+    ) -> Result<Outcome, FlowError> {
+        self.publish_in_turn(ledger, claim, row, account, media, Turn::free())
+            .await
+    }
+
+    /// [`Publisher::publish`], publishing only in `turn` (after the Story
+    /// before it in its sequence has finished).
+    pub async fn publish_in_turn(
+        &self,
+        ledger: &Ledger,
+        claim: &Claim,
+        row: &Asset,
+        account: &Account,
+        media: &StoryMedia,
+        mut turn: Turn,
     ) -> Result<Outcome, FlowError> {
         let job = Job {
             ledger,
@@ -244,7 +327,10 @@ impl Publisher {
                         let base = self.settings.retry_base * 2f64.powi(publish_tries as i32 - 2);
                         tokio::time::sleep(secs(base * (0.5 + fastrand::f64()))).await;
                     }
-                    self.space_publishes().await;
+                    turn.wait().await;
+                    let clock = self.publish_clock(&account.settings.name);
+                    let mut last_publish = clock.lock().await;
+                    self.space_publishes(*last_publish).await;
                     ledger.set_publishing(claim)?;
                     if let Some(server) = self.client.server_now() {
                         ledger.set_publish_server_at(claim, server)?;
@@ -253,7 +339,7 @@ impl Publisher {
                     let result = self
                         .call(account, Method::Post, &path, &[("creation_id", c.as_str())])
                         .await;
-                    self.last_publish = Some(Instant::now());
+                    *last_publish = Some(Instant::now());
                     match result {
                         Ok(v) => {
                             let id = v.get("id").and_then(id_str);
@@ -306,7 +392,7 @@ impl Publisher {
     }
 
     /// Settles a container an earlier attempt (or a lost reply) left.
-    async fn resolve(&mut self, job: &Job<'_>, container: &str) -> Result<Resume, FlowError> {
+    async fn resolve(&self, job: &Job<'_>, container: &str) -> Result<Resume, FlowError> {
         match self.status(job.account, container).await {
             Ok(Status::Published) => Ok(Resume::Done(self.published_unseen(job).await?)),
             Ok(Status::Expired | Status::Gone) => self.gone(job, container).await,
@@ -320,7 +406,7 @@ impl Publisher {
     /// A container that is gone or expired: a new one is made only with
     /// evidence that nothing went out (no publish attempted on it, or no
     /// Story unknown to the ledger live since the attempt).
-    async fn gone(&mut self, job: &Job<'_>, container: &str) -> Result<Resume, FlowError> {
+    async fn gone(&self, job: &Job<'_>, container: &str) -> Result<Resume, FlowError> {
         let row = job.ledger.get(job.claim.id)?;
         if row.publish_started_at.is_none() {
             return Ok(Resume::Recreate);
@@ -375,7 +461,7 @@ impl Publisher {
 
     /// Records a publish whose reply was not seen, and its media id once
     /// its publish window tells it apart (see [`super::media_ids`]).
-    async fn published_unseen(&mut self, job: &Job<'_>) -> Result<Outcome, FlowError> {
+    async fn published_unseen(&self, job: &Job<'_>) -> Result<Outcome, FlowError> {
         // The container says PUBLISHED now: its window ends no later.
         if let Some(server) = self.client.server_now() {
             job.ledger.set_publish_reply_server_at(job.claim, server)?;
@@ -446,8 +532,11 @@ impl Publisher {
     ) -> Result<serde_json::Value, CallError> {
         let mut attempt = 0u32;
         loop {
-            self.slow_down().await;
-            let result = self.client.call(method, path, &account.token, params).await;
+            self.slow_down(account).await;
+            let result = {
+                let _permit = self.in_flight.acquire().await;
+                self.client.call(method, path, &account.token, params).await
+            };
             let err = match result {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
@@ -496,9 +585,10 @@ impl Publisher {
         }
     }
 
-    /// Pauses while the last reported usage is above the threshold.
-    async fn slow_down(&self) {
-        let usage = self.client.usage();
+    /// Pauses while the usage last reported for `account` is above the
+    /// threshold.
+    async fn slow_down(&self, account: &Account) {
+        let usage = self.client.usage_for(&account.token);
         let over = usage.percent - self.settings.slow_down_above;
         if over > 0.0 {
             let span = (100.0 - self.settings.slow_down_above).max(1.0);
@@ -508,9 +598,9 @@ impl Publisher {
         }
     }
 
-    /// Keeps at least `publish_spacing` between publishes.
-    async fn space_publishes(&self) {
-        if let Some(last) = self.last_publish {
+    /// Keeps at least `publish_spacing` after an account's `last` publish.
+    async fn space_publishes(&self, last: Option<Instant>) {
+        if let Some(last) = last {
             let gap = secs(self.settings.publish_spacing);
             let since = last.elapsed();
             if since < gap {
@@ -550,9 +640,12 @@ impl Publisher {
         }
     }
 
-    /// Polls until the container leaves IN_PROGRESS or the deadline passes;
-    /// waits grow 1.5× from the kind's first wait (seconds for images, tens
-    /// of seconds for videos).
+    /// Polls until the container leaves IN_PROGRESS or the deadline passes.
+    /// The wait is the kind's first wait (1 s images, 5 s videos by
+    /// default) until the container has been processing for five of them,
+    /// then a fifth of the time it has taken so far, at most three first
+    /// waits: a Story is seen FINISHED within ~20 % of its processing
+    /// time, and a 60 s video costs about a dozen calls.
     async fn poll(
         &self,
         account: &Account,
@@ -563,16 +656,16 @@ impl Publisher {
             MediaKind::Image => (self.settings.image_poll, self.settings.image_deadline),
             MediaKind::Video => (self.settings.video_poll, self.settings.video_deadline),
         };
-        let until = Instant::now() + secs(deadline);
-        let mut wait = first;
+        let started = Instant::now();
+        let until = started + secs(deadline);
         loop {
             let s = self.status(account, container).await?;
             if s != Status::InProgress || Instant::now() >= until {
                 return Ok(s);
             }
             let left = until.saturating_duration_since(Instant::now());
+            let wait = poll_wait(first, started.elapsed().as_secs_f64());
             tokio::time::sleep(secs(wait).min(left)).await;
-            wait = (wait * 1.5).min(first * 8.0);
         }
     }
 
@@ -696,6 +789,12 @@ impl Publisher {
         }
         self.fail(job, class, message)
     }
+}
+
+/// The wait before the next status poll of a container processing for
+/// `elapsed` seconds, from the kind's `first` wait (see `Publisher::poll`).
+fn poll_wait(first: f64, elapsed: f64) -> f64 {
+    (elapsed / 5.0).clamp(first, first * 3.0)
 }
 
 /// An error's text with its subcode's meaning.

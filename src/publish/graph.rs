@@ -191,8 +191,19 @@ pub struct GraphClient {
     base: String,
     version: String,
     usage: Mutex<Usage>,
+    /// The usage last reported for each token (by a hash of it): the
+    /// headers count per app + user, so each account paces itself.
+    usage_by_token: Mutex<std::collections::HashMap<u64, Usage>>,
     /// The server's clock less ours, from the `Date` of the last reply.
     clock_offset: Mutex<Option<chrono::Duration>>,
+}
+
+/// A token's key in the per-token usage map (the token itself is not kept).
+fn token_key(token: &Secret) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    token.expose().hash(&mut h);
+    h.finish()
 }
 
 /// GET or POST.
@@ -229,6 +240,7 @@ impl GraphClient {
             base: base.trim_end_matches('/').to_string(),
             version: version.trim_matches('/').to_string(),
             usage: Mutex::new(Usage::default()),
+            usage_by_token: Mutex::new(Default::default()),
             clock_offset: Mutex::new(None),
         })
     }
@@ -243,6 +255,16 @@ impl GraphClient {
     /// The usage last reported by the API.
     pub fn usage(&self) -> Usage {
         self.usage.lock().map(|u| *u).unwrap_or_default()
+    }
+
+    /// The usage last reported on a call made with `token` (one account's
+    /// own pacing).
+    pub fn usage_for(&self, token: &Secret) -> Usage {
+        self.usage_by_token
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&token_key(token)).copied())
+            .unwrap_or_default()
     }
 
     /// The base URL (no version).
@@ -322,6 +344,9 @@ impl GraphClient {
         );
         if let Ok(mut u) = self.usage.lock() {
             *u = usage;
+        }
+        if let (Some(t), Ok(mut by)) = (token, self.usage_by_token.lock()) {
+            by.insert(token_key(t), usage);
         }
         if let Some(server) = header("date")
             .as_deref()

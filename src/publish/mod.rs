@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::media::MediaKind;
 
 pub use errors::ErrorClass;
-pub use flow::{Outcome, Publisher};
+pub use flow::{Outcome, Publisher, Turn};
 pub use redact::Secret;
 
 fn default_base() -> String {
@@ -73,6 +73,14 @@ pub struct GraphSettings {
     pub slow_down_above: f64,
     /// Longest pause added when usage is near 100 %. Default: 60.
     pub slow_down_max: f64,
+    /// Containers of one account in flight at once (created together for
+    /// the Stories due now, each published as soon as it is FINISHED and
+    /// the spacing allows); at most [`crate::spec::MAX_CONTAINERS_PER_DAY`].
+    /// Default: 5.
+    pub pipeline: usize,
+    /// Graph calls and media uploads in flight at once over all accounts
+    /// (keeps sockets and memory flat with hundreds of accounts). Default: 32.
+    pub max_in_flight: usize,
 }
 
 impl Default for GraphSettings {
@@ -94,6 +102,8 @@ impl Default for GraphSettings {
             gone_wait: 40.0,
             slow_down_above: 80.0,
             slow_down_max: 60.0,
+            pipeline: 5,
+            max_in_flight: 32,
         }
     }
 }

@@ -33,7 +33,9 @@ pub(super) enum Produced {
 /// The CPU side's view of one job entry: how to name its Stories, and what
 /// the ledger already holds.
 pub(super) struct Forward<'a> {
-    pub(super) tx: mpsc::UnboundedSender<Produced>,
+    pub(super) tx: mpsc::UnboundedSender<(usize, Produced)>,
+    /// Which of the run's entries this is (items are reported per entry).
+    pub(super) index: usize,
     pub(super) scope: Option<&'a str>,
     pub(super) base: Base,
     pub(super) account: Option<&'a str>,
@@ -65,7 +67,7 @@ struct Made {
 
 impl Forward<'_> {
     fn send(&self, p: Produced) {
-        let _ = self.tx.send(p);
+        let _ = self.tx.send((self.index, p));
     }
 
     fn failed(&self, source: String, error: String) {

@@ -72,6 +72,10 @@ pub struct SandboxConfig {
     /// The same for video containers, from `video_processing_ms`.
     /// Default: none.
     pub video_processing_max_ms: Option<u64>,
+    /// Per media URL: a container whose media URL contains the key stays
+    /// `IN_PROGRESS` this long, milliseconds, whatever its kind (tests use
+    /// it to make a later container finish first). Default: none.
+    pub processing_ms_by_url: std::collections::BTreeMap<String, u64>,
     /// Containers and Stories live this long, seconds. Default: 86400.
     pub lifetime_secs: u64,
     /// Directory served at `GET|HEAD /media/{key}` (the local store).
@@ -116,6 +120,7 @@ impl Default for SandboxConfig {
             video_processing_ms: 5000,
             image_processing_max_ms: None,
             video_processing_max_ms: None,
+            processing_ms_by_url: Default::default(),
             lifetime_secs: 86_400,
             media_dir: None,
             fetch_timeout_ms: 20_000,
@@ -307,9 +312,18 @@ impl SandboxConfig {
         Ok(())
     }
 
-    /// How long a new container of `kind` stays `IN_PROGRESS`,
-    /// milliseconds: drawn from the configured range, else the fixed time.
-    pub(crate) fn processing_ms(&self, kind: MediaKind) -> u64 {
+    /// How long a new container of `kind` from `url` stays `IN_PROGRESS`,
+    /// milliseconds: the time set for its URL, else drawn from the
+    /// configured range, else the fixed time.
+    pub(crate) fn processing_ms(&self, kind: MediaKind, url: &str) -> u64 {
+        if let Some(ms) = self
+            .processing_ms_by_url
+            .iter()
+            .find(|(k, _)| url.contains(k.as_str()))
+            .map(|(_, ms)| *ms)
+        {
+            return ms;
+        }
         let (min, max) = match kind {
             MediaKind::Image => (self.image_processing_ms, self.image_processing_max_ms),
             MediaKind::Video => (self.video_processing_ms, self.video_processing_max_ms),
@@ -348,13 +362,13 @@ mod tests {
             .check()
             .expect("a range with max above min is accepted");
         let draws: Vec<u64> = (0..200)
-            .map(|_| config.processing_ms(MediaKind::Image))
+            .map(|_| config.processing_ms(MediaKind::Image, ""))
             .collect();
         assert!(draws.iter().all(|d| (200..=1000).contains(d)), "{draws:?}");
         let distinct: std::collections::BTreeSet<_> = draws.iter().collect();
         assert!(distinct.len() > 10, "draws do not vary: {distinct:?}");
         // No max: every container takes the fixed time.
-        assert_eq!(config.processing_ms(MediaKind::Video), 3000);
+        assert_eq!(config.processing_ms(MediaKind::Video, ""), 3000);
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub async fn create_container(
         MediaKind::Video => None,
     };
     check_container_cap(shared, auth)?;
-    let delay = shared.config.processing_ms(kind);
+    let delay = shared.config.processing_ms(kind, &url);
     let container_id = {
         let mut world = shared.lock();
         let now = world.now();
