@@ -17,6 +17,7 @@ mod golden;
 mod identity;
 mod inputs;
 mod insights;
+mod lanes;
 mod layers;
 mod properties;
 mod publish;
