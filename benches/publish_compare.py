@@ -20,12 +20,18 @@ drew (`processing_ms` in /_sandbox/published):
     floor = max over accounts a of ( max_i p(a, i) + (n_a - 1) * spacing )
 
 each account's containers processed side by side, then its n_a publishes
-`spacing` apart; all accounts at once.
+`spacing` apart; all accounts at once. This is the issue's floor, the one
+the targets are stated against. It is generous to a flow that publishes
+each container as soon as it is FINISHED, so the table also shows the
+tighter floor of that flow (the Stories of one account in finishing order,
+each at max(its processing time, the previous publish + spacing)).
 
 Prints a Markdown table and writes benches/work/publish-results.md.
 Options: --bin PATH (default target/release/storyforge), --case NAME
 (repeatable: images, videos, agency), --scale F (every case at factor F
-instead of its own), --keep (keep the work folders).
+instead of its own), --keep (keep the work folders), --ledger-dir DIR (the
+ledger there instead of in the work folder, e.g. /dev/shm to see what the
+ledger's fsyncs cost).
 """
 import json
 import os
@@ -66,10 +72,11 @@ CASES = [
 
 def args():
     a = sys.argv[1:]
-    opts = {"bin": os.path.join(ROOT, "target", "release", "storyforge"), "cases": [], "keep": False, "scale": None}
+    opts = {"bin": os.path.join(ROOT, "target", "release", "storyforge"), "cases": [], "keep": False, "scale": None,
+            "ledger_dir": None}
     i = 0
     while i < len(a):
-        if a[i] in ("--bin", "--case", "--scale") and i + 1 == len(a):
+        if a[i] in ("--bin", "--case", "--scale", "--ledger-dir") and i + 1 == len(a):
             sys.exit(f"publish_compare.py: {a[i]} needs a value")
         if a[i] == "--bin":
             opts["bin"] = os.path.abspath(a[i + 1])
@@ -82,10 +89,13 @@ def args():
             if not 0 < opts["scale"] <= 1:
                 sys.exit("publish_compare.py: --scale takes a factor in (0, 1]")
             i += 1
+        elif a[i] == "--ledger-dir":
+            opts["ledger_dir"] = os.path.abspath(a[i + 1])
+            i += 1
         elif a[i] == "--keep":
             opts["keep"] = True
         else:
-            sys.exit(f"publish_compare.py: unknown argument {a[i]!r} (--bin PATH, --case NAME, --scale F, --keep)")
+            sys.exit(f"publish_compare.py: unknown argument {a[i]!r} (--bin PATH, --case NAME, --scale F, --keep, --ledger-dir DIR)")
         i += 1
     known = {c[0] for c in CASES}
     for c in opts["cases"]:
@@ -141,10 +151,11 @@ def start_sandbox(bin_, work, media, accounts, kind, scale):
     sys.exit(f"storyforge sandbox ended before listening; see {work}/sandbox.log")
 
 
-def write_settings(work, media, base, accounts, scale):
+def write_settings(work, media, base, accounts, scale, ledger_dir=None):
     graph = "".join(f"  {k}: {v * scale:g}\n" for k, v in WAITS.items())
+    ledger = os.path.join(ledger_dir or work, "ledger.db")
     yaml = (
-        f"ledger: {work}/ledger.db\n"
+        f"ledger: {ledger}\n"
         f"storage:\n  kind: local\n  dir: {media}\n  base_url: {base}/media/\n"
         f"graph:\n  base_url: {base}\n{graph}"
         "accounts:\n"
@@ -161,6 +172,15 @@ def write_settings(work, media, base, accounts, scale):
     return path
 
 
+def as_finished(processing, spacing):
+    """When an account's last Story can go out at the earliest: each
+    published once FINISHED and `spacing` after the one before."""
+    t = None
+    for p in sorted(processing):
+        t = p if t is None else max(p, t + spacing)
+    return t
+
+
 def run_case(opts, name, accounts, per, kind, scale, target):
     work = tempfile.mkdtemp(prefix=f"publish-{name}-", dir=WORK)
     media = os.path.join(work, "media")
@@ -169,7 +189,10 @@ def run_case(opts, name, accounts, per, kind, scale, target):
     os.makedirs(inputs)
     sandbox, base = start_sandbox(opts["bin"], work, media, accounts, kind, scale)
     try:
-        config = write_settings(work, media, base, accounts, scale)
+        ledger_dir = None
+        if opts["ledger_dir"]:
+            ledger_dir = tempfile.mkdtemp(prefix=f"publish-{name}-", dir=opts["ledger_dir"])
+        config = write_settings(work, media, base, accounts, scale, ledger_dir)
         src = os.path.join(ROOT, "fixtures", "bad", "ok-story.jpg" if kind == "image" else "ok-video.mp4")
         with open(src, "rb") as f:
             base_bytes = f.read()
@@ -210,14 +233,18 @@ def run_case(opts, name, accounts, per, kind, scale, target):
     for p in published:
         per_account.setdefault(p["account_id"], []).append(p["processing_ms"] / 1000.0)
     floor = max(max(ps) + (len(ps) - 1) * spacing for ps in per_account.values())
+    tight = max(as_finished(ps, spacing) for ps in per_account.values())
     if not opts["keep"]:
         shutil.rmtree(work, ignore_errors=True)
+        if ledger_dir:
+            shutil.rmtree(ledger_dir, ignore_errors=True)
     return {
         "case": f"{accounts} accounts x {per} {kind}s",
         "scale": scale,
         "stories": n,
         "wall": wall,
         "floor": floor,
+        "tight": tight,
         "ratio": wall / floor,
         "target": target,
     }
@@ -237,14 +264,19 @@ def main():
         print(f"case {case[0]}: {case[1]} accounts x {case[2]} {case[3]}s, scale {case[4]:g} ...", file=sys.stderr)
         rows.append(run_case(opts, *case))
     out = [
-        "| case | scale | Stories | wall (s) | floor (s) | wall / floor | target |",
-        "|---|---|---|---|---|---|---|",
+        "| case | scale | Stories | wall (s) | floor (s) | wall / floor | target | floor as finished (s) | wall / that |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         out.append(
-            f"| {r['case']} | {r['scale']:g} | {r['stories']} | {r['wall']:.1f} | {r['floor']:.2f} "
-            f"| {r['ratio']:.1f}x | {r['target']}x |"
+            f"| {r['case']} | {r['scale']:g} | {r['stories']} | {r['wall']:.2f} | {r['floor']:.2f} "
+            f"| {r['ratio']:.2f}x | {r['target']}x | {r['tight']:.2f} | {r['wall'] / r['tight']:.2f}x |"
         )
+    out.append("")
+    out.append(
+        "Instagram's processing times (images 2-10 s, videos 30-60 s) and every wait storyforge is "
+        "configured with (publish_spacing 5 s, polls, retries) are multiplied by the scale."
+    )
     text = "\n".join(out)
     print(text)
     with open(os.path.join(WORK, "publish-results.md"), "w") as f:

@@ -262,17 +262,17 @@ fn run_due(
             Err(e) => results.push((s.id, Some(Err(e)))),
         }
     }
-    let jobs: Vec<(JobFile, RunOptions)> = taken
-        .iter()
-        .map(|s| entry_job(settings, s, out))
-        .collect();
-    let entries: Vec<(&JobFile, RunOptions)> =
-        jobs.iter().map(|(j, o)| (j, o.clone())).collect();
+    let jobs: Vec<(JobFile, RunOptions)> =
+        taken.iter().map(|s| entry_job(settings, s, out)).collect();
+    let entries: Vec<(&JobFile, RunOptions)> = jobs.iter().map(|(j, o)| (j, o.clone())).collect();
     let ran: Vec<Result<run::RunReport, String>> = if entries.is_empty() {
         Vec::new()
     } else {
         match run::run_entries(&entries, settings.clone(), &|_| {}) {
-            Ok(all) => all.into_iter().map(|r| r.map_err(|e| e.to_string())).collect(),
+            Ok(all) => all
+                .into_iter()
+                .map(|r| r.map_err(|e| e.to_string()))
+                .collect(),
             Err(e) => vec![Err(e.to_string()); entries.len()],
         }
     };

@@ -57,11 +57,14 @@ impl Lanes {
     /// order).
     pub fn ticket(&mut self, account: &str, sequence: Option<u64>) -> Ticket {
         let pipeline = self.pipeline;
-        let lane = self.lanes.entry(account.to_string()).or_insert_with(|| Lane {
-            slots: Arc::new(Semaphore::new(pipeline)),
-            admitted: None,
-            sequences: HashMap::new(),
-        });
+        let lane = self
+            .lanes
+            .entry(account.to_string())
+            .or_insert_with(|| Lane {
+                slots: Arc::new(Semaphore::new(pipeline)),
+                admitted: None,
+                sequences: HashMap::new(),
+            });
         let (admitted, next) = oneshot::channel();
         let before = lane.admitted.replace(next);
         let turn = match sequence {
@@ -116,7 +119,10 @@ mod tests {
         let first = t1.admit().await;
         let second = t2.admit().await;
         tokio::task::yield_now().await;
-        assert!(!third.is_finished(), "a third Story got past a pipeline of 2");
+        assert!(
+            !third.is_finished(),
+            "a third Story got past a pipeline of 2"
+        );
         // Another account's lane is not held up.
         let _b = other.admit().await;
         drop(first);

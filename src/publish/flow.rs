@@ -12,11 +12,12 @@ use std::time::Instant;
 
 use chrono::Utc;
 use serde::Serialize;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::Semaphore;
 
 use super::errors::{subcode_in, subcode_meaning, ErrorClass};
 use super::graph::{CallError, GraphClient, Method};
 use super::stories::{self, LiveStories};
+use super::turn::Turn;
 use super::{secs, Account, GraphSettings, StoryMedia};
 use crate::ledger::{parse_time, Asset, Claim, Ledger, LedgerError, State};
 use crate::media::MediaKind;
@@ -83,44 +84,6 @@ pub struct Publisher {
     /// Per account: when it last published, held while it publishes.
     last_publish: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Instant>>>>>,
     in_flight: Arc<Semaphore>,
-}
-
-/// A Story's place in an ordered sequence (one job's Stories, a video's
-/// parts): it publishes only once the Story before it has finished
-/// (published or not), even if its own container is FINISHED first; the
-/// one after it waits for this one likewise (when the turn is dropped).
-#[derive(Debug, Default)]
-pub struct Turn {
-    after: Option<oneshot::Receiver<()>>,
-    _done: Option<oneshot::Sender<()>>,
-}
-
-impl Turn {
-    /// A Story in no sequence: publishes whenever it is ready.
-    pub fn free() -> Turn {
-        Turn::default()
-    }
-
-    /// The turn after `before` (the previous Story's signal, if any), and
-    /// the signal the next Story waits for.
-    pub fn after(before: Option<oneshot::Receiver<()>>) -> (Turn, oneshot::Receiver<()>) {
-        let (tx, rx) = oneshot::channel();
-        (
-            Turn {
-                after: before,
-                _done: Some(tx),
-            },
-            rx,
-        )
-    }
-
-    /// Waits (once) for the Story before this one to finish.
-    async fn wait(&mut self) {
-        if let Some(before) = self.after.take() {
-            // Sent or dropped, either way the previous Story is done.
-            let _ = before.await;
-        }
-    }
 }
 
 /// One Story being published: the ledger, its claim and its account.
@@ -822,5 +785,25 @@ fn id_str(v: &serde_json::Value) -> Option<String> {
         serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::poll_wait;
+
+    #[test]
+    fn polls_back_off_with_the_time_taken() {
+        // Images: 1 s until 5 s in, then a fifth of the time, at most 3 s.
+        assert_eq!(poll_wait(1.0, 0.0), 1.0);
+        assert_eq!(poll_wait(1.0, 7.5), 1.5);
+        assert_eq!(poll_wait(1.0, 60.0), 3.0);
+        // Videos: 5 s, growing to 15 s; a 60 s video takes about a dozen polls.
+        let (mut t, mut polls) = (0.0, 0);
+        while t < 60.0 {
+            t += poll_wait(5.0, t);
+            polls += 1;
+        }
+        assert!((10..=14).contains(&polls), "{polls} polls");
     }
 }

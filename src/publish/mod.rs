@@ -15,6 +15,7 @@ pub mod report;
 pub mod stats;
 pub mod stories;
 pub mod tokens;
+mod turn;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,7 +25,8 @@ use serde::{Deserialize, Serialize};
 use crate::media::MediaKind;
 
 pub use errors::ErrorClass;
-pub use flow::{Outcome, Publisher, Turn};
+pub use flow::{Outcome, Publisher};
+pub use turn::Turn;
 pub use redact::Secret;
 
 fn default_base() -> String {

@@ -16,7 +16,10 @@ const B_ID: &str = "17841400000000003";
 
 /// A sandbox with the demo account and account `b`; settings naming both
 /// (`demo`, `b`) with `publish_spacing` of `spacing` seconds.
-fn two_accounts(spacing: &str, tune: impl FnOnce(&mut storyforge::sandbox::SandboxConfig)) -> common::Rig {
+fn two_accounts(
+    spacing: &str,
+    tune: impl FnOnce(&mut storyforge::sandbox::SandboxConfig),
+) -> common::Rig {
     let mut r = common::Rig::start(|c| {
         c.accounts.push(SandboxAccount {
             id: B_ID.into(),
@@ -52,7 +55,7 @@ fn schedule(r: &common::Rig, file: &Path, account: &str, at: &str) {
     let o = r.run(&[
         "schedule",
         "add",
-        file.to_str().unwrap(),
+        file.to_str().expect("utf-8 path"),
         "--account",
         account,
         "--at",
@@ -81,12 +84,16 @@ fn two_accounts_publish_side_by_side_and_each_keeps_its_spacing_in_one_tick() {
         schedule(&r, f, "demo", "2020-01-01T09:00:00Z");
     }
     schedule(&r, &files[3], "b", "2020-01-01T09:00:00Z");
-    let tick = r.run(&["tick", "--out", work.join("out").to_str().unwrap()]);
+    let tick = r.run(&["tick", "--out", work.join("out").to_str().expect("utf-8 path")]);
     assert_eq!(tick.status.code(), Some(0), "{}", text(&tick));
     let published = r.sandbox.published();
     assert_eq!(published.len(), 4, "{}", text(&tick));
-    let demo: Vec<usize> = (0..4).filter(|&i| published[i].account_id == DEMO_ID).collect();
-    let b: Vec<usize> = (0..4).filter(|&i| published[i].account_id == B_ID).collect();
+    let demo: Vec<usize> = (0..4)
+        .filter(|&i| published[i].account_id == DEMO_ID)
+        .collect();
+    let b: Vec<usize> = (0..4)
+        .filter(|&i| published[i].account_id == B_ID)
+        .collect();
     assert_eq!((demo.len(), b.len()), (3, 1));
     // One Story after another would publish b's after all of demo's.
     assert!(
@@ -128,11 +135,15 @@ fn an_ordered_job_publishes_in_order_when_a_later_container_finishes_first() {
         ),
     )
     .expect("job");
-    let run = r.run(&["run", job.to_str().unwrap()]);
+    let run = r.run(&["run", job.to_str().expect("utf-8 path")]);
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
     let published = r.sandbox.published();
     let order: Vec<&str> = published.iter().map(|p| p.media_sha256.as_str()).collect();
-    assert_eq!(order, [slow.as_str(), fast.as_str()], "published out of the job's order");
+    assert_eq!(
+        order,
+        [slow.as_str(), fast.as_str()],
+        "published out of the job's order"
+    );
     // Both containers were made before the first publish (pipelined), and
     // the second was FINISHED long before the first.
     let calls = r.sandbox.calls();
@@ -162,7 +173,7 @@ fn no_container_is_made_for_a_story_not_yet_due() {
     schedule(&r, &files[0], "demo", "2020-01-01T09:00:00Z");
     schedule(&r, &files[1], "demo", "2099-01-01T09:00:00Z");
     schedule(&r, &files[2], "b", "2099-01-01T09:00:00Z");
-    let tick = r.run(&["tick", "--out", work.join("out").to_str().unwrap()]);
+    let tick = r.run(&["tick", "--out", work.join("out").to_str().expect("utf-8 path")]);
     assert_eq!(tick.status.code(), Some(0), "{}", text(&tick));
     let creates: Vec<String> = r
         .sandbox
