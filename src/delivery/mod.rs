@@ -477,7 +477,7 @@ impl Context {
             }
         };
         let outcome = tokio::select! {
-            o = self.publisher.publish_in_turn(ledger, claim, row, account, &story, turn) => o,
+            o = self.publisher.publish(ledger, claim, row, account, &story, turn) => o,
             e = renew => Err(e.into()),
         };
         match outcome {

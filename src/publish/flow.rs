@@ -148,22 +148,10 @@ impl Publisher {
         &self.client
     }
 
-    /// Publishes the claimed `row` (resuming whatever an earlier run left).
+    /// Publishes the claimed `row` (resuming whatever an earlier run
+    /// left), in `turn`: after the Story before it in its sequence has
+    /// finished ([`Turn::free`] when it is in none).
     pub async fn publish(
-        &self,
-        ledger: &Ledger,
-        claim: &Claim,
-        row: &Asset,
-        account: &Account,
-        media: &StoryMedia,
-    ) -> Result<Outcome, FlowError> {
-        self.publish_in_turn(ledger, claim, row, account, media, Turn::free())
-            .await
-    }
-
-    /// [`Publisher::publish`], publishing only in `turn` (after the Story
-    /// before it in its sequence has finished).
-    pub async fn publish_in_turn(
         &self,
         ledger: &Ledger,
         claim: &Claim,

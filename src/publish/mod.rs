@@ -26,8 +26,8 @@ use crate::media::MediaKind;
 
 pub use errors::ErrorClass;
 pub use flow::{Outcome, Publisher};
-pub use turn::Turn;
 pub use redact::Secret;
+pub use turn::Turn;
 
 fn default_base() -> String {
     "https://graph.instagram.com".into()

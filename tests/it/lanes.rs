@@ -64,6 +64,14 @@ fn schedule(r: &common::Rig, file: &Path, account: &str, at: &str) {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
 
+/// One tick; it must succeed.
+fn tick(r: &common::Rig) -> std::process::Output {
+    let out = r.work.path().join("out");
+    let tick = r.run(&["tick", "--out", out.to_str().expect("utf-8 path")]);
+    assert_eq!(tick.status.code(), Some(0), "{}", text(&tick));
+    tick
+}
+
 fn sha(path: &Path) -> String {
     hex::encode(sha2::Sha256::digest(std::fs::read(path).expect("read")))
 }
@@ -84,8 +92,7 @@ fn two_accounts_publish_side_by_side_and_each_keeps_its_spacing_in_one_tick() {
         schedule(&r, f, "demo", "2020-01-01T09:00:00Z");
     }
     schedule(&r, &files[3], "b", "2020-01-01T09:00:00Z");
-    let tick = r.run(&["tick", "--out", work.join("out").to_str().expect("utf-8 path")]);
-    assert_eq!(tick.status.code(), Some(0), "{}", text(&tick));
+    let tick = tick(&r);
     let published = r.sandbox.published();
     assert_eq!(published.len(), 4, "{}", text(&tick));
     let demo: Vec<usize> = (0..4)
@@ -173,8 +180,7 @@ fn no_container_is_made_for_a_story_not_yet_due() {
     schedule(&r, &files[0], "demo", "2020-01-01T09:00:00Z");
     schedule(&r, &files[1], "demo", "2099-01-01T09:00:00Z");
     schedule(&r, &files[2], "b", "2099-01-01T09:00:00Z");
-    let tick = r.run(&["tick", "--out", work.join("out").to_str().expect("utf-8 path")]);
-    assert_eq!(tick.status.code(), Some(0), "{}", text(&tick));
+    tick(&r);
     let creates: Vec<String> = r
         .sandbox
         .calls()

@@ -14,7 +14,7 @@ use storyforge::publish::flow::FlowError;
 use storyforge::publish::graph::{parse_usage, GraphError};
 use storyforge::publish::{
     insights, tokens, Account, AccountSettings, GraphSettings, Outcome, Publisher, Secret,
-    StoryMedia,
+    StoryMedia, Turn,
 };
 use storyforge::sandbox::{Faults, Sandbox, SandboxConfig};
 
@@ -136,7 +136,14 @@ impl<'a> Flow<'a> {
             ClaimOutcome::Claimed { row, claim, .. } => {
                 let o = self
                     .publisher
-                    .publish(self.ledger, &claim, &row, account, &story.media)
+                    .publish(
+                        self.ledger,
+                        &claim,
+                        &row,
+                        account,
+                        &story.media,
+                        Turn::free(),
+                    )
                     .await;
                 self.ledger.release(&claim)?;
                 o
