@@ -267,7 +267,18 @@ pub fn tick(
     out: &Path,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<TickReport, TickError> {
-    let report = tick_once(settings, out, now)?;
+    tick_due_at(settings, out, now, now)
+}
+
+/// [`tick`] with scheduled entries and automations due at `due` (`tick
+/// --now`, for tests and backfills) while tokens and insights go by `clock`.
+pub fn tick_due_at(
+    settings: &Settings,
+    out: &Path,
+    due: chrono::DateTime<chrono::Utc>,
+    clock: chrono::DateTime<chrono::Utc>,
+) -> Result<TickReport, TickError> {
+    let report = tick_once(settings, out, due, clock)?;
     if report.ran && !settings.notify.is_empty() {
         let ledger = Ledger::open(&settings.ledger).ok();
         notify::send(&settings.notify, ledger.as_ref(), &report.events());
@@ -279,6 +290,7 @@ fn tick_once(
     settings: &Settings,
     out: &Path,
     now: chrono::DateTime<chrono::Utc>,
+    clock: chrono::DateTime<chrono::Utc>,
 ) -> Result<TickReport, TickError> {
     let lock = lock_path(&settings.ledger);
     let lock_error = |source| TickError::Lock {
@@ -303,7 +315,7 @@ fn tick_once(
         ..TickReport::default()
     };
     let ledger = Ledger::open(&settings.ledger)?;
-    ledger.recover_schedule(now)?;
+    ledger.recover_schedule(clock)?;
     let due: Vec<Scheduled> = ledger
         .schedule()?
         .into_iter()
@@ -342,7 +354,7 @@ fn tick_once(
                 continue;
             }
         };
-        match tokens::status(&ledger, &account, now) {
+        match tokens::status(&ledger, &account, clock) {
             Ok(st) => {
                 let refreshed = st.refresh_due
                     && match rt.block_on(tokens::refresh(&client, &ledger, &account)) {
@@ -367,7 +379,7 @@ fn tick_once(
             }
             Err(e) => report.errors.push(e.to_string()),
         }
-        match rt.block_on(insights::collect(&client, &ledger, &account, now, false)) {
+        match rt.block_on(insights::collect(&client, &ledger, &account, clock, false)) {
             Ok(got) => {
                 let mut tally = insights::Tally::default();
                 tally.add(&got);

@@ -262,8 +262,9 @@ pub struct TickArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
-    /// The time it is, RFC 3339, for tests and backfills (which
-    /// occurrences and entries are due) [default: the clock].
+    /// The time it is, RFC 3339, for tests and backfills: which
+    /// occurrences and entries are due (tokens and insights go by the
+    /// clock) [default: the clock].
     #[arg(long, value_name = "TIME")]
     now: Option<String>,
     #[command(flatten)]
@@ -274,7 +275,8 @@ pub struct TickArgs {
 pub fn tick(args: TickArgs) -> anyhow::Result<ExitCode> {
     let (settings, _sandbox) = args.config.delivery_settings()?;
     let now = super::automations::now(args.now.as_deref())?;
-    let report = storyforge::schedule::tick(&settings, &args.out, now)?;
+    let report =
+        storyforge::schedule::tick_due_at(&settings, &args.out, now, chrono::Utc::now())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if !report.ran {
