@@ -275,8 +275,7 @@ pub struct TickArgs {
 pub fn tick(args: TickArgs) -> anyhow::Result<ExitCode> {
     let (settings, _sandbox) = args.config.delivery_settings()?;
     let now = super::automations::now(args.now.as_deref())?;
-    let report =
-        storyforge::schedule::tick_due_at(&settings, &args.out, now, chrono::Utc::now())?;
+    let report = storyforge::schedule::tick_due_at(&settings, &args.out, now, chrono::Utc::now())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if !report.ran {

@@ -168,24 +168,12 @@ impl Ledger {
     /// ended, or it has run for over an hour) become `interrupted`, so the
     /// next tick runs that occurrence again. Returns how many.
     pub fn recover_automations(&self) -> Result<usize, LedgerError> {
-        let stale = stamp(Utc::now() - chrono::Duration::hours(1));
-        let running: Vec<(i64, Option<String>, Option<String>)> = self.rows(
-            "SELECT id, owner, running_since FROM automations WHERE state = 'running'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
         let mut recovered = 0;
-        for (id, owner, since) in running {
-            let gone = owner
-                .as_deref()
-                .is_none_or(|o| !super::stories::owner_alive(o))
-                || since.is_none_or(|t| t < stale);
-            if gone {
-                recovered += self.exec(
-                    "UPDATE automations SET state = 'interrupted', result = 'its run went away; the next tick runs this occurrence again', owner = NULL, running_since = NULL WHERE id = ?1 AND state = 'running' AND owner IS ?2",
-                    params![id, owner],
-                )?;
-            }
+        for (id, owner) in self.gone_runs("automations", Utc::now())? {
+            recovered += self.exec(
+                "UPDATE automations SET state = 'interrupted', result = 'its run went away; the next tick runs this occurrence again', owner = NULL, running_since = NULL WHERE id = ?1 AND state = 'running' AND owner IS ?2",
+                params![id, owner],
+            )?;
         }
         Ok(recovered)
     }
@@ -260,5 +248,41 @@ mod tests {
         assert!(l.remove_automation(id).expect("remove"));
         assert!(l.automation(id).expect("read").is_none());
         crate::ledger::owner_done(&owner);
+    }
+
+    #[test]
+    fn two_processes_claiming_one_occurrence_at_once_get_it_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("l.db");
+        let id = Ledger::open(&path)
+            .expect("open")
+            .add_automation(&Automation {
+                job: "j.yaml".into(),
+                rule: "hourly".into(),
+                created_at: "2026-12-01T00:00:00Z".into(),
+                ..Automation::default()
+            })
+            .expect("add");
+        let occurrence = at("2026-12-02T09:00:00Z");
+        let barrier = std::sync::Barrier::new(8);
+        let won: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let (path, barrier) = (&path, &barrier);
+                    s.spawn(move || {
+                        let l = Ledger::open(path).expect("open");
+                        barrier.wait();
+                        let owner = format!("host/{i}/x");
+                        usize::from(
+                            l.claim_occurrence(id, occurrence, &owner)
+                                .expect("claim")
+                                .is_some(),
+                        )
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("thread")).sum()
+        });
+        assert_eq!(won, 1);
     }
 }

@@ -314,7 +314,9 @@ fn local_time(
     account: Option<&str>,
     local: &str,
 ) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    let zone = app.settings.account_zone(&app.settings.account_name(account)?);
+    let zone = app
+        .settings
+        .account_zone(&app.settings.account_name(account)?);
     let t = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M")
         .map_err(|_| format!("`{local}`: pick a date and time"))?;
     crate::util::zone::to_utc(zone, t)

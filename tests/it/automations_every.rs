@@ -52,6 +52,19 @@ pub(crate) fn berlin_rig() -> (common::Rig, std::path::PathBuf, NaiveDate) {
     (r, job, first)
 }
 
+/// `schedule add --job JOB --every RULE` and `extra` arguments.
+pub(crate) fn add_every(
+    r: &common::Rig,
+    job: &std::path::Path,
+    rule: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let job = job.to_str().expect("utf-8");
+    let mut args = vec!["schedule", "add", "--job", job, "--every", rule];
+    args.extend_from_slice(extra);
+    r.run(&args)
+}
+
 fn published_days(r: &common::Rig) -> Vec<String> {
     let ledger = storyforge::ledger::Ledger::open(&r.work.path().join("l.db")).expect("ledger");
     let mut days: Vec<String> = ledger
@@ -68,17 +81,8 @@ fn published_days(r: &common::Rig) -> Vec<String> {
 #[test]
 fn each_occurrence_publishes_once_and_downtime_catches_up_with_the_latest_only() {
     let (r, job, d0) = berlin_rig();
-    let add = r.run(&[
-        "schedule",
-        "add",
-        "--job",
-        job.to_str().expect("utf-8"),
-        "--every",
-        "daily 09:00",
-        // Added at 08:00 on the first day: the day before's 09:00 is not its.
-        "--now",
-        &rfc(berlin(d0, -60)),
-    ]);
+    // Added at 08:00 on the first day: the day before's 09:00 is not its.
+    let add = add_every(&r, &job, "daily 09:00", &["--now", &rfc(berlin(d0, -60))]);
     assert_eq!(add.status.code(), Some(0), "{}", text(&add));
     assert!(text(&add).contains("A1"), "{}", text(&add));
     let tick = |at: DateTime<Utc>| {
@@ -117,7 +121,12 @@ fn each_occurrence_publishes_once_and_downtime_catches_up_with_the_latest_only()
         a.wait_with_output().expect("tick"),
         b.wait_with_output().expect("tick"),
     );
-    assert!(a.status.success() && b.status.success(), "{}{}", text(&a), text(&b));
+    assert!(
+        a.status.success() && b.status.success(),
+        "{}{}",
+        text(&a),
+        text(&b)
+    );
     assert_eq!(r.sandbox.published().len(), 4);
     // The listing: rule, zone, next three with their offset, last run, preview.
     let at = berlin(d0 + Duration::days(5), 60);
@@ -128,9 +137,18 @@ fn each_occurrence_publishes_once_and_downtime_catches_up_with_the_latest_only()
         .from_utc_datetime(&berlin(d6, 0).naive_utc())
         .format("%:z")
         .to_string();
-    assert!(list.contains("A1 every daily 09:00 (Europe/Berlin) jobs/job.yaml"), "{list}");
-    assert!(list.contains(&format!("{d6} 09:00")) && list.contains(&offset), "{list}");
-    assert!(list.contains("last:") && list.contains("1 published"), "{list}");
+    assert!(
+        list.contains("A1 every daily 09:00 (Europe/Berlin) jobs/job.yaml"),
+        "{list}"
+    );
+    assert!(
+        list.contains(&format!("{d6} 09:00")) && list.contains(&offset),
+        "{list}"
+    );
+    assert!(
+        list.contains("last:") && list.contains("1 published"),
+        "{list}"
+    );
     assert!(
         list.contains(&format!("{d6} would publish: t.yaml: id r{d6} “Dish {d6}”")),
         "{list}"
@@ -153,17 +171,10 @@ fn a_failing_automation_is_reported_and_pause_resume_remove_work() {
     std::fs::create_dir_all(&broken_dir).expect("dir");
     let broken = common::job_files(&broken_dir, &common::text_template("x"), "id\n1\n", "");
     for j in [&broken, &job] {
-        let o = r.run(&[
-            "schedule",
-            "add",
-            "--job",
-            j.to_str().expect("utf-8"),
-            "--every",
-            "weekdays,weekends 09:00",
-        ]);
+        let o = add_every(&r, j, "weekdays,weekends 09:00", &[]);
         assert!(o.status.success(), "{}", text(&o));
     }
-    let bad = r.run(&["schedule", "add", "--job", job.to_str().unwrap(), "--every", "daily 9am"]);
+    let bad = add_every(&r, &job, "daily 9am", &[]);
     assert!(text(&bad).contains("`9am` is not a time"), "{}", text(&bad));
     // The first job file is gone after it was added.
     std::fs::remove_file(&broken).expect("rm");

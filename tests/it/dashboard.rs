@@ -382,6 +382,20 @@ fn photo(dir: &Path) -> PathBuf {
     path
 }
 
+/// Picks a landscape photo on `/new`, fitted with `pad`, and uploads it.
+async fn upload_photo(client: &Client, dir: &Path) {
+    let file = photo(dir);
+    client
+        .find(Locator::Css("#file"))
+        .await
+        .expect("the file input")
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("pick the file");
+    click(client, "input[name=fit][value=pad]").await;
+    click(client, "#upload-btn").await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_dashboard_in_a_real_browser() {
     let rig = Rig::start(|c| c.story_viewers = Some(40));
@@ -396,16 +410,7 @@ async fn the_dashboard_in_a_real_browser() {
 
     // Upload an image: it is fitted, previewed with the safe zone, checked.
     client.goto(&format!("{}/new", s.base)).await.expect("/new");
-    let file = photo(rig.work.path());
-    client
-        .find(Locator::Css("#file"))
-        .await
-        .expect("the file input")
-        .send_keys(&file.display().to_string())
-        .await
-        .expect("pick the file");
-    click(&client, "input[name=fit][value=pad]").await;
-    click(&client, "#upload-btn").await;
+    upload_photo(&client, rig.work.path()).await;
     until(
         &client,
         "document.querySelector('#preview-img') && document.querySelector('#preview-img').naturalWidth === 1080 && document.querySelectorAll('#findings li').length > 0",
@@ -951,14 +956,7 @@ async fn signatures_and_feed_keys_are_masked_on_every_page() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_queue_shows_automations_and_the_form_reads_the_account_zone() {
     let (rig, job, _) = crate::automations_every::berlin_rig();
-    let add = rig.run(&[
-        "schedule",
-        "add",
-        "--job",
-        job.to_str().expect("utf-8"),
-        "--every",
-        "daily 09:00",
-    ]);
+    let add = crate::automations_every::add_every(&rig, &job, "daily 09:00", &[]);
     assert!(add.status.success(), "{}", common::text(&add));
     let s = serve(&rig);
     let (_driver, client) = browser().await;
@@ -970,7 +968,10 @@ async fn the_queue_shows_automations_and_the_form_reads_the_account_zone() {
     )
     .await;
     let queue = text(&client).await;
-    assert!(queue.contains("every daily 09:00 (Europe/Berlin)"), "{queue}");
+    assert!(
+        queue.contains("every daily 09:00 (Europe/Berlin)"),
+        "{queue}"
+    );
     // The next occurrences, in Berlin with the offset: 09:00 there.
     let next = client
         .execute(
@@ -996,16 +997,7 @@ async fn the_queue_shows_automations_and_the_form_reads_the_account_zone() {
         "the zone beside the time",
     )
     .await;
-    let file = photo(rig.work.path());
-    client
-        .find(Locator::Css("#file"))
-        .await
-        .expect("the file input")
-        .send_keys(&file.display().to_string())
-        .await
-        .expect("pick the file");
-    click(&client, "input[name=fit][value=pad]").await;
-    click(&client, "#upload-btn").await;
+    upload_photo(&client, rig.work.path()).await;
     until(
         &client,
         "document.querySelector('#preview-img') && document.querySelector('#preview-img').naturalWidth === 1080",
@@ -1027,7 +1019,10 @@ async fn the_queue_shows_automations_and_the_form_reads_the_account_zone() {
     )
     .await;
     let status = text(&client).await;
-    assert!(status.contains("2031-02-03 04:05 Europe/Berlin"), "{status}");
+    assert!(
+        status.contains("2031-02-03 04:05 Europe/Berlin"),
+        "{status}"
+    );
     let ledger = storyforge::ledger::Ledger::open(&rig.work.path().join("l.db")).expect("ledger");
     let at: Vec<String> = ledger
         .schedule()
