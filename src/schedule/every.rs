@@ -300,37 +300,28 @@ mod tests {
     fn a_skipped_time_runs_at_the_first_instant_after_and_a_doubled_one_once() {
         let berlin: Tz = "Europe/Berlin".parse().unwrap();
         let ny: Tz = "America/New_York".parse().unwrap();
-        let r = rule("daily 02:30");
-        // Berlin springs from 02:00 CET to 03:00 CEST on 29 March 2026:
-        // 02:30 never happens; it runs at 03:00 CEST = 01:00 UTC.
-        assert_eq!(
-            shown(&r.on(berlin, day("2026-03-29"))),
-            ["2026-03-29T01:00Z"]
-        );
-        assert_eq!(
-            shown(&r.on(berlin, day("2026-03-28"))),
-            ["2026-03-28T01:30Z"]
-        );
-        assert_eq!(
-            shown(&r.on(berlin, day("2026-03-30"))),
-            ["2026-03-30T00:30Z"]
-        );
-        // 25 October 2026: 02:30 happens at CEST and again at CET; once, first.
-        assert_eq!(
-            shown(&r.on(berlin, day("2026-10-25"))),
-            ["2026-10-25T00:30Z"]
-        );
-        // New York: 8 March 2026 skips 02:00–03:00 EST→EDT; 1 November repeats 01:00–02:00.
-        assert_eq!(shown(&r.on(ny, day("2026-03-08"))), ["2026-03-08T07:00Z"]);
-        let late = rule("daily 01:30");
-        assert_eq!(
-            shown(&late.on(ny, day("2026-11-01"))),
-            ["2026-11-01T05:30Z"]
-        );
-        assert_eq!(
-            shown(&late.on(ny, day("2026-11-02"))),
-            ["2026-11-02T06:30Z"]
-        );
+        // (zone, rule, local day, the one instant it runs that day)
+        let cases = [
+            // Berlin springs from 02:00 CET to 03:00 CEST on 29 March 2026:
+            // 02:30 never happens; it runs at 03:00 CEST = 01:00 UTC.
+            (berlin, "daily 02:30", "2026-03-29", "2026-03-29T01:00Z"),
+            (berlin, "daily 02:30", "2026-03-28", "2026-03-28T01:30Z"),
+            (berlin, "daily 02:30", "2026-03-30", "2026-03-30T00:30Z"),
+            // 25 October 2026: 02:30 happens at CEST and again at CET; once, first.
+            (berlin, "daily 02:30", "2026-10-25", "2026-10-25T00:30Z"),
+            // New York: 8 March 2026 skips 02:00–03:00 (EST→EDT); 1
+            // November repeats 01:00–02:00.
+            (ny, "daily 02:30", "2026-03-08", "2026-03-08T07:00Z"),
+            (ny, "daily 01:30", "2026-11-01", "2026-11-01T05:30Z"),
+            (ny, "daily 01:30", "2026-11-02", "2026-11-02T06:30Z"),
+        ];
+        for (zone, r, d, want) in cases {
+            assert_eq!(
+                shown(&rule(r).on(zone, day(d))),
+                [want],
+                "{r} on {d} in {zone}"
+            );
+        }
         // 09:00 keeps its wall-clock time across the change (UTC moves).
         let nine = rule("daily 09:00");
         assert_eq!(

@@ -396,6 +396,22 @@ async fn upload_photo(client: &Client, dir: &Path) {
     click(client, "#upload-btn").await;
 }
 
+/// Sets the schedule form's time by the script `set_time`, schedules, and
+/// waits for the confirmation.
+async fn schedule_at(client: &Client, set_time: &str) {
+    client
+        .execute(set_time, vec![])
+        .await
+        .expect("set the time");
+    click(client, "#schedule-btn").await;
+    until(
+        client,
+        "document.querySelector('#status').textContent.startsWith('Scheduled #')",
+        "the scheduled confirmation",
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_dashboard_in_a_real_browser() {
     let rig = Rig::start(|c| c.story_viewers = Some(40));
@@ -432,19 +448,10 @@ async fn the_dashboard_in_a_real_browser() {
     keep(&client, "new-from-file").await;
 
     // Schedule it a minute ago, so the next tick finds it due.
-    client
-        .execute(
-            "const d = new Date(Date.now() - 60000); const p = n => String(n).padStart(2, '0');\
-             document.querySelector('#at').value = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;",
-            vec![],
-        )
-        .await
-        .expect("set the time");
-    click(&client, "#schedule-btn").await;
-    until(
+    schedule_at(
         &client,
-        "document.querySelector('#status').textContent.startsWith('Scheduled #')",
-        "the scheduled confirmation",
+        "const d = new Date(Date.now() - 60000); const p = n => String(n).padStart(2, '0');\
+         document.querySelector('#at').value = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;",
     )
     .await;
     // A second click schedules nothing twice: it says where the first went.
@@ -1004,18 +1011,9 @@ async fn the_queue_shows_automations_and_the_form_reads_the_account_zone() {
         "the fitted preview",
     )
     .await;
-    client
-        .execute(
-            "document.querySelector('#at').value = '2031-02-03T04:05';",
-            vec![],
-        )
-        .await
-        .expect("set the time");
-    click(&client, "#schedule-btn").await;
-    until(
+    schedule_at(
         &client,
-        "document.querySelector('#status').textContent.startsWith('Scheduled #')",
-        "the scheduled confirmation",
+        "document.querySelector('#at').value = '2031-02-03T04:05';",
     )
     .await;
     let status = text(&client).await;
