@@ -84,17 +84,22 @@ fn target(id: Option<&Path>) -> anyhow::Result<Target> {
 }
 
 /// `remove`, `pause` or `resume` of an automation; `remove` of a pending entry.
-pub fn change(ledger: &Ledger, action: &str, id: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub fn change(
+    ledger: &Ledger,
+    action: &str,
+    id: Option<&Path>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<ExitCode> {
     let done = match (target(id)?, action) {
         (Target::Automation(n), "remove") => ledger.remove_automation(n)?,
-        (Target::Automation(n), a) => ledger.pause_automation(n, a == "pause")?,
+        (Target::Automation(n), a) => ledger.pause_automation(n, a == "pause", now)?,
         (Target::Entry(n), "remove") => ledger.cancel_schedule(n)?,
         (Target::Entry(_), a) => {
             bail!("`{a}` is for automations (A<number>); a one-off entry is moved or removed")
         }
     };
     if !done {
-        bail!("nothing to {action}: no such automation or pending entry (an automation whose job is running now is removed after its run); see `storyforge schedule list`");
+        bail!("nothing to {action}: no such automation (or not paused, to resume) or pending entry (an automation whose job is running now is removed after its run); see `storyforge schedule list`");
     }
     println!("{action}d");
     Ok(ExitCode::SUCCESS)

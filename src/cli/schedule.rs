@@ -174,7 +174,7 @@ pub fn schedule(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
     let ledger = Ledger::open(&settings.ledger)?;
     let now = super::automations::now(args.now.as_deref())?;
     if matches!(args.action.as_str(), "remove" | "pause" | "resume") {
-        return super::automations::change(&ledger, &args.action, args.file.as_deref());
+        return super::automations::change(&ledger, &args.action, args.file.as_deref(), now);
     }
     if args.action == "list" {
         let listings: Vec<_> = ledger

@@ -25,7 +25,8 @@ pub struct Automation {
     pub rule: String,
     /// Paused automations are listed but not run.
     pub paused: bool,
-    /// When it was added (RFC 3339, UTC): occurrences before are not its.
+    /// When it was added or last resumed (RFC 3339, UTC): occurrences
+    /// before are not run.
     pub created_at: String,
     /// The last occurrence claimed (RFC 3339, UTC).
     pub occurrence: Option<String>,
@@ -86,13 +87,20 @@ impl Ledger {
         )
     }
 
-    /// Pauses or resumes automation `id`; false when there is none.
-    pub fn pause_automation(&self, id: i64, paused: bool) -> Result<bool, LedgerError> {
-        self.exec(
-            "UPDATE automations SET paused = ?2 WHERE id = ?1",
-            params![id, paused],
-        )
-        .map(|n| n == 1)
+    /// Pauses automation `id`, or resumes it at `now`: occurrences that
+    /// fell while it was paused are not run. False when there is none.
+    pub fn pause_automation(
+        &self,
+        id: i64,
+        paused: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool, LedgerError> {
+        let sql = if paused {
+            "UPDATE automations SET paused = 1 WHERE id = ?1 AND ?2 IS NOT NULL"
+        } else {
+            "UPDATE automations SET paused = 0, created_at = ?2 WHERE id = ?1 AND paused = 1"
+        };
+        self.exec(sql, params![id, stamp(now)]).map(|n| n == 1)
     }
 
     /// Removes automation `id`; false when there is none or its job is
@@ -240,11 +248,25 @@ mod tests {
         assert!(l
             .finish_occurrence(id, &owner, true, "failed")
             .expect("finish"));
-        assert!(l.pause_automation(id, true).expect("pause"));
+        let later = at("2026-12-04T10:00:00Z");
+        assert!(l.pause_automation(id, true, later).expect("pause"));
         assert!(l
             .claim_occurrence(id, at("2026-12-04T09:00:00Z"), &owner)
             .expect("claim")
             .is_none());
+        // Resumed at 10:00: the 09:00 that fell while paused is not run; the next day's is.
+        assert!(l.pause_automation(id, false, later).expect("resume"));
+        assert!(l
+            .claim_occurrence(id, at("2026-12-04T09:00:00Z"), &owner)
+            .expect("claim")
+            .is_none());
+        assert!(l
+            .claim_occurrence(id, at("2026-12-05T09:00:00Z"), &owner)
+            .expect("claim")
+            .is_some());
+        assert!(l
+            .finish_occurrence(id, &owner, false, "ok")
+            .expect("finish"));
         assert!(l.remove_automation(id).expect("remove"));
         assert!(l.automation(id).expect("read").is_none());
         crate::ledger::owner_done(&owner);

@@ -304,11 +304,16 @@ pub fn run_due(
             crate::ledger::owner_done(&owner);
             continue;
         };
-        let since = before
-            .occurrence
-            .as_deref()
-            .or(Some(before.created_at.as_str()))
-            .and_then(crate::ledger::parse_time);
+        // Missed since the later of the last occurrence run and when it
+        // was added or resumed.
+        let since = [
+            before.occurrence.as_deref(),
+            Some(before.created_at.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(crate::ledger::parse_time)
+        .max();
         let skipped = since.map_or(0, |s| r.rule.between(r.zone, s, occ, 10_000));
         let day = occ.with_timezone(&r.zone).date_naive();
         let stamp = occ.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
