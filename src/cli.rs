@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod auth;
+mod automations;
 mod builtin;
 mod insights;
 mod publish;
@@ -89,7 +90,7 @@ enum Command {
     Run(publish::RunArgs),
     /// The daily content job: today's feed rows through a template, once per day.
     Daily(schedule::DailyArgs),
-    /// Store a Story for later (`add`), or list the schedule.
+    /// Store a Story for later or a recurring automation (`add --every`), list, remove, pause, resume.
     Schedule(schedule::ScheduleArgs),
     /// Publish what is due, collect due insights, refresh due tokens (run it from cron).
     Tick(schedule::TickArgs),

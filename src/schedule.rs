@@ -7,6 +7,9 @@
 //! save work: the ledger's claims keep any number of ticks, runs and
 //! publishes from publishing a Story twice.
 
+pub mod automation;
+pub mod every;
+
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -25,6 +28,8 @@ pub struct TickReport {
     pub ran: bool,
     /// Scheduled entries handled: (id, state, what happened).
     pub scheduled: Vec<(i64, ScheduleState, String)>,
+    /// Recurring automations run (`schedule add --every`).
+    pub automations: Vec<automation::AutomationRun>,
     /// Stories whose insights were collected.
     pub insights: usize,
     /// Stories whose insights have no data yet (fewer than 5 viewers).
@@ -62,10 +67,23 @@ impl TickReport {
             message: e.clone(),
             key: Some(format!("tick|{e}")),
         }));
-        if !self.scheduled.is_empty() || !self.errors.is_empty() {
+        events.extend(
+            self.automations
+                .iter()
+                .filter(|a| a.failed)
+                .map(|a| notify::Event {
+                    kind: notify::EventKind::Failed,
+                    account: None,
+                    source: format!("automation A{} ({})", a.id, a.local),
+                    message: a.result.clone(),
+                    key: Some(format!("every|{}|{}", a.id, a.occurrence)),
+                }),
+        );
+        if !self.scheduled.is_empty() || !self.automations.is_empty() || !self.errors.is_empty() {
             events.push(notify::Event::finished(format!(
-                "tick: {} scheduled handled, {} insights collected, {} tokens refreshed, {} problems",
+                "tick: {} scheduled handled, {} automations run, {} insights collected, {} tokens refreshed, {} problems",
                 self.scheduled.len(),
+                self.automations.len(),
                 self.insights,
                 self.refreshed.len(),
                 self.errors.len()
@@ -298,7 +316,18 @@ pub fn tick(
     out: &Path,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<TickReport, TickError> {
-    let report = tick_once(settings, out, now)?;
+    tick_due_at(settings, out, now, now)
+}
+
+/// [`tick`] with scheduled entries and automations due at `due` (`tick
+/// --now`, for tests and backfills) while tokens and insights go by `clock`.
+pub fn tick_due_at(
+    settings: &Settings,
+    out: &Path,
+    due: chrono::DateTime<chrono::Utc>,
+    clock: chrono::DateTime<chrono::Utc>,
+) -> Result<TickReport, TickError> {
+    let report = tick_once(settings, out, due, clock)?;
     if report.ran && !settings.notify.is_empty() {
         let ledger = Ledger::open(&settings.ledger).ok();
         notify::send(&settings.notify, ledger.as_ref(), &report.events());
@@ -310,6 +339,7 @@ fn tick_once(
     settings: &Settings,
     out: &Path,
     now: chrono::DateTime<chrono::Utc>,
+    clock: chrono::DateTime<chrono::Utc>,
 ) -> Result<TickReport, TickError> {
     let lock = lock_path(&settings.ledger);
     let lock_error = |source| TickError::Lock {
@@ -334,7 +364,7 @@ fn tick_once(
         ..TickReport::default()
     };
     let ledger = Ledger::open(&settings.ledger)?;
-    ledger.recover_schedule(now)?;
+    ledger.recover_schedule(clock)?;
     let due: Vec<Scheduled> = ledger
         .schedule()?
         .into_iter()
@@ -348,6 +378,10 @@ fn tick_once(
             Ok(None) => {}
             Err(e) => report.errors.push(e.to_string()),
         }
+    }
+    match automation::run_due(settings, &ledger, now) {
+        Ok(runs) => report.automations = runs,
+        Err(e) => report.errors.push(e.to_string()),
     }
     if settings.in_process.is_some() {
         // The built-in sandbox lives only as long as this process: nothing to ask.
@@ -370,7 +404,7 @@ fn tick_once(
                 continue;
             }
         };
-        match tokens::status(&ledger, &account, now) {
+        match tokens::status(&ledger, &account, clock) {
             Ok(st) => {
                 let refreshed = st.refresh_due
                     && match rt.block_on(tokens::refresh(&client, &ledger, &account)) {
@@ -395,7 +429,7 @@ fn tick_once(
             }
             Err(e) => report.errors.push(e.to_string()),
         }
-        match rt.block_on(insights::collect(&client, &ledger, &account, now, false)) {
+        match rt.block_on(insights::collect(&client, &ledger, &account, clock, false)) {
             Ok(got) => {
                 let mut tally = insights::Tally::default();
                 tally.add(&got);

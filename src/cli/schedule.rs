@@ -102,14 +102,30 @@ pub fn daily(args: DailyArgs) -> anyhow::Result<ExitCode> {
     )
 }
 
-/// Store a Story for later (`add`), or list the schedule (`list`).
+/// Store a Story for later or a recurring automation (`add`), list the
+/// schedule (`list`), or `remove`, `pause`, `resume` one (by its id).
 #[derive(Debug, clap::Args)]
 pub struct ScheduleArgs {
-    /// `add` or `list`.
-    #[arg(value_parser = ["add", "list"])]
+    /// `add`, `list`, `remove`, `pause` or `resume`.
+    #[arg(value_parser = ["add", "list", "remove", "pause", "resume"])]
     action: String,
-    /// A ready Story file (for `add`).
+    /// A ready Story file (for `add`), or the id to change (`A3` for an
+    /// automation, `7` for a one-off entry).
     file: Option<PathBuf>,
+    /// A job file to run on a recurring rule (`add --job … --every …`).
+    #[arg(long)]
+    job: Option<PathBuf>,
+    /// The rule, in the account's `timezone:`: `daily 09:00`,
+    /// `mon,wed,fri 18:30`, `weekdays 08:00,17:00`, `hourly`, `hourly :15`
+    /// (docs/automations.md, "Recurring automations").
+    #[arg(long, value_name = "RULE")]
+    every: Option<String>,
+    /// Print JSON (for `list`).
+    #[arg(long)]
+    json: bool,
+    /// The time it is, RFC 3339, for tests and backfills [default: the clock].
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
     /// Or a template…
     #[arg(long)]
     template: Option<PathBuf>,
@@ -156,7 +172,22 @@ fn absolute(p: PathBuf) -> anyhow::Result<String> {
 pub fn schedule(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
     let settings = args.config.settings()?;
     let ledger = Ledger::open(&settings.ledger)?;
+    let now = super::automations::now(args.now.as_deref())?;
+    if matches!(args.action.as_str(), "remove" | "pause" | "resume") {
+        return super::automations::change(&ledger, &args.action, args.file.as_deref(), now);
+    }
     if args.action == "list" {
+        let listings: Vec<_> = ledger
+            .automations()?
+            .iter()
+            .map(|a| storyforge::schedule::automation::listing(&settings, a, now, 3))
+            .collect();
+        if args.json {
+            let out = serde_json::json!({"entries": ledger.schedule()?, "automations": listings});
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        super::automations::list(&listings);
         for s in ledger.schedule()? {
             let what = s.describe();
             let tries = match (s.attempts, &s.next_try) {
@@ -176,8 +207,17 @@ pub fn schedule(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    match (&args.job, &args.every) {
+        (Some(job), Some(every)) => {
+            return super::automations::add(&settings, &ledger, job, every, args.account, now)
+        }
+        (None, None) => {}
+        _ => {
+            bail!("schedule add: give both --job FILE and --every RULE for a recurring automation")
+        }
+    }
     let Some(at) = args.at.as_deref() else {
-        bail!("schedule add needs --at TIME");
+        bail!("schedule add needs --at TIME (or --job FILE --every RULE)");
     };
     let job = Job {
         template: args.template.clone(),
@@ -222,6 +262,11 @@ pub struct TickArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// The time it is, RFC 3339, for tests and backfills: which
+    /// occurrences and entries are due (tokens and insights go by the
+    /// clock) [default: the clock].
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
     #[command(flatten)]
     config: ConfigArg,
 }
@@ -229,7 +274,8 @@ pub struct TickArgs {
 /// Runs `storyforge tick`.
 pub fn tick(args: TickArgs) -> anyhow::Result<ExitCode> {
     let (settings, _sandbox) = args.config.delivery_settings()?;
-    let report = storyforge::schedule::tick(&settings, &args.out, chrono::Utc::now())?;
+    let now = super::automations::now(args.now.as_deref())?;
+    let report = storyforge::schedule::tick_due_at(&settings, &args.out, now, chrono::Utc::now())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if !report.ran {
@@ -238,12 +284,17 @@ pub fn tick(args: TickArgs) -> anyhow::Result<ExitCode> {
         for (id, state, result) in &report.scheduled {
             println!("#{id} {state}: {result}");
         }
+        for a in &report.automations {
+            let state = if a.failed { "failed" } else { "done" };
+            println!("A{} {} {state}: {}", a.id, a.local, a.result);
+        }
         for e in &report.errors {
             eprintln!("error: {e}");
         }
         eprintln!(
-            "{} scheduled handled, {} insights collected ({} with no data yet), {} tokens refreshed; ledger {}",
+            "{} scheduled handled, {} automations run, {} insights collected ({} with no data yet), {} tokens refreshed; ledger {}",
             report.scheduled.len(),
+            report.automations.len(),
             report.insights,
             report.no_data_yet,
             report.refreshed.len(),
@@ -254,6 +305,7 @@ pub fn tick(args: TickArgs) -> anyhow::Result<ExitCode> {
         .scheduled
         .iter()
         .any(|(_, s, _)| *s == ScheduleState::Failed)
+        || report.automations.iter().any(|a| a.failed)
         || !report.errors.is_empty();
     Ok(if failed {
         ExitCode::from(1)

@@ -7,6 +7,7 @@
 //! twice. Tokens and URL signatures are never stored here.
 
 mod adopt;
+mod automations;
 mod insights;
 mod media_ids;
 mod notices;
@@ -22,6 +23,7 @@ use serde::Serialize;
 use crate::media::MediaKind;
 
 pub use adopt::{changed_since, Legacy};
+pub use automations::Automation;
 pub use insights::{InsightFailure, InsightRow, RefusedMetric};
 pub use media_ids::IdUnknown;
 pub use schedule::{ScheduleState, Scheduled, StoredInsights, TokenRecord};
@@ -267,6 +269,20 @@ CREATE TABLE IF NOT EXISTS insight_failures (
 CREATE TABLE IF NOT EXISTS notices (
     key TEXT PRIMARY KEY,
     sent_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS automations (
+    id INTEGER PRIMARY KEY,
+    account TEXT,
+    job TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    paused INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    occurrence TEXT,
+    state TEXT,
+    result TEXT,
+    ran_at TEXT,
+    owner TEXT,
+    running_since TEXT
 );
 ";
 

@@ -276,26 +276,40 @@ impl Ledger {
         &self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<usize, LedgerError> {
+        let mut recovered = 0;
+        for (id, owner) in self.gone_runs("schedule", now)? {
+            recovered += self.exec(
+                "UPDATE schedule SET state = 'pending', owner = NULL, running_since = NULL WHERE id = ?1 AND state = 'running' AND owner IS ?2",
+                params![id, owner],
+            )?;
+        }
+        Ok(recovered)
+    }
+
+    /// Rows of `table` (`schedule`, `automations`) left `running` by a run
+    /// that has gone at `now` (its process ended, or it has run for over
+    /// an hour): their ids and owners.
+    pub(super) fn gone_runs(
+        &self,
+        table: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(i64, Option<String>)>, LedgerError> {
         let stale = stamp(now - chrono::Duration::hours(1));
         let running: Vec<(i64, Option<String>, Option<String>)> = self.rows(
-            "SELECT id, owner, running_since FROM schedule WHERE state = 'running'",
+            &format!("SELECT id, owner, running_since FROM {table} WHERE state = 'running'"),
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        let mut recovered = 0;
-        for (id, owner, since) in running {
-            let gone = owner
-                .as_deref()
-                .is_none_or(|o| !super::stories::owner_alive(o))
-                || since.is_none_or(|t| t < stale);
-            if gone {
-                recovered += self.exec(
-                    "UPDATE schedule SET state = 'pending', owner = NULL, running_since = NULL WHERE id = ?1 AND state = 'running' AND owner IS ?2",
-                    params![id, owner],
-                )?;
-            }
-        }
-        Ok(recovered)
+        Ok(running
+            .into_iter()
+            .filter(|(_, owner, since)| {
+                owner
+                    .as_deref()
+                    .is_none_or(|o| !super::stories::owner_alive(o))
+                    || since.as_ref().is_none_or(|t| *t < stale)
+            })
+            .map(|(id, owner, _)| (id, owner))
+            .collect())
     }
 
     /// Cancels a pending entry; false when it is not pending (running now,

@@ -203,6 +203,8 @@ pub struct ScheduleRequest {
     row: Option<usize>,
     /// When (RFC 3339); now when `now` is set.
     at: Option<String>,
+    /// Or when as a wall-clock time (`2026-12-08T09:00`) in the account's zone.
+    local: Option<String>,
     #[serde(default)]
     now: bool,
     account: Option<String>,
@@ -306,11 +308,30 @@ async fn run_now(app: &Shared, ids: Vec<i64>) -> Vec<serde_json::Value> {
     .unwrap_or_default()
 }
 
+/// A form's wall-clock time in `account`'s zone → the instant.
+fn local_time(
+    app: &Shared,
+    account: Option<&str>,
+    local: &str,
+) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let zone = app
+        .settings
+        .account_zone(&app.settings.account_name(account)?);
+    let t = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M")
+        .map_err(|_| format!("`{local}`: pick a date and time"))?;
+    crate::util::zone::to_utc(zone, t)
+}
+
 /// `POST /api/schedule`: stores the entries; with `now`, publishes them at
 /// once.
 pub async fn schedule(State(app): State<Shared>, Json(req): Json<ScheduleRequest>) -> Response {
     let at = if req.now {
         chrono::Utc::now()
+    } else if let Some(local) = req.local.as_deref() {
+        match local_time(&app, req.account.as_deref(), local) {
+            Ok(t) => t,
+            Err(e) => return fail(StatusCode::UNPROCESSABLE_ENTITY, e),
+        }
     } else {
         match req
             .at

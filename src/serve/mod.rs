@@ -10,6 +10,7 @@
 //! token. Tokens and secrets never reach a page: errors are redacted.
 
 mod api;
+mod automations;
 mod drafts;
 mod guard;
 mod html;

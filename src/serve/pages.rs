@@ -52,20 +52,29 @@ fn view(app: &Shared, title: &str, path: &str, body: Result<String, String>) -> 
 fn account_select(app: &Shared) -> String {
     let mut s = String::from("<label>Account <select name=\"account\" id=\"account\">");
     for n in app.settings.account_names() {
-        let _ = write!(s, "<option>{}</option>", escape(&n));
+        let zone = app.settings.account_zone(&n);
+        let _ = write!(
+            s,
+            "<option data-zone=\"{}\">{}</option>",
+            escape(zone.name()),
+            escape(&n)
+        );
     }
     s.push_str("</select></label>");
     s
 }
 
-/// The controls to schedule or publish what the page made.
+/// The controls to schedule or publish what the page made; the time is
+/// read in the chosen account's zone, which the label names.
 fn schedule_controls(app: &Shared) -> String {
+    let first = app.settings.account_name(None).unwrap_or_default();
     format!(
         "<form id=\"schedule-form\" class=\"schedule\" aria-label=\"Schedule\">{}\
-<label>When <input type=\"datetime-local\" name=\"at\" id=\"at\" required></label>\
+<label>When, in <span id=\"at-zone\">{}</span> <input type=\"datetime-local\" name=\"at\" id=\"at\" required></label>\
 <button type=\"submit\" data-now=\"0\" id=\"schedule-btn\">Schedule</button>\
 <button type=\"submit\" data-now=\"1\" id=\"publish-btn\" class=\"secondary\">Publish now</button></form>",
-        account_select(app)
+        account_select(app),
+        escape(app.settings.account_zone(&first).name())
     )
 }
 
@@ -108,6 +117,16 @@ fn quota_widget(limits: &[AccountLimits]) -> String {
 pub async fn queue(State(app): State<Shared>) -> Response {
     let now = chrono::Utc::now();
     let limits = views::limits(&app.settings, &app.ledger, &app.client, now).await;
+    let stored = app.ledger().automations();
+    let recurring = match stored {
+        Ok(list) => {
+            let settings = app.settings.clone();
+            super::api::off_thread(move || super::automations::listings(&settings, &list, now))
+                .await
+                .unwrap_or_default()
+        }
+        Err(e) => return view(&app, "Queue", "/", Err(e.to_string())),
+    };
     let body = (|| -> Result<String, String> {
         let ledger = app.ledger();
         let entries = views::queue(&app.settings, &ledger).map_err(|e| e.to_string())?;
@@ -144,7 +163,8 @@ pub async fn queue(State(app): State<Shared>) -> Response {
         }
         b.push_str("<section aria-labelledby=\"up-h\"><h2 id=\"up-h\">Upcoming</h2>\
 <div class=\"toggle\" role=\"group\" aria-label=\"Show as\"><button type=\"button\" data-view=\"list\" aria-pressed=\"true\">List</button><button type=\"button\" data-view=\"week\" aria-pressed=\"false\">Week</button></div>");
-        if entries.is_empty() {
+        b.push_str(&super::automations::section(&recurring));
+        if entries.is_empty() && recurring.is_empty() {
             b.push_str("<p class=\"empty\">Nothing scheduled. <a href=\"/new\">Add a Story from a file</a> or <a href=\"/template\">from a template</a>.</p>");
         }
         let mut accounts: Vec<&str> = entries.iter().map(|q| q.account.as_str()).collect();

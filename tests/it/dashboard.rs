@@ -382,6 +382,36 @@ fn photo(dir: &Path) -> PathBuf {
     path
 }
 
+/// Picks a landscape photo on `/new`, fitted with `pad`, and uploads it.
+async fn upload_photo(client: &Client, dir: &Path) {
+    let file = photo(dir);
+    client
+        .find(Locator::Css("#file"))
+        .await
+        .expect("the file input")
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("pick the file");
+    click(client, "input[name=fit][value=pad]").await;
+    click(client, "#upload-btn").await;
+}
+
+/// Sets the schedule form's time by the script `set_time`, schedules, and
+/// waits for the confirmation.
+async fn schedule_at(client: &Client, set_time: &str) {
+    client
+        .execute(set_time, vec![])
+        .await
+        .expect("set the time");
+    click(client, "#schedule-btn").await;
+    until(
+        client,
+        "document.querySelector('#status').textContent.startsWith('Scheduled #')",
+        "the scheduled confirmation",
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_dashboard_in_a_real_browser() {
     let rig = Rig::start(|c| c.story_viewers = Some(40));
@@ -396,16 +426,7 @@ async fn the_dashboard_in_a_real_browser() {
 
     // Upload an image: it is fitted, previewed with the safe zone, checked.
     client.goto(&format!("{}/new", s.base)).await.expect("/new");
-    let file = photo(rig.work.path());
-    client
-        .find(Locator::Css("#file"))
-        .await
-        .expect("the file input")
-        .send_keys(&file.display().to_string())
-        .await
-        .expect("pick the file");
-    click(&client, "input[name=fit][value=pad]").await;
-    click(&client, "#upload-btn").await;
+    upload_photo(&client, rig.work.path()).await;
     until(
         &client,
         "document.querySelector('#preview-img') && document.querySelector('#preview-img').naturalWidth === 1080 && document.querySelectorAll('#findings li').length > 0",
@@ -427,19 +448,10 @@ async fn the_dashboard_in_a_real_browser() {
     keep(&client, "new-from-file").await;
 
     // Schedule it a minute ago, so the next tick finds it due.
-    client
-        .execute(
-            "const d = new Date(Date.now() - 60000); const p = n => String(n).padStart(2, '0');\
-             document.querySelector('#at').value = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;",
-            vec![],
-        )
-        .await
-        .expect("set the time");
-    click(&client, "#schedule-btn").await;
-    until(
+    schedule_at(
         &client,
-        "document.querySelector('#status').textContent.startsWith('Scheduled #')",
-        "the scheduled confirmation",
+        "const d = new Date(Date.now() - 60000); const p = n => String(n).padStart(2, '0');\
+         document.querySelector('#at').value = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;",
     )
     .await;
     // A second click schedules nothing twice: it says where the first went.
@@ -946,4 +958,76 @@ async fn signatures_and_feed_keys_are_masked_on_every_page() {
         assert!(!seen.contains(secret), "{secret} on a page");
         assert!(!listed.contains(secret), "{secret} in schedule list");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_queue_shows_automations_and_the_form_reads_the_account_zone() {
+    let (rig, job, _) = crate::automations_every::berlin_rig();
+    let add = crate::automations_every::add_every(&rig, &job, "daily 09:00", &[]);
+    assert!(add.status.success(), "{}", common::text(&add));
+    let s = serve(&rig);
+    let (_driver, client) = browser().await;
+    client.goto(&s.url).await.expect("open the dashboard");
+    until(
+        &client,
+        "document.querySelector('[data-automation=A1] .next time')",
+        "the automation in the queue",
+    )
+    .await;
+    let queue = text(&client).await;
+    assert!(
+        queue.contains("every daily 09:00 (Europe/Berlin)"),
+        "{queue}"
+    );
+    // The next occurrences, in Berlin with the offset: 09:00 there.
+    let next = client
+        .execute(
+            "return [...document.querySelectorAll('[data-automation=A1] .next time')].map(t => t.textContent);",
+            vec![],
+        )
+        .await
+        .expect("next");
+    let next: Vec<String> = serde_json::from_value(next).expect("strings");
+    assert_eq!(next.len(), 3, "{queue}");
+    assert!(next.iter().all(|t| t.contains(" 09:00 CE")), "{next:?}");
+    // The preview of the next occurrence names the day's row and title.
+    assert!(queue.contains("would publish"), "{queue}");
+    assert!(queue.contains("“Dish "), "{queue}");
+    assert!(!queue.contains("Nothing scheduled"), "{queue}");
+    keep(&client, "queue-automations").await;
+
+    // The schedule form reads its time in the account's zone and says which.
+    client.goto(&format!("{}/new", s.base)).await.expect("/new");
+    until(
+        &client,
+        "document.querySelector('#at-zone').textContent === 'Europe/Berlin'",
+        "the zone beside the time",
+    )
+    .await;
+    upload_photo(&client, rig.work.path()).await;
+    until(
+        &client,
+        "document.querySelector('#preview-img') && document.querySelector('#preview-img').naturalWidth === 1080",
+        "the fitted preview",
+    )
+    .await;
+    schedule_at(
+        &client,
+        "document.querySelector('#at').value = '2031-02-03T04:05';",
+    )
+    .await;
+    let status = text(&client).await;
+    assert!(
+        status.contains("2031-02-03 04:05 Europe/Berlin"),
+        "{status}"
+    );
+    let ledger = storyforge::ledger::Ledger::open(&rig.work.path().join("l.db")).expect("ledger");
+    let at: Vec<String> = ledger
+        .schedule()
+        .expect("schedule")
+        .into_iter()
+        .map(|e| e.at)
+        .collect();
+    // 04:05 in Berlin in February (CET, +01:00) is 03:05 UTC.
+    assert_eq!(at, ["2031-02-03T03:05:00Z"]);
 }

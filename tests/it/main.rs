@@ -4,6 +4,7 @@
 
 mod auth;
 mod automations;
+mod automations_every;
 mod cli;
 mod common;
 mod crash;

@@ -245,17 +245,29 @@
   // Schedule or publish what this page made.
   const scheduleForm = $("#schedule-form");
   if (scheduleForm) {
-    const now = new Date(Date.now() + 3600e3);
-    now.setSeconds(0, 0);
-    const pad = (n) => String(n).padStart(2, "0");
-    scheduleForm.elements.at.value = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}T${pad(now.getHours())}:${pad(now.getMinutes())}`;
+    // Times are read in the chosen account's zone, which the label names.
+    const accountSelect = scheduleForm.elements.account;
+    const zoneOf = () => {
+      const o = accountSelect && accountSelect.selectedOptions[0];
+      return (o && o.dataset.zone) || "UTC";
+    };
+    const inZone = (d, zone) => {
+      const f = new Intl.DateTimeFormat("sv-SE", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+      return f.format(d).replace(" ", "T");
+    };
+    const showZone = () => {
+      $("#at-zone").textContent = zoneOf();
+      scheduleForm.elements.at.value = inZone(new Date(Date.now() + 3600e3), zoneOf());
+    };
+    if (accountSelect) accountSelect.addEventListener("change", showZone);
+    showZone();
     scheduleForm.addEventListener("submit", async (e) => {
       e.preventDefault();
       const publishNow = e.submitter && e.submitter.dataset.now === "1";
       const body = { account: scheduleForm.elements.account.value, now: publishNow };
       if (!publishNow) {
-        body.at = toUtc(scheduleForm.elements.at.value);
-        if (!body.at) { toast("Pick a date and time."); return; }
+        body.local = scheduleForm.elements.at.value;
+        if (!body.local) { toast("Pick a date and time."); return; }
       }
       if (varsForm) {
         body.template = varsForm.dataset.template;
@@ -272,7 +284,7 @@
           $("#status").textContent = r.results.map((x) => `#${x.id}: ${x.state} — ${x.result}`).join("; ");
         } else {
           toast(`Scheduled #${r.ids.join(", #")}`);
-          $("#status").textContent = `Scheduled #${r.ids.join(", #")} for ${new Date(r.at).toLocaleString()}`;
+          $("#status").textContent = `Scheduled #${r.ids.join(", #")} for ${inZone(new Date(r.at), zoneOf()).replace("T", " ")} ${zoneOf()} (${r.at})`;
         }
       } catch (err) { toast(err.message); $("#status").textContent = err.message; }
       finally { for (const b of buttons) b.disabled = false; }
