@@ -6,7 +6,10 @@
 //! identities already published are neither rendered nor transcoded again.
 
 mod forward;
+mod only_new;
 mod report;
+mod rotation;
+mod select;
 
 use std::path::{Path, PathBuf};
 
@@ -54,7 +57,7 @@ pub enum OnChange {
 
 /// One job: a template (file or directory) with an optional feed, or videos
 /// (a file or a folder of them). Paths are relative to the job file.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Job {
     /// A template file or a directory of templates.
@@ -89,6 +92,28 @@ pub struct Job {
     /// (say so) or `publish` (publish the new version once) [default: report].
     #[serde(default)]
     pub on_change: Option<OnChange>,
+    /// Publish only feed items never seen before: the first run records
+    /// the items present as seen (publishing only the `backfill` newest),
+    /// later runs publish the new ones [default: false].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub only_new: bool,
+    /// With `only_new`: how many of the newest items the first run
+    /// publishes (by `datetime`/`date`, else feed order) [default: 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<usize>,
+    /// At most this many Stories from the entry in one run, oldest first;
+    /// the rest wait for the next run [default: no cap].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_per_run: Option<usize>,
+    /// A date expression over the row (`"{{event_date}}"`): after that day
+    /// (in the account's zone) the row is not published. The entry then
+    /// publishes each row once a day [default: none].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// Rows a day, least recently published first, each once per cycle;
+    /// the day's picks are kept for the day [default: none, every row].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_day: Option<usize>,
 }
 
 /// Why a run could not start.
@@ -201,7 +226,7 @@ impl Job {
         for m in &self.mentions {
             crate::template::Pattern::parse(m).map_err(|e| format!("mentions: `{m}`: {e}"))?;
         }
-        Ok(())
+        select::check(self)
     }
 }
 
@@ -307,6 +332,17 @@ pub struct RunReport {
     /// Warnings about whole feeds or entries (no key column, say).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Items an entry's `max_per_run` left for the next run.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub waiting: usize,
+    /// What entries chose and why (`only_new`'s baseline, rows past
+    /// `until`, items waiting for the next run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl RunReport {
@@ -341,6 +377,9 @@ impl RunReport {
             parts.push(format!("{} in progress in another run", self.busy));
         }
         parts.push(format!("{} deferred", self.deferred));
+        if self.waiting > 0 {
+            parts.push(format!("{} waiting for the next run", self.waiting));
+        }
         if self.unsure > 0 {
             parts.push(format!("{} unsure (see `storyforge ledger`)", self.unsure));
         }
@@ -374,6 +413,7 @@ pub fn run_with(
         .filter(|(i, _)| opts.shard.is_none_or(|s| i % s.count == s.index))
         .map(|(_, j)| j)
         .collect();
+
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -409,6 +449,19 @@ pub fn run_with(
         .clone()
         .or_else(|| ctx.settings().dir.clone())
         .unwrap_or_else(|| PathBuf::from("."));
+    let jobs = select::entries(
+        &jobs,
+        &select::Picking {
+            ledger: ctx.ledger(),
+            account: &account,
+            known: &known,
+            base: &Base::new(&base),
+            today: opts.today.unwrap_or_default(),
+            scope: opts.scope.as_deref(),
+            dry_run: opts.dry_run,
+        },
+        &mut report,
+    );
     let forward = Forward {
         tx,
         scope: opts.scope.as_deref(),
@@ -427,6 +480,7 @@ pub fn run_with(
             .variant_counts(&account)
             .map_err(delivery::SetupError::from)?,
         entry: std::sync::Mutex::new(None),
+        entry_scope: std::sync::Mutex::new(None),
     };
     std::thread::scope(|scope| {
         let (out_dir, fonts_ref) = (&out, &fonts);

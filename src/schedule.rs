@@ -223,6 +223,7 @@ pub fn run_entry(
             key: None,
             mentions: Vec::new(),
             on_change: None,
+            ..Job::default()
         }],
         base: settings.dir.clone(),
     };

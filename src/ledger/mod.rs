@@ -7,6 +7,7 @@
 //! twice. Tokens and URL signatures are never stored here.
 
 mod adopt;
+mod feed_seen;
 mod insights;
 mod media_ids;
 mod notices;
@@ -267,6 +268,19 @@ CREATE TABLE IF NOT EXISTS insight_failures (
 CREATE TABLE IF NOT EXISTS notices (
     key TEXT PRIMARY KEY,
     sent_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feed_seen (
+    account TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    key TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (account, entry, key)
+);
+CREATE TABLE IF NOT EXISTS feed_baselines (
+    account TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    taken_at TEXT NOT NULL,
+    PRIMARY KEY (account, entry)
 );
 ";
 
