@@ -71,7 +71,11 @@ pub fn daily(args: DailyArgs) -> anyhow::Result<ExitCode> {
     if chooses {
         eprintln!(
             "{day} ({zone}): {} of {}",
-            if args.per_day.is_some() { "a rotation" } else { "a countdown" },
+            if args.per_day.is_some() {
+                "a rotation"
+            } else {
+                "a countdown"
+            },
             args.feed.display()
         );
     } else if picked.is_empty() {

@@ -10,6 +10,7 @@ mod adopt;
 mod feed_seen;
 mod insights;
 mod media_ids;
+mod mentions;
 mod notices;
 mod schedule;
 mod stories;
@@ -275,6 +276,10 @@ CREATE TABLE IF NOT EXISTS feed_seen (
     key TEXT NOT NULL,
     seen_at TEXT NOT NULL,
     PRIMARY KEY (account, entry, key)
+);
+CREATE TABLE IF NOT EXISTS story_mentions (
+    story_id INTEGER PRIMARY KEY,
+    mentions TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS feed_baselines (
     account TEXT NOT NULL,

@@ -128,13 +128,7 @@ impl Forward<'_> {
         let (feed, job_key, publish_changed) = self.entry();
         let own = self.entry_scope.lock().ok().and_then(|s| s.clone());
         let scope = own.as_deref().or(self.scope);
-        let id = Identity::template(
-            scope,
-            &self.base,
-            template,
-            feed.as_deref(),
-            key.clone(),
-        );
+        let id = Identity::template(scope, &self.base, template, feed.as_deref(), key.clone());
         let old_key = legacy::row_key(key, job_key, row);
         let old = Legacy {
             identity: legacy::template(scope, template, feed.as_deref(), &old_key),

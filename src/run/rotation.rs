@@ -78,7 +78,8 @@ mod tests {
     fn a_row_added_mid_cycle_does_not_reshuffle() {
         // Day 3 a new row appears at the top of the feed.
         let feed = |d: u32| {
-            let mut rows: Vec<Candidate> = (1..=4).map(|i| cand(i, &format!("r{i}"), None)).collect();
+            let mut rows: Vec<Candidate> =
+                (1..=4).map(|i| cand(i, &format!("r{i}"), None)).collect();
             if d >= 3 {
                 rows.insert(0, cand(0, "new", None));
             }

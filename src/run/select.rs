@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::{only_new, rotation, Job};
+use crate::daily::column;
 use crate::delivery::identity::{Base, Identity, RowKey};
 use crate::feed::{keys, Feed, FeedRow};
 use crate::ledger::{Asset, Ledger, State};
@@ -97,13 +98,6 @@ pub(super) fn newest_first(rows: &[Candidate]) -> Vec<&Candidate> {
         out.sort_by(|a, b| b.date.cmp(&a.date));
     }
     out
-}
-
-fn column<'a>(row: &'a FeedRow, name: &str) -> Option<&'a str> {
-    row.vars
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
 }
 
 /// Where an identity of this entry is, once its scope is set aside.
@@ -219,7 +213,11 @@ pub(super) fn choose(job: &Job, p: &Picking) -> Chosen {
             return out;
         }
     };
-    let row_keys = keys::row_keys(&source.path().display().to_string(), rows.clone(), job.key.as_deref());
+    let row_keys = keys::row_keys(
+        &source.path().display().to_string(),
+        rows.clone(),
+        job.key.as_deref(),
+    );
     let until = match job.until.as_deref().map(Pattern::parse).transpose() {
         Ok(u) => u,
         Err(e) => {
@@ -257,7 +255,11 @@ pub(super) fn choose(job: &Job, p: &Picking) -> Chosen {
                 Err(why) => {
                     out.failures.push((
                         format!("{shown} row {}", row.index),
-                        format!("{}: until `{}`: {why}", row.describe(), job.until.as_deref().unwrap_or("")),
+                        format!(
+                            "{}: until `{}`: {why}",
+                            row.describe(),
+                            job.until.as_deref().unwrap_or("")
+                        ),
                     ));
                     continue;
                 }
@@ -310,11 +312,18 @@ pub(super) fn choose(job: &Job, p: &Picking) -> Chosen {
             out.notes.push(format!(
                 "{shown}: first run: {} item(s) recorded as seen{}, {} published (`backfill`)",
                 plan.baseline.len(),
-                if p.dry_run { " (not recorded: dry run)" } else { "" },
+                if p.dry_run {
+                    " (not recorded: dry run)"
+                } else {
+                    ""
+                },
                 plan.publish.len()
             ));
             if !p.dry_run {
-                if let Err(e) = p.ledger.record_baseline(p.account, &names.entry, &plan.baseline) {
+                if let Err(e) = p
+                    .ledger
+                    .record_baseline(p.account, &names.entry, &plan.baseline)
+                {
                     fail(&mut out, e.to_string());
                     return out;
                 }

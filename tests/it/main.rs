@@ -6,6 +6,7 @@ mod auth;
 mod automations;
 mod cli;
 mod common;
+mod cookbook;
 mod crash;
 mod dashboard;
 mod doctor;
