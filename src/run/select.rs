@@ -95,7 +95,7 @@ pub(super) fn applies(job: &Job) -> bool {
 pub(super) fn newest_first(rows: &[Candidate]) -> Vec<&Candidate> {
     let mut out: Vec<&Candidate> = rows.iter().collect();
     if out.iter().all(|r| r.date.is_some()) {
-        out.sort_by(|a, b| b.date.cmp(&a.date));
+        out.sort_by_key(|r| std::cmp::Reverse(r.date));
     }
     out
 }
