@@ -494,6 +494,18 @@ fn daily_and_schedule_use_the_accounts_time_zone() {
     assert!(list.contains("2030-05-31T19:00:00+00:00"), "{list}");
 }
 
+/// The `user_tags` of every Story the sandbox published, sorted.
+fn published_tags(rig: &common::Rig) -> Vec<Vec<String>> {
+    let mut tags: Vec<Vec<String>> = rig
+        .sandbox
+        .published()
+        .into_iter()
+        .map(|r| r.user_tags)
+        .collect();
+    tags.sort();
+    tags
+}
+
 #[test]
 fn mentions_are_sent_as_user_tags_and_bad_ones_fail_their_story() {
     let rig = common::Rig::start(|_| {});
@@ -508,13 +520,7 @@ fn mentions_are_sent_as_user_tags_and_bad_ones_fail_their_story() {
     let text = common::text(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("row 2") && text.contains("bo nope"), "{text}");
-    let mut tags: Vec<Vec<String>> = rig
-        .sandbox
-        .published()
-        .into_iter()
-        .map(|r| r.user_tags)
-        .collect();
-    tags.sort();
+    let tags = published_tags(&rig);
     // Row 3's empty handle is skipped; the fixed mention stays.
     assert_eq!(
         tags,
@@ -551,13 +557,7 @@ fn template_mentions_merge_with_the_entrys() {
     let out = rig.run(&["run", &job.display().to_string()]);
     let text = common::text(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    let mut tags: Vec<Vec<String>> = rig
-        .sandbox
-        .published()
-        .into_iter()
-        .map(|r| r.user_tags)
-        .collect();
-    tags.sort();
+    let tags = published_tags(&rig);
     // The entry's first, then the template's; `ana.b` once.
     assert_eq!(
         tags,
