@@ -39,6 +39,39 @@ impl Ledger {
     }
 }
 
+/// A Story row for tests: `identity` in `state`, the rest empty.
+#[cfg(test)]
+pub(crate) fn test_asset(id: i64, identity: &str, state: super::State) -> Asset {
+    Asset {
+        id,
+        account: "a".into(),
+        identity: identity.into(),
+        generation: 0,
+        content_hash: "h".into(),
+        input_hash: None,
+        kind: crate::media::MediaKind::Image,
+        source: identity.into(),
+        output_path: None,
+        object_key: None,
+        url: None,
+        container_id: None,
+        media_id: None,
+        state,
+        attempts: 0,
+        last_error: None,
+        owner: None,
+        lease_until: None,
+        created_at: String::new(),
+        updated_at: String::new(),
+        container_at: None,
+        publish_started_at: None,
+        published_at: None,
+        fields: None,
+        asked_by: None,
+        publish_server_at: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,34 +81,7 @@ mod tests {
     fn a_resumed_publish_keeps_the_mentions_it_was_claimed_with() {
         let dir = tempfile::tempdir().unwrap();
         let l = Ledger::open(&dir.path().join("l.db")).unwrap();
-        let mut row = Asset {
-            id: 7,
-            account: "a".into(),
-            identity: "file:x.jpg".into(),
-            generation: 0,
-            content_hash: "h".into(),
-            input_hash: None,
-            kind: crate::media::MediaKind::Image,
-            source: "x.jpg".into(),
-            output_path: None,
-            object_key: None,
-            url: None,
-            container_id: None,
-            media_id: None,
-            state: State::Pending,
-            attempts: 0,
-            last_error: None,
-            owner: None,
-            lease_until: None,
-            created_at: String::new(),
-            updated_at: String::new(),
-            container_at: None,
-            publish_started_at: None,
-            published_at: None,
-            fields: None,
-            asked_by: None,
-            publish_server_at: None,
-        };
+        let mut row = test_asset(7, "file:x.jpg", State::Pending);
         let first = vec!["ana.b".to_string()];
         assert_eq!(l.claimed_mentions(&row, &first), first);
         // Resumed while a container may exist: the claimed ones, whatever

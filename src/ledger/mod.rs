@@ -26,6 +26,8 @@ use crate::media::MediaKind;
 pub use adopt::{changed_since, Legacy};
 pub use insights::{InsightFailure, InsightRow, RefusedMetric};
 pub use media_ids::IdUnknown;
+#[cfg(test)]
+pub(crate) use mentions::test_asset;
 pub use schedule::{ScheduleState, Scheduled, StoredInsights, TokenRecord};
 pub use stories::{owner_done, owner_id, Claim, ClaimOutcome, Settlement, StoryRequest};
 

@@ -339,10 +339,14 @@ pub(super) fn choose(job: &Job, p: &Picking) -> Chosen {
             .collect();
         let mut last: HashMap<String, NaiveDate> = HashMap::new();
         for (s, k, a) in &history {
-            if a.state != State::Published {
-                continue;
-            }
-            let day = scope_day(s).or_else(|| {
+            // A row whose Story failed for good (bad media, a refused
+            // mention) took its turn too: one bad row never stalls the cycle.
+            let day = match a.state {
+                State::Published => scope_day(s),
+                State::Failed => Some(scope_day(s).unwrap_or(p.today)),
+                _ => continue,
+            };
+            let day = day.or_else(|| {
                 a.published_at
                     .as_deref()
                     .and_then(crate::ledger::parse_time)
@@ -414,6 +418,51 @@ pub(crate) mod tests {
             NaiveDate::from_ymd_opt(2026, 12, 3)
         );
         assert_eq!(scope_day(""), None);
+    }
+
+    #[test]
+    fn a_row_that_failed_for_good_takes_its_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("menu.csv"), "id,dish\na,A\nb,B\nc,C\n").unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
+        let base = Base::new(dir.path());
+        let job = Job {
+            template: Some(dir.path().join("t.yaml")),
+            feed: Some(dir.path().join("menu.csv").into()),
+            per_day: Some(1),
+            ..Job::default()
+        };
+        let names = EntryNames::new(&job, &base).unwrap();
+        let story = |day: &str, key: &str, state| {
+            let id = format!("day:{day}|{}|key:id={key}", names.entry);
+            (id.clone(), crate::ledger::test_asset(1, &id, state))
+        };
+        // Day 1 showed `a`; day 2's `b` failed for good.
+        let known: HashMap<String, Asset> = [
+            story("2026-12-01", "a", State::Published),
+            story("2026-12-02", "b", State::Failed),
+        ]
+        .into();
+        let pick = |today: u32| {
+            choose(
+                &job,
+                &Picking {
+                    ledger: &ledger,
+                    account: "a",
+                    known: &known,
+                    base: &base,
+                    today: NaiveDate::from_ymd_opt(2026, 12, today).unwrap(),
+                    scope: None,
+                    dry_run: false,
+                },
+            )
+        };
+        // The same day, the failed pick is the day's pick (tried again)…
+        let day2 = pick(2);
+        assert_eq!(day2.rows, Some(vec![2]));
+        assert_eq!(day2.scope.as_deref(), Some("day:2026-12-02"));
+        // …the next day the rotation moves on to `c`, not `b` again.
+        assert_eq!(pick(3).rows, Some(vec![3]));
     }
 
     #[test]
