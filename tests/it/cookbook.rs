@@ -218,3 +218,41 @@ fn the_menu_rotation_shows_every_dish_once_per_cycle_without_reshuffling() {
     );
     assert_eq!(rig.sandbox.published().len(), 7);
 }
+
+#[test]
+fn the_menu_rotation_from_daily_per_day() {
+    let rig = common::Rig::start(|_| {});
+    let ex = example("menu-rotation");
+    let dir = ex.path();
+    let daily = |d: u32| {
+        let out = rig.run(&[
+            "daily",
+            "--feed",
+            &s(&dir.join("menu.csv")),
+            "--template",
+            &s(&dir.join("dish.yaml")),
+            "--per-day",
+            "2",
+            "--date",
+            &day(d),
+            "--out",
+            &s(&dir.join("out")),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+        published_outputs(dir)
+    };
+    assert_eq!(
+        daily(1),
+        ["2026-12-01-cold-brew.jpg", "2026-12-01-flat-white.jpg"]
+    );
+    assert!(daily(1).is_empty(), "the day's picks are kept");
+    assert_eq!(
+        daily(2),
+        ["2026-12-02-cardamom-bun.jpg", "2026-12-02-pastel.jpg"]
+    );
+    assert_eq!(
+        daily(3),
+        ["2026-12-03-cold-brew.jpg", "2026-12-03-flat-white.jpg"]
+    );
+    assert_eq!(rig.sandbox.published().len(), 6);
+}
