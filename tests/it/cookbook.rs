@@ -49,6 +49,32 @@ fn run_day(rig: &common::Rig, dir: &Path, day: &str) -> Vec<String> {
     published_outputs(dir)
 }
 
+/// `daily --feed FEED --template TEMPLATE FLAG VALUE --date DAY` (the
+/// cron-line form) against the rig; the outputs it published.
+fn daily_day(
+    rig: &common::Rig,
+    dir: &Path,
+    files: [&str; 2],
+    flag: [&str; 2],
+    day: &str,
+) -> Vec<String> {
+    let out = rig.run(&[
+        "daily",
+        "--feed",
+        &s(&dir.join(files[0])),
+        "--template",
+        &s(&dir.join(files[1])),
+        flag[0],
+        flag[1],
+        "--date",
+        day,
+        "--out",
+        &s(&dir.join("out")),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{day}: {}", common::text(&out));
+    published_outputs(dir)
+}
+
 fn day(d: u32) -> String {
     format!("2026-12-{d:02}")
 }
@@ -157,21 +183,9 @@ fn a_countdown_from_daily_until_stops_after_the_event() {
     let rig = common::Rig::start(|_| {});
     let ex = example("countdown");
     let dir = ex.path();
+    let files = ["events.csv", "countdown.yaml"];
     for d in 9..=11 {
-        let out = rig.run(&[
-            "daily",
-            "--feed",
-            &s(&dir.join("events.csv")),
-            "--template",
-            &s(&dir.join("countdown.yaml")),
-            "--until",
-            "{{event_date}}",
-            "--date",
-            &day(d),
-            "--out",
-            &s(&dir.join("out")),
-        ]);
-        assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+        daily_day(&rig, dir, files, ["--until", "{{event_date}}"], &day(d));
     }
     assert_eq!(rig.sandbox.published().len(), 2);
     assert!(published_outputs(dir).is_empty(), "nothing after the event");
@@ -224,23 +238,8 @@ fn the_menu_rotation_from_daily_per_day() {
     let rig = common::Rig::start(|_| {});
     let ex = example("menu-rotation");
     let dir = ex.path();
-    let daily = |d: u32| {
-        let out = rig.run(&[
-            "daily",
-            "--feed",
-            &s(&dir.join("menu.csv")),
-            "--template",
-            &s(&dir.join("dish.yaml")),
-            "--per-day",
-            "2",
-            "--date",
-            &day(d),
-            "--out",
-            &s(&dir.join("out")),
-        ]);
-        assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
-        published_outputs(dir)
-    };
+    let files = ["menu.csv", "dish.yaml"];
+    let daily = |d: u32| daily_day(&rig, dir, files, ["--per-day", "2"], &day(d));
     assert_eq!(
         daily(1),
         ["2026-12-01-cold-brew.jpg", "2026-12-01-flat-white.jpg"]
