@@ -8,7 +8,8 @@ use chrono::{Datelike, NaiveDate};
 use crate::feed::FeedRow;
 use crate::template::vars::parse_date;
 
-fn column<'a>(row: &'a FeedRow, name: &str) -> Option<&'a str> {
+/// A row's value of `name` (any case), trimmed.
+pub(crate) fn column<'a>(row: &'a FeedRow, name: &str) -> Option<&'a str> {
     row.vars
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))

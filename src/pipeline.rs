@@ -536,6 +536,7 @@ impl Batch<'_> {
             .settings
             .mentions
             .iter()
+            .chain(&t.mentions)
             .map(|m| m.fill(&vars).map_err(|e| format!("`mentions`: {e}")))
             .collect();
         let mentions = match filled.and_then(|m| crate::validate::mentions::check(&m)) {

@@ -7,7 +7,10 @@
 
 mod entries;
 mod forward;
+mod only_new;
 mod report;
+mod rotation;
+mod select;
 
 use std::path::{Path, PathBuf};
 
@@ -52,7 +55,7 @@ pub enum OnChange {
 
 /// One job: a template (file or directory) with an optional feed, or videos
 /// (a file or a folder of them). Paths are relative to the job file.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Job {
     /// A template file or a directory of templates.
@@ -87,6 +90,28 @@ pub struct Job {
     /// (say so) or `publish` (publish the new version once) [default: report].
     #[serde(default)]
     pub on_change: Option<OnChange>,
+    /// Publish only feed items never seen before: the first run records
+    /// the items present as seen (publishing only the `backfill` newest),
+    /// later runs publish the new ones [default: false].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub only_new: bool,
+    /// With `only_new`: how many of the newest items the first run
+    /// publishes (by `datetime`/`date`, else feed order) [default: 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<usize>,
+    /// At most this many Stories from the entry in one run, oldest first;
+    /// the rest wait for the next run [default: no cap].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_per_run: Option<usize>,
+    /// A date expression over the row (`"{{event_date}}"`): after that day
+    /// (in the account's zone) the row is not published. The entry then
+    /// publishes each row once a day [default: none].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// Rows a day, least recently published first, each once per cycle;
+    /// the day's picks are kept for the day [default: none, every row].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_day: Option<usize>,
 }
 
 /// Why a run could not start.
@@ -179,6 +204,12 @@ impl JobFile {
 }
 
 impl Job {
+    /// Whether the entry chooses its own rows in each run (`only_new`,
+    /// `max_per_run`, `until`, `per_day`), the day's included.
+    pub fn chooses_rows(&self) -> bool {
+        select::applies(self)
+    }
+
     /// One of `template` (with an optional `feed` and `rows`), `videos` or `file`.
     pub fn check(&self) -> Result<(), String> {
         let kinds = usize::from(self.template.is_some())
@@ -199,7 +230,7 @@ impl Job {
         for m in &self.mentions {
             crate::template::Pattern::parse(m).map_err(|e| format!("mentions: `{m}`: {e}"))?;
         }
-        Ok(())
+        select::check(self)
     }
 }
 
@@ -306,6 +337,17 @@ pub struct RunReport {
     /// Warnings about whole feeds or entries (no key column, say).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Items an entry's `max_per_run` left for the next run.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub waiting: usize,
+    /// What entries chose and why (`only_new`'s baseline, rows past
+    /// `until`, items waiting for the next run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl RunReport {
@@ -340,6 +382,9 @@ impl RunReport {
             parts.push(format!("{} in progress in another run", self.busy));
         }
         parts.push(format!("{} deferred", self.deferred));
+        if self.waiting > 0 {
+            parts.push(format!("{} waiting for the next run", self.waiting));
+        }
         if self.unsure > 0 {
             parts.push(format!("{} unsure (see `storyforge ledger`)", self.unsure));
         }

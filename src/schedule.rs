@@ -238,6 +238,7 @@ fn entry_job(settings: &Settings, s: &Scheduled, out: &Path) -> (JobFile, RunOpt
             key: None,
             mentions: Vec::new(),
             on_change: None,
+            ..Job::default()
         }],
         base: settings.dir.clone(),
     };

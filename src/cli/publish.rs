@@ -544,6 +544,9 @@ pub fn print_run(
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
+    for n in &report.notes {
+        eprintln!("note: {n}");
+    }
     eprintln!(
         "{}; report: {}",
         report.summary(),

@@ -39,6 +39,12 @@ pub struct DailyArgs {
     /// Publish the day's Stories again even if they already went out.
     #[arg(long)]
     republish: bool,
+    /// A countdown: every row, once a day, until this date expression over the row (`{{event_date}}`) has passed in the account's zone.
+    #[arg(long, value_name = "EXPR")]
+    until: Option<String>,
+    /// A rotation: N rows a day, least recently published first (each row once per cycle).
+    #[arg(long, value_name = "N")]
+    per_day: Option<usize>,
     #[command(flatten)]
     config: ConfigArg,
 }
@@ -58,18 +64,32 @@ pub fn daily(args: DailyArgs) -> anyhow::Result<ExitCode> {
         .rows()?
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("{}: cannot read the feed", args.feed.display()))?;
+    // `--until` and `--per-day` choose the rows in the library (as in a
+    // job file); otherwise the day's rows are picked here.
+    let chooses = args.until.is_some() || args.per_day.is_some();
     let (picked, how) = storyforge::daily::rows_for(&rows, day);
-    if picked.is_empty() {
+    if chooses {
+        eprintln!(
+            "{day} ({zone}): {} of {}",
+            if args.per_day.is_some() {
+                "a rotation"
+            } else {
+                "a countdown"
+            },
+            args.feed.display()
+        );
+    } else if picked.is_empty() {
         eprintln!(
             "{}: no rows for {day} ({how:?}); nothing to do",
             args.feed.display()
         );
         return Ok(ExitCode::SUCCESS);
+    } else {
+        eprintln!(
+            "{day} ({zone}): rows {picked:?} of {} ({how:?})",
+            args.feed.display()
+        );
     }
-    eprintln!(
-        "{day} ({zone}): rows {picked:?} of {} ({how:?})",
-        args.feed.display()
-    );
     let job = JobFile {
         account: Some(account),
         out: Some(args.out),
@@ -77,14 +97,20 @@ pub fn daily(args: DailyArgs) -> anyhow::Result<ExitCode> {
             template: Some(args.template),
             feed: Some(args.feed.into()),
             videos: None,
-            rows: Some(picked),
+            rows: (!chooses).then_some(picked),
             file: None,
             key: args.key,
             mentions: Vec::new(),
             on_change: None,
+            until: args.until,
+            per_day: args.per_day,
+            ..Job::default()
         }],
         base: None,
     };
+    for j in &job.jobs {
+        j.check().map_err(|m| anyhow::anyhow!("daily: {m}"))?;
+    }
     let opts = RunOptions {
         dry_run: args.dry_run,
         today: Some(day),
@@ -228,6 +254,7 @@ pub fn schedule(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
         key: None,
         mentions: Vec::new(),
         on_change: None,
+        ..Job::default()
     };
     job.check()
         .map_err(|m| anyhow::anyhow!("schedule add: {m}"))?;

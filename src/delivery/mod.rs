@@ -379,8 +379,9 @@ impl Context {
             );
         }
         item.story = Some(row.id);
+        let mentions = self.ledger.claimed_mentions(&row, &d.mentions);
         let item = self
-            .publish_claimed(item, (&d.media, &d.mentions), &row, &claim, &account, turn)
+            .publish_claimed(item, (&d.media, &mentions), &row, &claim, &account, turn)
             .await;
         let _ = self.ledger.release(&claim);
         item

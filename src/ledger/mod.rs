@@ -8,8 +8,10 @@
 
 mod adopt;
 mod automations;
+mod feed_seen;
 mod insights;
 mod media_ids;
+mod mentions;
 mod notices;
 mod schedule;
 mod stories;
@@ -26,6 +28,8 @@ pub use adopt::{changed_since, Legacy};
 pub use automations::Automation;
 pub use insights::{InsightFailure, InsightRow, RefusedMetric};
 pub use media_ids::IdUnknown;
+#[cfg(test)]
+pub(crate) use mentions::test_asset;
 pub use schedule::{ScheduleState, Scheduled, StoredInsights, TokenRecord};
 pub use stories::{owner_done, owner_id, Claim, ClaimOutcome, Settlement, StoryRequest};
 
@@ -283,6 +287,23 @@ CREATE TABLE IF NOT EXISTS automations (
     ran_at TEXT,
     owner TEXT,
     running_since TEXT
+);
+CREATE TABLE IF NOT EXISTS feed_seen (
+    account TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    key TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (account, entry, key)
+);
+CREATE TABLE IF NOT EXISTS story_mentions (
+    story_id INTEGER PRIMARY KEY,
+    mentions TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feed_baselines (
+    account TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    taken_at TEXT NOT NULL,
+    PRIMARY KEY (account, entry)
 );
 ";
 

@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 
 use super::forward::{produce, Forward, Produced};
 use super::report::write_reports;
-use super::{Job, JobFile, RunError, RunOptions, RunReport};
+use super::{select, Job, JobFile, RunError, RunOptions, RunReport};
 use crate::config::Settings;
 use crate::delivery::identity::Base;
 use crate::delivery::lanes::Lanes;
@@ -26,8 +26,12 @@ use crate::ledger::Asset;
 
 /// One entry, ready to make: where its outputs go, its account, and what
 /// the ledger holds for it.
-struct Prepared<'a> {
-    jobs: Vec<&'a Job>,
+struct Prepared {
+    /// The entries with the rows they publish in this run, and their own
+    /// scope (`day:…` for `until`/`per_day`) where they have one.
+    jobs: Vec<(Job, Option<String>)>,
+    /// What choosing the rows found (failures, notes, items waiting).
+    picked: RunReport,
     out: PathBuf,
     account: String,
     opts: RunOptions,
@@ -37,17 +41,13 @@ struct Prepared<'a> {
     variant_counts: HashMap<String, u64>,
 }
 
-fn prepare<'a>(
-    ctx: &Context,
-    job: &'a JobFile,
-    opts: &RunOptions,
-) -> Result<Prepared<'a>, RunError> {
+fn prepare(ctx: &Context, job: &JobFile, opts: &RunOptions) -> Result<Prepared, RunError> {
     let out = job.out.clone().unwrap_or_else(|| PathBuf::from("out"));
     std::fs::create_dir_all(&out).map_err(|source| RunError::Io {
         what: out.display().to_string(),
         source,
     })?;
-    let jobs = job
+    let jobs: Vec<&Job> = job
         .jobs
         .iter()
         .enumerate()
@@ -68,10 +68,26 @@ fn prepare<'a>(
         .clone()
         .or_else(|| ctx.settings().dir.clone())
         .unwrap_or_else(|| PathBuf::from("."));
+    let known = ctx.known(&account, "");
+    let mut picked = RunReport::default();
+    let jobs = select::entries(
+        &jobs,
+        &select::Picking {
+            ledger: ctx.ledger(),
+            account: &account,
+            known: &known,
+            base: &Base::new(&base),
+            today: opts.today.unwrap_or_default(),
+            scope: opts.scope.as_deref(),
+            dry_run: opts.dry_run,
+        },
+        &mut picked,
+    );
     Ok(Prepared {
         jobs,
+        picked,
         out,
-        known: ctx.known(&account, ""),
+        known,
         variants: ctx
             .ledger()
             .recorded_variants(&account)
@@ -119,9 +135,19 @@ pub fn run_entries(
         })?;
     let dry_run = entries.iter().any(|(_, o)| o.dry_run);
     let ctx = Rc::new(rt.block_on(Context::open(settings, DeliveryOptions { dry_run }))?);
-    let prepared: Vec<Result<Prepared, RunError>> = entries
+    let mut prepared: Vec<Result<Prepared, RunError>> = entries
         .iter()
         .map(|(job, opts)| prepare(&ctx, job, opts))
+        .collect();
+    let reports: Vec<RunReport> = prepared
+        .iter_mut()
+        .map(|p| RunReport {
+            graph: ctx.settings().graph.base_url.clone(),
+            ledger: ctx.ledger().path().to_string(),
+            ..p.as_mut()
+                .map(|p| std::mem::take(&mut p.picked))
+                .unwrap_or_default()
+        })
         .collect();
     let (tx, rx) = mpsc::unbounded_channel();
     let forwards: Vec<(&Prepared, Forward)> = prepared
@@ -142,20 +168,14 @@ pub fn run_entries(
                 variants: p.variants.clone(),
                 variant_counts: p.variant_counts.clone(),
                 entry: std::sync::Mutex::new(None),
+                entry_scope: std::sync::Mutex::new(None),
             };
             (p, forward)
         })
         .collect();
     drop(tx);
     let mut collect = Collect {
-        reports: vec![
-            RunReport {
-                graph: ctx.settings().graph.base_url.clone(),
-                ledger: ctx.ledger().path().to_string(),
-                ..RunReport::default()
-            };
-            entries.len()
-        ],
+        reports,
         items: vec![Vec::new(); entries.len()],
         on_item,
     };
@@ -194,7 +214,8 @@ pub fn run_entries(
         let mut report = std::mem::take(&mut collect.reports[i]);
         let mut items = std::mem::take(&mut collect.items[i]);
         items.sort_by_key(|(place, _)| *place);
-        report.items = items.into_iter().map(|(_, item)| item).collect();
+        // After the entries' failures found while choosing their rows.
+        report.items.extend(items.into_iter().map(|(_, item)| item));
         let last = !outs[i + 1..].contains(&Some(p.out.clone()));
         results.push(finish_entry(&ctx, &p, report, last));
     }

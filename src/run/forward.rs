@@ -49,6 +49,9 @@ pub(super) struct Forward<'a> {
     pub(super) variant_counts: HashMap<String, u64>,
     /// The job entry being rendered (entries go one by one).
     pub(super) entry: std::sync::Mutex<Option<Job>>,
+    /// Its own scope (`day:…` for an entry with `until` or `per_day`),
+    /// in place of the run's.
+    pub(super) entry_scope: std::sync::Mutex<Option<String>>,
 }
 
 /// A Story on its way to [`Forward::deliver`]: what it is and what it is
@@ -125,16 +128,12 @@ impl Forward<'_> {
         row: Option<usize>,
     ) -> (Identity, Legacy, bool) {
         let (feed, job_key, publish_changed) = self.entry();
-        let id = Identity::template(
-            self.scope,
-            &self.base,
-            template,
-            feed.as_deref(),
-            key.clone(),
-        );
+        let own = self.entry_scope.lock().ok().and_then(|s| s.clone());
+        let scope = own.as_deref().or(self.scope);
+        let id = Identity::template(scope, &self.base, template, feed.as_deref(), key.clone());
         let old_key = legacy::row_key(key, job_key, row);
         let old = Legacy {
-            identity: legacy::template(self.scope, template, feed.as_deref(), &old_key),
+            identity: legacy::template(scope, template, feed.as_deref(), &old_key),
             by_position: old_key.starts_with("row:"),
         };
         (id, old, publish_changed)
@@ -266,7 +265,7 @@ impl crate::video::batch::VideoObserver for Forward<'_> {
 
 /// Renders and transcodes every job of this shard, sending outputs on.
 pub(super) fn produce(
-    jobs: &[&Job],
+    jobs: &[(Job, Option<String>)],
     out: &Path,
     fonts: &FontBook,
     opts: &RunOptions,
@@ -279,7 +278,10 @@ pub(super) fn produce(
     if let Some(d) = opts.today {
         settings.today = d;
     }
-    for job in jobs {
+    for (job, scope) in jobs {
+        if let Ok(mut s) = tx.entry_scope.lock() {
+            s.clone_from(scope);
+        }
         if let Some(t) = &job.template {
             settings.rows = job.rows.clone();
             settings.key = job.key.clone();
@@ -295,7 +297,7 @@ pub(super) fn produce(
                 .map(|f| f.headers.clone())
                 .unwrap_or_default();
             if let Ok(mut e) = tx.entry.lock() {
-                *e = Some((*job).clone());
+                *e = Some(job.clone());
             }
             if let Err(e) = pipeline::render_batch(
                 std::slice::from_ref(t),

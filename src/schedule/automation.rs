@@ -123,11 +123,17 @@ pub fn plan(job: &JobFile, day: NaiveDate) -> Result<Occurrence, String> {
             .or(entry.videos.as_deref())
             .map(name)
             .unwrap_or_default();
-        let Some(source) = entry.feed.as_ref() else {
+        let Some(source) = entry.feed.as_ref().filter(|_| !entry.chooses_rows()) else {
             occ.preview.push(Preview {
                 what,
                 rows: Vec::new(),
-                picked: "all".into(),
+                // `only_new`, `per_day`, `until`: chosen by the run itself.
+                picked: if entry.chooses_rows() {
+                    "chosen by the run"
+                } else {
+                    "all"
+                }
+                .into(),
             });
             occ.rest.push(entry.clone());
             continue;

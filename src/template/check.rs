@@ -205,6 +205,11 @@ impl Checker<'_> {
                 "a video template without a `background.video` clip needs `duration` (3–60 s)",
             ));
         }
+        let mentions = raw
+            .mentions
+            .iter()
+            .map(|m| Pattern::parse(m).map_err(|e| self.err(top, format!("mentions: `{m}`: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Template {
             name,
             path: path.to_path_buf(),
@@ -218,6 +223,7 @@ impl Checker<'_> {
             background,
             layers,
             variants: Vec::new(),
+            mentions,
             video,
         })
     }

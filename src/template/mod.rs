@@ -104,6 +104,8 @@ pub struct Template {
     pub layers: Vec<Layer>,
     /// Named versions of it to compare (`variants:`), each checked.
     pub variants: Vec<variants::Variant>,
+    /// Usernames it tags (`mentions:`), placeholders filled per row.
+    pub mentions: Vec<Pattern>,
     /// Time: set for a video template (docs/video-templates.md), `None` for a still.
     pub video: Option<timing::VideoSpec>,
 }

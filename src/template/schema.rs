@@ -45,6 +45,11 @@ pub struct RawTemplate {
     /// Named versions to compare (see `variants.rs`). Default: none.
     #[serde(default)]
     pub variants: Vec<super::variants::RawVariant>,
+    /// Usernames to tag on every Story of this template (`@` optional,
+    /// placeholders such as `"{{guest}}"` filled per row), merged with the
+    /// job entry's `mentions`. Default: none.
+    #[serde(default)]
+    pub mentions: Vec<String>,
     /// Length of a video Story in seconds, 3–60; setting it makes a video
     /// template (docs/video-templates.md). Default: the background clip's own, at most 60.
     #[schemars(with = "Option<f64>")]

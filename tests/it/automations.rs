@@ -494,6 +494,18 @@ fn daily_and_schedule_use_the_accounts_time_zone() {
     assert!(list.contains("2030-05-31T19:00:00+00:00"), "{list}");
 }
 
+/// The `user_tags` of every Story the sandbox published, sorted.
+fn published_tags(rig: &common::Rig) -> Vec<Vec<String>> {
+    let mut tags: Vec<Vec<String>> = rig
+        .sandbox
+        .published()
+        .into_iter()
+        .map(|r| r.user_tags)
+        .collect();
+    tags.sort();
+    tags
+}
+
 #[test]
 fn mentions_are_sent_as_user_tags_and_bad_ones_fail_their_story() {
     let rig = common::Rig::start(|_| {});
@@ -508,13 +520,7 @@ fn mentions_are_sent_as_user_tags_and_bad_ones_fail_their_story() {
     let text = common::text(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("row 2") && text.contains("bo nope"), "{text}");
-    let mut tags: Vec<Vec<String>> = rig
-        .sandbox
-        .published()
-        .into_iter()
-        .map(|r| r.user_tags)
-        .collect();
-    tags.sort();
+    let tags = published_tags(&rig);
     // Row 3's empty handle is skipped; the fixed mention stays.
     assert_eq!(
         tags,
@@ -532,4 +538,45 @@ fn mentions_are_sent_as_user_tags_and_bad_ones_fail_their_story() {
     let bad = rig.run(&["run", &work.join("bad.yaml").display().to_string()]);
     assert_eq!(bad.status.code(), Some(2), "{}", common::text(&bad));
     assert!(common::text(&bad).contains("`mentions` go with a `template` entry"));
+}
+
+#[test]
+fn template_mentions_merge_with_the_entrys() {
+    let rig = common::Rig::start(|_| {});
+    let work = rig.work.path();
+    let template = format!(
+        "{}mentions: [\"@roastery\", \"{{{{handle}}}}\"]\n",
+        common::text_template("Tonight: {{name}}")
+    );
+    let job = common::job_files(
+        work,
+        &template,
+        "id,name,handle\ng1,Ana,ana.b\ng2,Bo,\n",
+        "    mentions: [\"{{handle}}\", \"@roastery_tv\"]\n",
+    );
+    let out = rig.run(&["run", &job.display().to_string()]);
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let tags = published_tags(&rig);
+    // The entry's first, then the template's; `ana.b` once.
+    assert_eq!(
+        tags,
+        vec![
+            vec!["ana.b".to_string(), "roastery_tv".into(), "roastery".into()],
+            vec!["roastery_tv".to_string(), "roastery".into()],
+        ]
+    );
+    // A broken placeholder in a template's mentions names the file.
+    std::fs::write(
+        work.join("t.yaml"),
+        format!("{}mentions: [\"{{{{handle\"]\n", common::text_template("x")),
+    )
+    .expect("template");
+    let bad = rig.run(&["run", &job.display().to_string()]);
+    let text = common::text(&bad);
+    assert_eq!(bad.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("t.yaml") && text.contains("mentions"),
+        "{text}"
+    );
 }

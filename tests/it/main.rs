@@ -7,6 +7,7 @@ mod automations;
 mod automations_every;
 mod cli;
 mod common;
+mod cookbook;
 mod crash;
 mod dashboard;
 mod doctor;

@@ -1,0 +1,84 @@
+//! What an `only_new` job entry has seen ([`crate::run`]): the feed items
+//! present the first time it ran, recorded as its baseline and never
+//! published (an item published since is known by its Story instead).
+//! Items are named by their feed key (`id=…`), never by position.
+
+use std::collections::HashSet;
+
+use rusqlite::params;
+
+use super::{now, Ledger, LedgerError};
+
+impl Ledger {
+    /// Whether the entry (`template:…|feed:…`) of `account` took its baseline.
+    pub fn baseline_taken(&self, account: &str, entry: &str) -> Result<bool, LedgerError> {
+        let n = self.rows(
+            "SELECT 1 FROM feed_baselines WHERE account = ?1 AND entry = ?2",
+            params![account, entry],
+            |_| Ok(()),
+        )?;
+        Ok(!n.is_empty())
+    }
+
+    /// The feed keys the entry recorded as seen (its baseline).
+    pub fn seen_keys(&self, account: &str, entry: &str) -> Result<HashSet<String>, LedgerError> {
+        let keys = self.rows(
+            "SELECT key FROM feed_seen WHERE account = ?1 AND entry = ?2",
+            params![account, entry],
+            |r| r.get::<_, String>(0),
+        )?;
+        Ok(keys.into_iter().collect())
+    }
+
+    /// Records the entry's baseline: `keys` are seen (not to be published),
+    /// and the baseline is taken, in one transaction.
+    pub fn record_baseline(
+        &self,
+        account: &str,
+        entry: &str,
+        keys: &[String],
+    ) -> Result<(), LedgerError> {
+        let fail = |e| self.fail(e);
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .map_err(fail)?;
+        let at = now();
+        for k in keys {
+            tx.execute(
+                "INSERT OR IGNORE INTO feed_seen (account, entry, key, seen_at) VALUES (?1, ?2, ?3, ?4)",
+                params![account, entry, k, at],
+            )
+            .map_err(fail)?;
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO feed_baselines (account, entry, taken_at) VALUES (?1, ?2, ?3)",
+            params![account, entry, at],
+        )
+        .map_err(fail)?;
+        tx.commit().map_err(fail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_baseline_is_recorded_once_per_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(&dir.path().join("l.db")).unwrap();
+        let entry = "template:t.yaml|feed:f.xml";
+        assert!(!l.baseline_taken("a", entry).unwrap());
+        l.record_baseline("a", entry, &["id=1".into(), "id=2".into()])
+            .unwrap();
+        l.record_baseline("a", entry, &["id=2".into()]).unwrap();
+        assert!(l.baseline_taken("a", entry).unwrap());
+        assert!(!l.baseline_taken("b", entry).unwrap());
+        let seen = l.seen_keys("a", entry).unwrap();
+        assert_eq!(seen.len(), 2);
+        assert!(seen.contains("id=1"));
+        assert!(l.seen_keys("a", "template:other").unwrap().is_empty());
+    }
+}
