@@ -10,6 +10,7 @@ mod adopt;
 mod insights;
 mod media_ids;
 mod notices;
+mod publish_lease;
 mod schedule;
 mod stories;
 
@@ -24,6 +25,7 @@ use crate::media::MediaKind;
 pub use adopt::{changed_since, Legacy};
 pub use insights::{InsightFailure, InsightRow, RefusedMetric};
 pub use media_ids::IdUnknown;
+pub use publish_lease::PublishLease;
 pub use schedule::{ScheduleState, Scheduled, StoredInsights, TokenRecord};
 pub use stories::{owner_done, owner_id, Claim, ClaimOutcome, Settlement, StoryRequest};
 
@@ -267,6 +269,12 @@ CREATE TABLE IF NOT EXISTS insight_failures (
 CREATE TABLE IF NOT EXISTS notices (
     key TEXT PRIMARY KEY,
     sent_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS publish_leases (
+    account TEXT PRIMARY KEY,
+    owner TEXT,
+    until TEXT,
+    next_at TEXT
 );
 ";
 
