@@ -46,12 +46,17 @@ def ff(*args):
     sh(["ffmpeg", "-hide_banner", "-v", "error", "-y", *args])
 
 
-def make_inputs():
+def make_clip():
     os.makedirs(WORK, exist_ok=True)
     clip = os.path.join(WORK, "clip15.mp4")
     if not os.path.exists(clip):
         ff("-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30:d=15", "-f", "lavfi", "-i", "sine=f=440:d=15",
            "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-c:a", "aac", "-shortest", clip)
+    return clip
+
+
+def make_inputs():
+    clip = make_clip()
     hard = os.path.join(WORK, "hard30.mp4")
     if not os.path.exists(hard):
         ff("-f", "lavfi", "-i", "mandelbrot=s=1920x1080:r=30", "-f", "lavfi", "-i", "sine=f=300:d=30",
@@ -183,6 +188,7 @@ def overlay_cmd(tdir, dst, p):
             *pic("logo.png"), *pic("band.png"), *pic("title.png"), *pic("tag.png"), *pic("price.png"),
             "-filter_complex", graph, "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", p["preset"],
             "-profile:v", "high", "-crf", p["crf"], "-g", str(keyint), "-x264-params", p["x264_params"][0],
+            "-threads:v", str(p["x264_threads"]),
             "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", dst]
 
 
@@ -209,12 +215,12 @@ def template_rows(clip):
 
 
 def main():
-    clip, hard, uhd = make_inputs()
     if "--template-only" in sys.argv or "--print-commands" in sys.argv:
-        rows = template_rows(clip)
+        rows = template_rows(make_clip())
         if rows:
             print("\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows))
         return
+    clip, hard, uhd = make_inputs()
     out = os.path.join(WORK, "out")
     rows = []
 

@@ -13,6 +13,7 @@ mod insights;
 mod media_ids;
 mod mentions;
 mod notices;
+mod publish_lease;
 mod schedule;
 mod stories;
 
@@ -30,6 +31,7 @@ pub use insights::{InsightFailure, InsightRow, RefusedMetric};
 pub use media_ids::IdUnknown;
 #[cfg(test)]
 pub(crate) use mentions::test_asset;
+pub use publish_lease::PublishLease;
 pub use schedule::{ScheduleState, Scheduled, StoredInsights, TokenRecord};
 pub use stories::{owner_done, owner_id, Claim, ClaimOutcome, Settlement, StoryRequest};
 
@@ -304,6 +306,12 @@ CREATE TABLE IF NOT EXISTS feed_baselines (
     entry TEXT NOT NULL,
     taken_at TEXT NOT NULL,
     PRIMARY KEY (account, entry)
+);
+CREATE TABLE IF NOT EXISTS publish_leases (
+    account TEXT PRIMARY KEY,
+    owner TEXT,
+    until TEXT,
+    next_at TEXT
 );
 ";
 

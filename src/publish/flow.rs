@@ -282,8 +282,16 @@ impl Publisher {
                     let clock = self.publish_clock(&account.settings.name);
                     let mut last_publish = clock.lock().await;
                     self.space_publishes(*last_publish).await;
+                    let sent = super::hold::take(
+                        &self.client,
+                        ledger,
+                        &account.settings.name,
+                        &claim.owner,
+                        secs(self.settings.timeout + 15.0),
+                    )
+                    .await?;
                     ledger.set_publishing(claim)?;
-                    if let Some(server) = self.client.server_now() {
+                    if let Some(server) = sent {
                         ledger.set_publish_server_at(claim, server)?;
                     }
                     let path = format!("{}/media_publish", account.settings.ig_user_id);
@@ -294,7 +302,11 @@ impl Publisher {
                     match result {
                         Ok(v) => {
                             let id = v.get("id").and_then(id_str);
+                            if id.is_none() {
+                                self.reply_lost(&job, false)?;
+                            }
                             let recorded = ledger.set_published(claim, id.as_deref())?;
+                            self.let_go(&job, recorded.is_none())?;
                             return Ok(Outcome::Published {
                                 media_id: recorded,
                                 already: false,
@@ -302,10 +314,12 @@ impl Publisher {
                         }
                         Err(e) if is_already_published(&e) => {
                             // The API's own word: the container went out.
+                            self.reply_lost(&job, true)?;
                             return self.published_unseen(&job).await;
                         }
                         Err(e) if e.class() == ErrorClass::NotReady && not_ready < 5 => {
                             // 9007: the SAME container, after a wait.
+                            self.let_go(&job, false)?;
                             not_ready += 1;
                             tokio::time::sleep(secs(self.settings.not_ready_wait)).await;
                             Step::Poll(c)
@@ -314,18 +328,20 @@ impl Publisher {
                             if matches!(e.class(), ErrorClass::Quota | ErrorClass::RateLimited) =>
                         {
                             // Refused before it took effect: the container waits.
+                            self.let_go(&job, false)?;
                             let message = describe(&e);
                             ledger.set_error(claim, State::Container, &message)?;
                             return Ok(Outcome::Deferred { reason: message });
                         }
-                        Err(CallError::Transport { not_sent: true, .. }) => Step::Publish(c),
+                        Err(CallError::Transport { not_sent: true, .. }) => {
+                            self.let_go(&job, false)?;
+                            Step::Publish(c)
+                        }
                         Err(e) => {
                             // The reply was lost or said something else: the
                             // container's status says whether it went out,
                             // and by now it had (the end of its window).
-                            if let Some(server) = self.client.server_now() {
-                                ledger.set_publish_reply_server_at(claim, server)?;
-                            }
+                            self.reply_lost(&job, true)?;
                             tracing::warn!(
                                 "{}: publish of container {c}: {e}; asking the container",
                                 account.settings.name
@@ -408,6 +424,30 @@ impl Publisher {
                 ),
             )?)),
         }
+    }
+
+    /// Records the end of a publish window whose reply was not seen (by
+    /// the server's clock), and lets go of the account's publish lease
+    /// when `let_go`: the next publish waits until this window has passed.
+    fn reply_lost(&self, job: &Job<'_>, let_go: bool) -> Result<(), FlowError> {
+        if let Some(server) = self.client.server_now() {
+            job.ledger.set_publish_reply_server_at(job.claim, server)?;
+        }
+        if let_go {
+            self.let_go(job, true)?;
+        }
+        Ok(())
+    }
+
+    /// Lets go of the account's publish lease (see [`super::hold`]).
+    fn let_go(&self, job: &Job<'_>, lost: bool) -> Result<(), FlowError> {
+        Ok(super::hold::release(
+            &self.client,
+            job.ledger,
+            &job.account.settings.name,
+            &job.claim.owner,
+            lost,
+        )?)
     }
 
     /// Records a publish whose reply was not seen, and its media id once

@@ -26,17 +26,30 @@ type Window = (DateTime<Utc>, DateTime<Utc>);
 fn window(row: &IdUnknown) -> Option<Window> {
     let second = Duration::seconds(1);
     let start = row.sent?.duration_trunc(second).ok()?;
+    Some((start, window_end(row.settled?)?))
+}
+
+/// The inclusive end of a publish window whose reply was lost (or seen
+/// done) at `settled`: `ceil(settled + 1 s)`.
+fn window_end(settled: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let second = Duration::seconds(1);
     // `settled` is estimated from a `Date` header, floored to the second
     // and late by the reply's travel: one second more keeps the window's
     // end no earlier than the server's.
-    let end = row.settled? + second;
+    let end = settled + second;
     let floored = end.duration_trunc(second).ok()?;
-    let end = if floored == end {
+    Some(if floored == end {
         end
     } else {
         floored + second
-    };
-    Some((start, end))
+    })
+}
+
+/// The earliest server-clock time the account's next publish call may be
+/// sent after a lost reply at `settled`: its window then starts past this
+/// one's end, so no second belongs to both.
+pub fn next_window_start(settled: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    Some(window_end(settled)? + Duration::seconds(1))
 }
 
 fn fmt(t: DateTime<Utc>) -> String {
@@ -192,6 +205,27 @@ mod tests {
         assert_eq!(m[&1], Ok("b".into()), "end ceiled");
         let live = [story("c", "2026-12-07T20:00:04Z")];
         assert!(assign(&rows, &live, &BTreeSet::new(), t(NOW))[&1].is_err());
+    }
+
+    #[test]
+    fn the_next_publish_after_a_lost_reply_has_a_window_of_its_own() {
+        let first = row(1, "2026-12-07T20:00:00.700Z", "2026-12-07T20:00:01.200Z");
+        let next = next_window_start(t("2026-12-07T20:00:01.200Z")).unwrap();
+        assert_eq!(next, t("2026-12-07T20:00:04Z"));
+        let (_, end) = window(&first).unwrap();
+        let second = row(2, "2026-12-07T20:00:04Z", "2026-12-07T20:00:04.300Z");
+        let (start, _) = window(&second).unwrap();
+        assert!(start > end, "{start} after {end}");
+        // So two lost replies one after the other each get their own Story.
+        let live = [
+            story("a", "2026-12-07T20:00:01Z"),
+            story("b", "2026-12-07T20:00:04Z"),
+        ];
+        let m = assign(&[first, second], &live, &BTreeSet::new(), t(NOW));
+        assert_eq!(
+            (m[&1].clone(), m[&2].clone()),
+            (Ok("a".into()), Ok("b".into()))
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod errors;
 pub mod flow;
 pub mod graph;
+pub mod hold;
 pub mod insights;
 pub mod media_ids;
 pub mod quota;

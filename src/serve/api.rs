@@ -44,7 +44,7 @@ pub async fn off_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'stati
 }
 
 /// The error for a template name the served folder does not hold.
-fn missing_template(app: &Shared, name: &str) -> String {
+pub(super) fn missing_template(app: &Shared, name: &str) -> String {
     format!(
         "{}: no template {name} there; pick one of the list (serve offers the *.yaml files of --templates DIR)",
         app.opts.templates.display()
@@ -52,7 +52,7 @@ fn missing_template(app: &Shared, name: &str) -> String {
 }
 
 /// A template of the served folder, by file name.
-fn template_path(app: &Shared, name: &str) -> Option<PathBuf> {
+pub(super) fn template_path(app: &Shared, name: &str) -> Option<PathBuf> {
     super::pages::templates(&app.opts.templates)
         .into_iter()
         .find(|(n, _)| n == name)
@@ -63,7 +63,7 @@ fn template_path(app: &Shared, name: &str) -> Option<PathBuf> {
 /// from, if they are a feed row's.
 #[derive(Deserialize)]
 pub struct PreviewRequest {
-    template: String,
+    pub(super) template: String,
     #[serde(default)]
     vars: crate::template::Variables,
     feed: Option<String>,
@@ -82,19 +82,9 @@ pub async fn preview(State(app): State<Shared>, Json(req): Json<PreviewRequest>)
     };
     let a = app.clone();
     let done = off_thread(move || {
-        let t = crate::template::load(&path, &a.fonts).map_err(|e| e.to_string())?;
-        let row = FeedRow {
-            index: req.row.unwrap_or(1).max(1),
-            line: None,
-            vars: req.vars,
-        };
-        // Images the values name resolve where the scheduled Story's will:
-        // beside the feed row's feed, or beside the typed values' feed.
-        let feed_dir = match req.feed.as_deref().filter(|f| !crate::delivery::is_url(f)) {
-            Some(f) => Path::new(f).parent().map(Path::to_path_buf),
-            None => Some(a.opts.uploads.clone()),
-        };
-        let vars = story::variables(&t, Some(&row), chrono::Local::now().date_naive());
+        #[cfg(feature = "video")]
+        let at = req.at;
+        let (t, row, vars, feed_dir) = previewed(&a, &path, req)?;
         let checked = validate::template::render_checked(
             &t,
             &vars,
@@ -103,7 +93,7 @@ pub async fn preview(State(app): State<Shared>, Json(req): Json<PreviewRequest>)
             Some(&row),
         );
         #[cfg(feature = "video")]
-        let checked = poster(&t, &vars, feed_dir.as_deref(), req.at, checked);
+        let checked = poster(&t, &vars, feed_dir.as_deref(), at, checked);
         Ok::<_, String>(checked)
     })
     .await;
@@ -122,6 +112,37 @@ pub async fn preview(State(app): State<Shared>, Json(req): Json<PreviewRequest>)
         Some(id)
     });
     Json(json!({ "id": id, "findings": checked.findings })).into_response()
+}
+
+/// What a preview request names: the template (loaded), its feed row, the
+/// values as the Story would have them, and where the files they name are.
+pub(super) type Previewed = (
+    crate::template::Template,
+    FeedRow,
+    crate::template::Variables,
+    Option<PathBuf>,
+);
+
+/// Loads what `req` asks to preview, with `path` its template's file.
+pub(super) fn previewed(
+    app: &Shared,
+    path: &Path,
+    req: PreviewRequest,
+) -> Result<Previewed, String> {
+    let t = crate::template::load(path, &app.fonts).map_err(|e| e.to_string())?;
+    let row = FeedRow {
+        index: req.row.unwrap_or(1).max(1),
+        line: None,
+        vars: req.vars,
+    };
+    // Images the values name resolve where the scheduled Story's will:
+    // beside the feed row's feed, or beside the typed values' feed.
+    let feed_dir = match req.feed.as_deref().filter(|f| !crate::delivery::is_url(f)) {
+        Some(f) => Path::new(f).parent().map(Path::to_path_buf),
+        None => Some(app.opts.uploads.clone()),
+    };
+    let vars = story::variables(&t, Some(&row), chrono::Local::now().date_naive());
+    Ok((t, row, vars, feed_dir))
 }
 
 /// A video template's preview is its poster frame at `at` seconds (the

@@ -11,6 +11,8 @@
 
 mod api;
 mod automations;
+#[cfg(feature = "video")]
+mod clip;
 mod drafts;
 mod guard;
 mod html;
@@ -129,6 +131,9 @@ struct App {
     /// Transcodes run one at a time.
     #[cfg(feature = "video")]
     transcodes: tokio::sync::Semaphore,
+    /// Recent video template preview clips (hash of their inputs → MP4), newest last.
+    #[cfg(feature = "video")]
+    clips: Mutex<VecDeque<(String, Arc<Vec<u8>>)>>,
 }
 
 impl App {
@@ -213,6 +218,8 @@ impl Dashboard {
             thumbs: Mutex::new(HashMap::new()),
             #[cfg(feature = "video")]
             transcodes: tokio::sync::Semaphore::new(1),
+            #[cfg(feature = "video")]
+            clips: Mutex::new(VecDeque::new()),
             settings,
             opts,
         });
@@ -247,7 +254,12 @@ impl Dashboard {
 
 fn routes(app: Shared) -> Router {
     let limit = app.opts.max_upload;
-    Router::new()
+    let router = Router::new();
+    #[cfg(feature = "video")]
+    let router = router
+        .route("/preview-clip/{id}", get(clip::file))
+        .route("/api/preview-clip", post(clip::make));
+    router
         .route("/", get(pages::queue))
         .route("/new", get(pages::new_file))
         .route("/template", get(pages::new_template))

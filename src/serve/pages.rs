@@ -332,7 +332,14 @@ pub async fn new_template(State(app): State<Shared>, Query(q): Query<TemplateQue
                 let _ = write!(
                     b,
                     "</fieldset></form><div><div class=\"frame\" id=\"frame\"><img id=\"preview-img\" alt=\"Preview of the Story\" width=\"270\" height=\"480\"><div class=\"safe\" aria-hidden=\"true\"></div></div>\
-<p id=\"status\" role=\"status\"></p><h3>Findings</h3><ul id=\"findings\" class=\"findings\"></ul>{}</div></div>",
+<p id=\"status\" role=\"status\"></p>{}<h3>Findings</h3><ul id=\"findings\" class=\"findings\"></ul>{}</div></div>",
+                    if t.video.is_some() {
+                        // And as a short low-resolution clip, made on request.
+                        "<p><button type=\"button\" id=\"make-clip\">Preview as a clip (360×640, 10 fps)</button></p>\
+<video id=\"preview-clip\" width=\"180\" height=\"320\" controls loop muted playsinline hidden></video><p id=\"clip-status\" role=\"status\"></p>"
+                    } else {
+                        ""
+                    },
                     schedule_controls(&app)
                 );
             }

@@ -19,6 +19,8 @@ pub(super) struct Ctx<'a> {
     pub(super) shown: String,
     pub(super) opts: &'a TranscodeOptions,
     pub(super) started: Instant,
+    /// The output's width and height: 1080×1920, less for a preview.
+    pub(super) size: (u32, u32),
 }
 
 impl Ctx<'_> {
@@ -257,8 +259,8 @@ pub(super) fn open_video_encoder(
         .video()
         .map_err(ctx.ff("encoder setup"))?;
     let tb = Rational::new(fps.1, fps.0);
-    enc.set_width(OUT_W);
-    enc.set_height(OUT_H);
+    enc.set_width(ctx.size.0);
+    enc.set_height(ctx.size.1);
     enc.set_format(format::Pixel::YUV420P);
     enc.set_time_base(tb);
     enc.set_frame_rate(Some(Rational::new(fps.0, fps.1)));

@@ -17,6 +17,8 @@ pub mod mp4;
 pub mod overlay;
 pub mod plan;
 #[cfg(feature = "video")]
+pub mod preview;
+#[cfg(feature = "video")]
 mod probe;
 #[cfg(feature = "video")]
 pub mod story;

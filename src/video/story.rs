@@ -99,6 +99,15 @@ pub fn plan_story(
     story: &VideoStory<'_>,
     opts: &TranscodeOptions,
 ) -> Result<StoryPlan, VideoError> {
+    plan_story_at(story, opts, None)
+}
+
+/// [`plan_story`] at the frame rate `fps` when given (a preview's).
+pub(super) fn plan_story_at(
+    story: &VideoStory<'_>,
+    opts: &TranscodeOptions,
+    fps: Option<(i32, i32)>,
+) -> Result<StoryPlan, VideoError> {
     let t = story.template;
     let spec = t.video.clone().unwrap_or_default();
     let shown = Path::new(&t.path);
@@ -132,14 +141,14 @@ pub fn plan_story(
                 _ => FitMode::Crop,
             };
             let tonemap = filter::find("zscale").is_some() && filter::find("tonemap").is_some();
-            let fps = plan::output_fps(facts);
+            let fps = fps.unwrap_or_else(|| plan::output_fps(facts));
             (
                 fps,
                 plan::video_filter(facts, fit, fps, tonemap),
                 facts.audio.is_some(),
             )
         }
-        None => (STILL_FPS, String::new(), false),
+        None => (fps.unwrap_or(STILL_FPS), String::new(), false),
     };
     Ok(StoryPlan {
         plan: Plan {
@@ -348,7 +357,7 @@ fn copy_plane(
 
 /// One feed row of a video template with the clip and music files it
 /// names (beside the template, or beside the feed for values from it).
-fn row_story<'a>(
+pub(super) fn row_story<'a>(
     t: &'a Template,
     scene: &'a Scene,
     vars: &crate::template::Variables,
@@ -478,13 +487,16 @@ pub fn render_story(
         shown: format!("{} → {}", story.template.path.display(), out.display()),
         opts,
         started: Instant::now(),
+        size: (OUT_W, OUT_H),
     };
     let part = p.plan.parts[0].clone();
     let mut encode = |bps: u64, tmp: &Path| encode_once(&ctx, story, &p, bps, tmp);
     encode_fitting(&ctx, &p.plan, &part, out, &mut encode)
 }
 
-fn encode_once(
+/// Encodes `story` once at `bps` into `tmp`, at `ctx.size` (frames are
+/// composed at full size, then scaled down for a preview).
+pub(super) fn encode_once(
     ctx: &Ctx<'_>,
     story: &VideoStory<'_>,
     p: &StoryPlan,
@@ -511,6 +523,7 @@ fn encode_once(
     let mut sound = audio_graph(None, Rational::new(1, AUDIO_RATE as i32), &chain)
         .map_err(ctx.ff("audio filter setup"))?;
     let mut layers = Compositor::new(story.template, story.scene, p.duration);
+    let mut smaller = super::preview::Scaler::new(ctx)?;
     let fps = fps_f64(p.plan.fps);
     let frames = (p.duration * fps).round() as i64;
     let mut audio_until = 0.0f64;
@@ -532,6 +545,9 @@ fn encode_once(
         for plane in 0..3 {
             let stride = f.stride(plane);
             layers.apply_plane(t, plane, f.data_mut(plane), stride, (OUT_W, OUT_H));
+        }
+        if let Some(s) = smaller.as_mut() {
+            f = s.scale(&f, ctx)?;
         }
         f.set_pts(Some(i));
         f.set_kind(ff::picture::Type::None);

@@ -16,7 +16,7 @@ use super::encode::{
     audio_graph, drain, encode_fitting, feed, flush, fps_f64, layout_of, open_output, video_graph,
     AudioOut, Ctx, VideoOut, CRF,
 };
-use super::plan::{self, Part, Plan, AUDIO_RATE};
+use super::plan::{self, Part, Plan, AUDIO_RATE, OUT_H, OUT_W};
 use super::{probe, MediaFacts, TranscodeOptions, VideoError};
 
 /// One finished Story video.
@@ -138,6 +138,7 @@ pub fn transcode_file_as(
         shown: input.display().to_string(),
         opts,
         started: Instant::now(),
+        size: (OUT_W, OUT_H),
     };
     let facts = probe(input)?;
     let tonemap = filter::find("zscale").is_some() && filter::find("tonemap").is_some();

@@ -1031,3 +1031,99 @@ async fn the_queue_shows_automations_and_the_form_reads_the_account_zone() {
     // 04:05 in Berlin in February (CET, +01:00) is 03:05 UTC.
     assert_eq!(at, ["2031-02-03T03:05:00Z"]);
 }
+
+/// A video template's page also previews the whole Story as a small clip:
+/// made on request through the Story's own compositor and encoders, shown
+/// in a `<video>`, served as `video/mp4` at 360×640 for the Story's
+/// length, with its sound. A still template or values that fail the
+/// checks get no clip, and say why by name.
+#[cfg(feature = "video")]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_video_template_previews_as_a_low_resolution_clip() {
+    let rig = Rig::start(|_| {});
+    let s = serve(&rig);
+    let (_driver, client) = browser().await;
+    client.goto(&s.url).await.expect("open the dashboard");
+    client
+        .goto(&format!("{}/template?t=product-video.yaml", s.base))
+        .await
+        .expect("template");
+    for (var, value) in [("name", "Cold Brew Tonic"), ("price", "4.50")] {
+        client
+            .find(Locator::Css(&format!("textarea[data-var={var}]")))
+            .await
+            .expect("a field")
+            .send_keys(value)
+            .await
+            .expect("type");
+    }
+    until(
+        &client,
+        "document.querySelector('#preview-img').naturalWidth === 1080",
+        "the poster frame",
+    )
+    .await;
+    click(&client, "#make-clip").await;
+    until(
+        &client,
+        "(() => { const v = document.querySelector('#preview-clip'); return !v.hidden && v.readyState >= 1 && v.videoWidth === 360 && v.videoHeight === 640 && Math.abs(v.duration - 8) < 0.25; })()",
+        "the preview clip playing in the page",
+    )
+    .await;
+    keep(&client, "video-template-clip").await;
+    let id = client
+        .execute(
+            "return document.querySelector('#preview-clip').dataset.clip;",
+            vec![],
+        )
+        .await
+        .expect("clip id");
+    let id = id.as_str().expect("a clip id").to_string();
+
+    // The served bytes are a small H.264/AAC MP4 of the Story's length.
+    let cookie = session(&s).await;
+    let res = http()
+        .get(format!("{}/preview-clip/{id}", s.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("GET the clip");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "video/mp4");
+    let bytes = res.bytes().await.expect("clip bytes");
+    assert!(bytes.len() < 2_000_000, "{} bytes", bytes.len());
+    let file = rig.work.path().join("clip.mp4");
+    std::fs::write(&file, &bytes).expect("write the clip");
+    let facts = storyforge::video::probe(&file).expect("the clip probes");
+    let v = facts.video.as_ref().expect("a picture");
+    assert_eq!((v.codec.as_str(), v.width, v.height), ("h264", 360, 640));
+    assert!(v.fps.is_some_and(|f| (f - 10.0).abs() < 0.01), "{v:?}");
+    let d = facts.duration.expect("a duration");
+    assert!((d - 8.0).abs() < 0.25, "{d} s, not the template's 8 s");
+    assert!(facts.audio.is_some(), "the music is in the clip");
+    // Its last second decodes, at the preview's size.
+    let last = storyforge::video::frames::frame_at(&file, 7.5).expect("a frame at 7.5 s");
+    assert_eq!(last.dimensions(), (360, 640));
+
+    // No clip for a still template, nor for values that fail the checks.
+    let csrf = csrf_of(&s, &cookie).await;
+    let ask = |template: &str, name: &str| {
+        http()
+            .post(format!("{}/api/preview-clip", s.base))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"template": template, "vars": {"name": name, "price": "4.50", "title": "x"}}))
+            .send()
+    };
+    let still = ask("daily-update.yaml", "x").await.expect("POST");
+    assert_eq!(still.status(), 422);
+    let said = still.text().await.expect("body");
+    assert!(said.contains("not a video template"), "{said}");
+    let bad = ask("product-video.yaml", "Tonic \u{13000}")
+        .await
+        .expect("POST");
+    assert_eq!(bad.status(), 422);
+    let said = bad.text().await.expect("body");
+    assert!(said.contains("SF309") && said.contains("U+13000"), "{said}");
+    client.close().await.expect("close the browser");
+}

@@ -205,12 +205,35 @@
     return vars;
   }
   let timer = null, seq = 0;
+  function previewBody() {
+    const body = { template: varsForm.dataset.template, vars: templateVars() };
+    if (rowLoaded) { body.feed = rowLoaded.feed; body.row = rowLoaded.row; }
+    return body;
+  }
+  // A video template: the whole Story as a small clip, on request.
+  const makeClip = $("#make-clip");
+  if (makeClip) {
+    makeClip.addEventListener("click", async () => {
+      const status = $("#clip-status"), video = $("#preview-clip");
+      status.textContent = "Making the clip…";
+      makeClip.disabled = true;
+      try {
+        const r = await api("POST", "/api/preview-clip", previewBody());
+        video.src = `/preview-clip/${r.id}`;
+        video.dataset.clip = r.id;
+        video.hidden = false;
+        status.textContent = "Clip up to date";
+      } catch (err) {
+        video.hidden = true;
+        status.textContent = err.message;
+      } finally { makeClip.disabled = false; }
+    });
+  }
   async function preview() {
     const mine = ++seq;
     $("#status").textContent = "Rendering…";
     try {
-      const body = { template: varsForm.dataset.template, vars: templateVars() };
-      if (rowLoaded) { body.feed = rowLoaded.feed; body.row = rowLoaded.row; }
+      const body = previewBody();
       const posterAt = $("#poster-at");
       if (posterAt) body.at = Number(posterAt.value) || 0;
       const r = await api("POST", "/api/preview", body);
