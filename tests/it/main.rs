@@ -18,6 +18,7 @@ mod identity;
 mod inputs;
 mod insights;
 mod layers;
+mod postgres;
 mod properties;
 mod publish;
 mod publish_cli;
