@@ -169,23 +169,22 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let l = super::Ledger::open(&dir.path().join("l.db")).expect("open");
         let mut sqlite = std::collections::BTreeSet::new();
-        for table in super::tables_sqlite(&l) {
+        for table in tables_sqlite(&l) {
             for c in super::columns(&l.db, &table).expect("columns") {
                 sqlite.insert((table.clone(), c));
             }
         }
         assert_eq!(sqlite, super::migrated_columns());
     }
-}
 
-#[cfg(test)]
-fn tables_sqlite(l: &Ledger) -> Vec<String> {
-    l.db.query(
-        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
-        &[],
-    )
-    .expect("tables")
-    .iter()
-    .map(|r| r.get(0).expect("name"))
-    .collect()
+    fn tables_sqlite(l: &super::Ledger) -> Vec<String> {
+        l.db.query(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+            &[],
+        )
+        .expect("tables")
+        .iter()
+        .map(|r| r.get(0).expect("name"))
+        .collect()
+    }
 }

@@ -15,14 +15,14 @@ const STORIES: usize = 30;
 
 crate::both_ledgers! {
 fn killed_runs_resume_to_exactly_once(backend) {
-    let media = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
+    let media = tempfile::tempdir().expect("tempdir");
+    let work = tempfile::tempdir().expect("tempdir");
     for i in 0..STORIES {
         std::fs::write(
             media.path().join(format!("s{i:02}.jpg")),
             common::jpeg_variant(i),
         )
-        .unwrap();
+        .expect("write story");
     }
     let sandbox = Sandbox::start(SandboxConfig {
         media_dir: Some(media.path().to_path_buf()),
@@ -34,7 +34,7 @@ fn killed_runs_resume_to_exactly_once(backend) {
         },
         ..SandboxConfig::default()
     })
-    .unwrap();
+    .expect("sandbox starts");
     // Short leases: a killed run's claims are free soon after (its
     // heartbeat stops), and each run starts once they are, so it resumes
     // what the run before it left; a live run renews its own every third.
@@ -63,17 +63,17 @@ fn killed_runs_resume_to_exactly_once(backend) {
         common::wait_for_leases(&config);
         let mut child = run();
         std::thread::sleep(Duration::from_millis(rng.u64(40..700)));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
+        if child.try_wait().expect("poll").is_none() {
+            child.kill().expect("SIGKILL"); // SIGKILL
             kills += 1;
         }
-        child.wait().unwrap();
+        child.wait().expect("reaped");
     }
     assert!(kills >= 6, "only {kills} runs were killed mid-way");
     let mut finished = false;
     for _ in 0..5 {
         common::wait_for_leases(&config);
-        let status = run().wait().unwrap();
+        let status = run().wait().expect("run");
         if status.success() {
             finished = true;
             break;
@@ -85,14 +85,14 @@ fn killed_runs_resume_to_exactly_once(backend) {
     assert_eq!(urls_published.len(), STORIES, "every Story published");
     assert_eq!(record.len(), STORIES, "no Story published twice");
     let ledger = common::open_ledger(&config);
-    let assets = ledger.assets().unwrap();
+    let assets = ledger.assets().expect("rows");
     assert_eq!(assets.len(), STORIES);
     assert!(assets.iter().all(|a| a.state == State::Published));
     let sandbox_ids: BTreeSet<_> = record.iter().map(|r| r.media_id.clone()).collect();
     let ledger_ids: BTreeSet<_> = assets.iter().filter_map(|a| a.media_id.clone()).collect();
     assert_eq!(ledger_ids, sandbox_ids);
     // A rerun now is a no-op.
-    assert!(run().wait().unwrap().success());
+    assert!(run().wait().expect("run").success());
     assert_eq!(sandbox.published().len(), STORIES);
 }
 }
