@@ -17,12 +17,12 @@ demo: deps
 	$(CARGO) build --release --locked
 	./scripts/demo.sh
 
-## make test: formatting, lints (with and without the video feature), every test
+## make test: formatting, lints (with and without the video feature), every test (a throwaway Postgres server for the shared-ledger tests)
 test: test-deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) clippy --locked --lib --no-default-features -- -D warnings
-	$(CARGO) test --locked
+	./scripts/test-postgres.sh run $(CARGO) test --locked
 
 ## make bench: the renderer against Pillow, side by side (needs python3-venv)
 bench: deps

@@ -3,10 +3,12 @@
 # chromedriver (tests/it/dashboard.rs drives the dashboard in them, headless),
 # and s3s-fs, the S3-compatible server (it checks SigV4 signatures) that
 # tests/it/storage.rs starts on a free loopback port per test and stops
-# afterwards. Each is skipped when already there.
+# afterwards; and Debian's postgresql, whose initdb and pg_ctl
+# scripts/test-postgres.sh runs for a throwaway server (the shared-ledger
+# tests; the service it installs is not used). Each is skipped when already there.
 set -euo pipefail
 
-"$(dirname "$0")/install-deps.sh" chromium chromium-driver
+"$(dirname "$0")/install-deps.sh" chromium chromium-driver postgresql
 
 S3S_FS_VERSION=0.14.1 # 0.15+ needs a newer rustc than the project's MSRV
 export PATH="$HOME/.cargo/bin:$PATH"

@@ -44,15 +44,16 @@ pub struct Settings {
     pub graph: GraphSettings,
     /// Instagram accounts (name, ig_user_id, token_env or token_file). Default: none.
     pub accounts: Vec<AccountSettings>,
-    /// The SQLite ledger. Default: `storyforge.db`.
+    /// The SQLite ledger file, or a shared Postgres ledger
+    /// (`postgres://USER@HOST:PORT/DB`, docs/scale.md). Default: `storyforge.db`.
     pub ledger: PathBuf,
     /// The Meta app `storyforge auth login` logs accounts in with. Default:
     /// no app id, secret from `$STORYFORGE_APP_SECRET`, loopback redirect.
     pub app: AppSettings,
     /// How long a run's claim on a Story holds without renewal, seconds
-    /// (renewed every third of it; a claim whose owner stopped is taken
-    /// over when it runs out, at once when the owner is a dead process
-    /// of this host). Default: 60.
+    /// (renewed every third of it while the run works; a claim whose
+    /// owner stopped is taken over when it runs out, never before: owners
+    /// are random ids, not host names or pids). Default: 60.
     pub lease: f64,
     /// Webhooks told about failures, unsure and deferred Stories, expiring
     /// tokens and finished runs (`url`, `format`, `on`). Default: none.
@@ -263,7 +264,9 @@ impl Settings {
                 *p = dir.join(&*p);
             }
         };
-        beside(&mut self.ledger);
+        if !crate::ledger::is_server_url(&self.ledger) {
+            beside(&mut self.ledger);
+        }
         beside(&mut self.storage.dir);
         for a in &mut self.accounts {
             if let Some(f) = a.token_file.as_mut() {

@@ -325,14 +325,19 @@ fn test_jpeg(path: &Path) -> Result<(), String> {
 pub fn ledger(path: &Path) -> Check {
     let fix =
         "stop the other storyforge (or program) using it, or point `ledger:` at a writable file";
-    let locked = rusqlite::Connection::open(path).and_then(|c| {
-        c.busy_timeout(Duration::from_millis(500))?;
-        c.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
-    });
+    let shown = crate::ledger::shown(path);
+    let locked = if crate::ledger::is_server_url(path) {
+        Ok(())
+    } else {
+        rusqlite::Connection::open(path).and_then(|c| {
+            c.busy_timeout(Duration::from_millis(500))?;
+            c.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+        })
+    };
     if let Err(e) = locked {
         return Check::fail(
             "ledger",
-            format!("{}: locked or unwritable ({e})", path.display()),
+            format!("{shown}: locked or unwritable ({e})"),
             fix,
         );
     }
@@ -346,8 +351,7 @@ pub fn ledger(path: &Path) -> Check {
                 return Check::fail(
                     "ledger",
                     format!(
-                        "{}: {unsure} of {} Stories unsure (a publish may have gone out)",
-                        path.display(),
+                        "{shown}: {unsure} of {} Stories unsure (a publish may have gone out)",
                         rows.len()
                     ),
                     "look at the account, then settle each one as `storyforge ledger` shows",
@@ -355,7 +359,7 @@ pub fn ledger(path: &Path) -> Check {
             }
             Check::pass(
                 "ledger",
-                format!("{}: {} Stories, not locked", path.display(), rows.len()),
+                format!("{shown}: {} Stories, not locked", rows.len()),
             )
         }
         Err(e) => Check::fail("ledger", e.to_string(), fix),

@@ -77,6 +77,16 @@ pub struct LedgerArgs {
 pub enum LedgerAction {
     /// Settle an unsure Story: it was published (as MEDIA_ID) or it was not.
     Settle(SettleArgs),
+    /// Copy this SQLite ledger (every table) into an empty Postgres ledger.
+    Migrate(MigrateArgs),
+}
+
+/// `storyforge ledger migrate --to postgres://USER@HOST:PORT/DB`.
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// The empty Postgres ledger (password from PGPASSWORD or `${ENV}`).
+    #[arg(long, value_name = "URL")]
+    to: String,
 }
 
 /// `storyforge ledger settle ID --published MEDIA_ID | --not-published`.
@@ -258,6 +268,18 @@ fn exit_code(items: &[Item]) -> ExitCode {
 /// Runs `storyforge ledger` (and `ledger settle`).
 pub fn ledger(args: LedgerArgs) -> anyhow::Result<ExitCode> {
     let (settings, ledger) = open(&args.config)?;
+    if let Some(LedgerAction::Migrate(m)) = &args.action {
+        let counts = ledger.migrate_to(&m.to)?;
+        for (table, n) in &counts {
+            println!("{table:<18} {n:>8} rows");
+        }
+        println!(
+            "copied {} into {}; point `ledger:` at it",
+            ledger.path(),
+            storyforge::util::redact::redact_url(&m.to)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(LedgerAction::Settle(settle)) = &args.action {
         let Some(id) = settle.id else {
             if settle.published.is_some() || settle.not_published {

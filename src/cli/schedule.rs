@@ -325,7 +325,7 @@ pub fn tick(args: TickArgs) -> anyhow::Result<ExitCode> {
             report.insights,
             report.no_data_yet,
             report.refreshed.len(),
-            settings.ledger.display()
+            storyforge::ledger::shown(&settings.ledger)
         );
     }
     let failed = report

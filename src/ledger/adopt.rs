@@ -4,7 +4,7 @@
 //! for the Story it names, so upgrading publishes nothing again. And what
 //! changed between a published version and the one asked for now.
 
-use rusqlite::{params, OptionalExtension};
+use super::db::{params, Db, DbError};
 
 use super::stories::StoryRequest;
 use super::{Asset, Ledger, LedgerError};
@@ -51,20 +51,16 @@ pub(super) fn backup_before_upgrade(conn: &rusqlite::Connection, path: &std::pat
 
 /// Sources recorded by earlier releases could hold a whole presigned URL:
 /// their query values are masked (inside the upgrade's transaction).
-pub(super) fn redact_sources(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
-    let rows: Vec<(i64, String)> = {
-        let mut stmt = tx.prepare(
-            "SELECT id, source FROM stories WHERE source LIKE '%://%?%' OR source LIKE '%://%@%'",
-        )?;
-        let found = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        found
-    };
-    for (id, source) in rows {
+pub(super) fn redact_sources(db: &Db) -> Result<(), DbError> {
+    let rows = db.query(
+        "SELECT id, source FROM stories WHERE source LIKE '%://%?%' OR source LIKE '%://%@%'",
+        &[],
+    )?;
+    for row in rows {
+        let (id, source): (i64, String) = (row.get(0)?, row.get(1)?);
         let masked = crate::util::redact::redact(&source);
         if masked != source {
-            tx.execute(
+            db.execute(
                 "UPDATE stories SET source = ?2 WHERE id = ?1",
                 params![id, masked],
             )?;
@@ -90,14 +86,11 @@ impl Ledger {
                 Some(i) => &legacy.identity[..i + 5],
                 None => return Ok(None),
             };
-            self.conn
-                .query_row(
-                    "SELECT identity FROM stories WHERE account = ?1 AND substr(identity, 1, length(?2)) = ?2 AND substr(identity, length(?2) + 1, 4) = 'row:' AND input_hash = ?3 ORDER BY generation DESC, id DESC LIMIT 1",
-                    params![req.account, prefix, input],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(|e| self.fail(e))?
+            self.row(
+                "SELECT identity FROM stories WHERE account = ?1 AND substr(identity, 1, length(?2)) = ?2 AND substr(identity, length(?2) + 1, 4) = 'row:' AND input_hash = ?3 ORDER BY generation DESC, id DESC LIMIT 1",
+                params![req.account, prefix, input],
+                |r| r.get(0),
+            )?
         } else {
             Some(legacy.identity.clone())
         };

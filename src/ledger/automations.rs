@@ -6,9 +6,9 @@
 //! Stories' claims keep each to one publish).
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 use serde::Serialize;
 
+use super::db::{params, Value};
 use super::{parse_time, stamp, Ledger, LedgerError};
 
 /// A recurring automation as stored.
@@ -45,28 +45,25 @@ const COLUMNS: &str =
 impl Ledger {
     /// Stores an automation; returns its id.
     pub fn add_automation(&self, a: &Automation) -> Result<i64, LedgerError> {
-        self.exec(
-            "INSERT INTO automations (account, job, rule, paused, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        let id = self.row(
+            "INSERT INTO automations (account, job, rule, paused, created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
             params![a.account, a.job, a.rule, a.paused, a.created_at],
+            |r| r.get::<i64>(0),
         )?;
-        Ok(self.conn.last_insert_rowid())
+        id.ok_or_else(|| self.fail(super::DbError::Conversion("no id returned".into())))
     }
 
     /// Every automation, oldest first.
     pub fn automations(&self) -> Result<Vec<Automation>, LedgerError> {
-        self.select_automations("ORDER BY id", [])
+        self.select_automations("ORDER BY id", &[])
     }
 
     /// One automation.
     pub fn automation(&self, id: i64) -> Result<Option<Automation>, LedgerError> {
-        Ok(self.select_automations("WHERE id = ?1", [id])?.pop())
+        Ok(self.select_automations("WHERE id = ?1", params![id])?.pop())
     }
 
-    fn select_automations<P: rusqlite::Params>(
-        &self,
-        tail: &str,
-        p: P,
-    ) -> Result<Vec<Automation>, LedgerError> {
+    fn select_automations(&self, tail: &str, p: &[Value]) -> Result<Vec<Automation>, LedgerError> {
         self.rows(
             &format!("SELECT {COLUMNS} FROM automations {tail}"),
             p,
@@ -95,19 +92,25 @@ impl Ledger {
         paused: bool,
         now: DateTime<Utc>,
     ) -> Result<bool, LedgerError> {
-        let sql = if paused {
-            "UPDATE automations SET paused = 1 WHERE id = ?1 AND ?2 IS NOT NULL"
+        if paused {
+            self.exec(
+                "UPDATE automations SET paused = 1 WHERE id = ?1",
+                params![id],
+            )
         } else {
-            "UPDATE automations SET paused = 0, created_at = ?2 WHERE id = ?1 AND paused = 1"
-        };
-        self.exec(sql, params![id, stamp(now)]).map(|n| n == 1)
+            self.exec(
+                "UPDATE automations SET paused = 0, created_at = ?2 WHERE id = ?1 AND paused = 1",
+                params![id, stamp(now)],
+            )
+        }
+        .map(|n| n == 1)
     }
 
     /// Removes automation `id`; false when there is none or its job is
     /// running now (remove it after the run).
     pub fn remove_automation(&self, id: i64) -> Result<bool, LedgerError> {
         self.exec(
-            "DELETE FROM automations WHERE id = ?1 AND state IS NOT 'running'",
+            "DELETE FROM automations WHERE id = ?1 AND state IS DISTINCT FROM 'running'",
             params![id],
         )
         .map(|n| n == 1)
@@ -124,11 +127,7 @@ impl Ledger {
         occurrence: DateTime<Utc>,
         owner: &str,
     ) -> Result<Option<Automation>, LedgerError> {
-        let tx = rusqlite::Transaction::new_unchecked(
-            &self.conn,
-            rusqlite::TransactionBehavior::Immediate,
-        )
-        .map_err(|e| self.fail(e))?;
+        let tx = self.begin_locked(&format!("automation {id}"))?;
         let Some(before) = self.automation(id)? else {
             return Ok(None);
         };
@@ -179,7 +178,7 @@ impl Ledger {
         let mut recovered = 0;
         for (id, owner) in self.gone_runs("automations", Utc::now())? {
             recovered += self.exec(
-                "UPDATE automations SET state = 'interrupted', result = 'its run went away; the next tick runs this occurrence again', owner = NULL, running_since = NULL WHERE id = ?1 AND state = 'running' AND owner IS ?2",
+                "UPDATE automations SET state = 'interrupted', result = 'its run went away; the next tick runs this occurrence again', owner = NULL, running_since = NULL WHERE id = ?1 AND state = 'running' AND owner IS NOT DISTINCT FROM ?2",
                 params![id, owner],
             )?;
         }

@@ -5,8 +5,7 @@
 
 use std::collections::HashSet;
 
-use rusqlite::params;
-
+use super::db::params;
 use super::{now, Ledger, LedgerError};
 
 impl Ledger {
@@ -25,7 +24,7 @@ impl Ledger {
         let keys = self.rows(
             "SELECT key FROM feed_seen WHERE account = ?1 AND entry = ?2",
             params![account, entry],
-            |r| r.get::<_, String>(0),
+            |r| r.get::<String>(0),
         )?;
         Ok(keys.into_iter().collect())
     }
@@ -38,26 +37,19 @@ impl Ledger {
         entry: &str,
         keys: &[String],
     ) -> Result<(), LedgerError> {
-        let fail = |e| self.fail(e);
-        let tx = rusqlite::Transaction::new_unchecked(
-            &self.conn,
-            rusqlite::TransactionBehavior::Immediate,
-        )
-        .map_err(fail)?;
+        let tx = self.begin()?;
         let at = now();
         for k in keys {
-            tx.execute(
-                "INSERT OR IGNORE INTO feed_seen (account, entry, key, seen_at) VALUES (?1, ?2, ?3, ?4)",
+            self.exec(
+                "INSERT INTO feed_seen (account, entry, key, seen_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
                 params![account, entry, k, at],
-            )
-            .map_err(fail)?;
+            )?;
         }
-        tx.execute(
-            "INSERT OR IGNORE INTO feed_baselines (account, entry, taken_at) VALUES (?1, ?2, ?3)",
+        self.exec(
+            "INSERT INTO feed_baselines (account, entry, taken_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             params![account, entry, at],
-        )
-        .map_err(fail)?;
-        tx.commit().map_err(fail)
+        )?;
+        tx.commit().map_err(|e| self.fail(e))
     }
 }
 

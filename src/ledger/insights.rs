@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, OptionalExtension};
+use super::db::{params, Dialect};
 use serde::Serialize;
 
 use super::{now, Ledger, LedgerError};
@@ -112,8 +112,11 @@ impl Ledger {
 
     /// Forgets `media`'s failure (a collection succeeded).
     pub fn clear_insight_failure(&self, media: &str) -> Result<(), LedgerError> {
-        self.exec("DELETE FROM insight_failures WHERE media_id = ?1", [media])
-            .map(|_| ())
+        self.exec(
+            "DELETE FROM insight_failures WHERE media_id = ?1",
+            params![media],
+        )
+        .map(|_| ())
     }
 
     /// `media`'s last failed collection, unless one succeeded since.
@@ -128,7 +131,7 @@ impl Ledger {
     pub fn insight_failures(&self) -> Result<Vec<InsightFailure>, LedgerError> {
         self.rows(
             "SELECT media_id, account, failed_at, error FROM insight_failures ORDER BY failed_at",
-            [],
+            &[],
             |r| {
                 Ok(InsightFailure {
                     media_id: r.get(0)?,
@@ -161,15 +164,12 @@ impl Ledger {
 
     /// The template and variant recorded for Story row `id`.
     pub fn story_variant(&self, id: i64) -> Result<(Option<String>, Option<String>), LedgerError> {
-        self.conn
-            .query_row(
-                "SELECT template, variant FROM stories WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map(Option::unwrap_or_default)
-            .map_err(|e| self.fail(e))
+        self.row(
+            "SELECT template, variant FROM stories WHERE id = ?1",
+            params![id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map(Option::unwrap_or_default)
     }
 
     /// `account`'s Stories that carry a variant: identity → variant (the
@@ -178,8 +178,8 @@ impl Ledger {
         Ok(self
             .rows(
                 "SELECT identity, variant FROM stories WHERE account = ?1 AND variant IS NOT NULL ORDER BY generation, id",
-                [account],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                params![account],
+                |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
             )?
             .into_iter()
             .collect())
@@ -191,8 +191,8 @@ impl Ledger {
         Ok(self
             .rows(
                 "SELECT template, COUNT(*) FROM stories WHERE account = ?1 AND template IS NOT NULL AND variant IS NOT NULL AND state = 'published' GROUP BY template",
-                [account],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)),
+                params![account],
+                |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?.max(0) as u64)),
             )?
             .into_iter()
             .collect())
@@ -206,14 +206,24 @@ impl Ledger {
         since: Option<&str>,
     ) -> Result<Vec<InsightRow>, LedgerError> {
         // One json_extract with six paths (an array back) costs half of
-        // six calls; the array is read here.
+        // six calls; the array is read here. Postgres builds the same array.
+        let numbers = match self.db.dialect() {
+            Dialect::Sqlite => {
+                "json_extract(i.metrics, '$.reach', '$.views', '$.replies', '$.shares',
+                        '$.navigation_breakdown.tap_exit', '$.navigation_breakdown.tap_forward')"
+            }
+            Dialect::Postgres => {
+                "json_build_array(i.metrics::json -> 'reach', i.metrics::json -> 'views',
+                        i.metrics::json -> 'replies', i.metrics::json -> 'shares',
+                        i.metrics::json #> '{navigation_breakdown,tap_exit}',
+                        i.metrics::json #> '{navigation_breakdown,tap_forward}')::text"
+            }
+        };
         self.rows(
-            "SELECT s.template, s.variant, s.published_at,
-                    json_extract(i.metrics, '$.reach', '$.views', '$.replies', '$.shares',
-                        '$.navigation_breakdown.tap_exit', '$.navigation_breakdown.tap_forward')
+            &format!("SELECT s.template, s.variant, s.published_at, {numbers}
              FROM stories s JOIN insights i ON i.media_id = s.media_id AND i.account = s.account
              WHERE s.state = 'published' AND s.published_at IS NOT NULL
-               AND (?1 IS NULL OR s.account = ?1) AND (?2 IS NULL OR s.published_at >= ?2)",
+               AND (CAST(?1 AS TEXT) IS NULL OR s.account = ?1) AND (CAST(?2 AS TEXT) IS NULL OR s.published_at >= ?2)"),
             params![account, since],
             |r| {
                 let numbers: Option<String> = r.get(3)?;

@@ -2,8 +2,8 @@
 //! lost): their publish windows by the server's clock, and filling an id
 //! in once it is certain, never one another row holds.
 
+use super::db::{params, DbError};
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use super::{now, parse_time, Claim, Ledger, LedgerError};
 
@@ -34,10 +34,10 @@ impl Ledger {
     pub fn ids_unknown(&self, account: &str) -> Result<Vec<IdUnknown>, LedgerError> {
         self.rows(
             "SELECT id, publish_server_at, publish_reply_server_at FROM stories WHERE account = ?1 AND state = 'published' AND media_id IS NULL ORDER BY id",
-            [account],
+            params![account],
             |r| {
-                let time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
-                    Ok(r.get::<_, Option<String>>(i)?.as_deref().and_then(parse_time))
+                let time = |i: usize| -> Result<Option<DateTime<Utc>>, DbError> {
+                    Ok(r.get::<Option<String>>(i)?.as_deref().and_then(parse_time))
                 };
                 Ok(IdUnknown {
                     id: r.get(0)?,

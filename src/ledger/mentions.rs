@@ -2,8 +2,7 @@
 //! a publish resumed after a crash (a container to make again) tags the
 //! same accounts as the run that started it, whatever the feed says now.
 
-use rusqlite::params;
-
+use super::db::params;
 use super::{Asset, Ledger, LedgerError};
 
 impl Ledger {
@@ -15,8 +14,8 @@ impl Ledger {
             if row.state.in_flight() {
                 let stored = self.rows(
                     "SELECT mentions FROM story_mentions WHERE story_id = ?1",
-                    [row.id],
-                    |r| r.get::<_, String>(0),
+                    params![row.id],
+                    |r| r.get::<String>(0),
                 )?;
                 if let Some(list) = stored
                     .first()

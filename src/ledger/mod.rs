@@ -1,4 +1,7 @@
-//! The SQLite ledger (WAL), shared by any number of storyforge processes:
+//! The ledger: the embedded SQLite file (WAL) by default, or a Postgres
+//! server shared by many hosts (`ledger: postgres://…`, [`pg`]), both
+//! through one connection layer ([`db`]) and the same SQL. Shared by any
+//! number of storyforge processes:
 //! one row per Story *identity* and generation (what the user asked for,
 //! not its bytes) with its state, claim, container id and media id; the
 //! schedule; token lifetimes; insights. Every state is written BEFORE its
@@ -8,11 +11,14 @@
 
 mod adopt;
 mod automations;
+mod db;
 mod feed_seen;
 mod insights;
 mod media_ids;
 mod mentions;
+mod migrate;
 mod notices;
+mod pg;
 mod publish_lease;
 mod schedule;
 mod stories;
@@ -20,13 +26,15 @@ mod stories;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 use serde::Serialize;
+
+use db::{Db, Row, Value};
 
 use crate::media::MediaKind;
 
 pub use adopt::{changed_since, Legacy};
 pub use automations::Automation;
+pub use db::DbError;
 pub use insights::{InsightFailure, InsightRow, RefusedMetric};
 pub use media_ids::IdUnknown;
 #[cfg(test)]
@@ -173,7 +181,16 @@ pub enum LedgerError {
         path: String,
         /// SQLite's reason.
         #[source]
-        source: rusqlite::Error,
+        source: DbError,
+    },
+    /// The Postgres server failed or refused.
+    #[error("ledger {url}: {source}; check the server is reachable, the database exists and the user and password (PGPASSWORD) are right")]
+    Postgres {
+        /// The server's URL, its password masked.
+        url: String,
+        /// The server's reason.
+        #[source]
+        source: DbError,
     },
     /// This process no longer holds the row's claim (its lease ran out and
     /// another run took the Story over): it must stop touching it.
@@ -198,7 +215,7 @@ pub enum LedgerError {
 
 /// The open ledger.
 pub struct Ledger {
-    conn: Connection,
+    db: Db,
     path: String,
 }
 
@@ -343,6 +360,19 @@ FROM assets;
 ALTER TABLE assets RENAME TO assets_v1;
 ";
 
+/// True when the `ledger:` setting names a Postgres server, not a file.
+pub fn is_server_url(ledger: &Path) -> bool {
+    pg::is_url(&ledger.to_string_lossy())
+}
+
+/// The `ledger:` setting as it may be shown: a server URL's password masked.
+pub fn shown(ledger: &Path) -> String {
+    match is_server_url(ledger) {
+        true => pg::shown(&ledger.to_string_lossy()),
+        false => ledger.display().to_string(),
+    }
+}
+
 pub(crate) fn now() -> String {
     stamp(Utc::now())
 }
@@ -359,26 +389,45 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 }
 
 impl Ledger {
-    /// Opens (creating or upgrading) the ledger at `path`, in WAL mode.
+    /// Opens (creating or upgrading) the ledger at `path`, in WAL mode; or,
+    /// when `path` is a `postgres://` URL, connects to that server and
+    /// applies the repository's migrations.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        let text = path.to_string_lossy();
+        if pg::is_url(&text) {
+            let url = pg::shown(&text);
+            let fail = |source| LedgerError::Postgres {
+                url: url.clone(),
+                source,
+            };
+            let ledger = Ledger {
+                db: Db::Postgres(pg::Pg::connect(&text).map_err(fail)?),
+                path: url.clone(),
+            };
+            migrate::apply(&ledger.db).map_err(fail)?;
+            return Ok(ledger);
+        }
         let shown = path.display().to_string();
-        let fail = |source| LedgerError::Sql {
+        let fail = |source: rusqlite::Error| LedgerError::Sql {
             path: shown.clone(),
-            source,
+            source: source.into(),
         };
-        let conn = Connection::open(path).map_err(fail)?;
+        let conn = rusqlite::Connection::open(path).map_err(fail)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(fail)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(fail)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(fail)?;
+        adopt::backup_before_upgrade(&conn, path);
         let ledger = Ledger {
-            conn,
+            db: Db::Sqlite(conn),
             path: shown.clone(),
         };
-        adopt::backup_before_upgrade(&ledger.conn, path);
-        ledger.upgrade().map_err(fail)?;
+        ledger.upgrade().map_err(|source| LedgerError::Sql {
+            path: shown.clone(),
+            source,
+        })?;
         Ok(ledger)
     }
 
@@ -389,38 +438,40 @@ impl Ledger {
 
     /// Creates the tables and brings an older ledger up to date, in one
     /// immediate transaction so two processes opening it at once agree.
-    fn upgrade(&self) -> rusqlite::Result<()> {
-        let tx = rusqlite::Transaction::new_unchecked(
-            &self.conn,
-            rusqlite::TransactionBehavior::Immediate,
-        )?;
-        tx.execute_batch(SCHEMA)?;
+    fn upgrade(&self) -> Result<(), DbError> {
+        let tx = self.db.begin()?;
+        self.db.batch(SCHEMA)?;
         for (table, column, def) in ADDED_COLUMNS {
-            let has: bool = tx.query_row(
-                &format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
-                [column],
-                |r| r.get(0),
+            let has = self.db.query(
+                &format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"),
+                db::params![column],
             )?;
-            if !has {
-                tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {def}"))?;
+            if has.is_empty() {
+                self.db
+                    .batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {def}"))?;
             }
         }
-        let old: bool = tx.query_row(
-            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'assets'",
-            [],
-            |r| r.get(0),
+        let old = self.db.query(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'assets'",
+            &[],
         )?;
-        if old {
-            tx.execute_batch(MIGRATE_ASSETS)?;
+        if !old.is_empty() {
+            self.db.batch(MIGRATE_ASSETS)?;
         }
-        adopt::redact_sources(&tx)?;
+        adopt::redact_sources(&self.db)?;
         tx.commit()
     }
 
-    fn fail(&self, source: rusqlite::Error) -> LedgerError {
-        LedgerError::Sql {
-            path: self.path.clone(),
-            source,
+    fn fail(&self, source: DbError) -> LedgerError {
+        match self.db.dialect() {
+            db::Dialect::Sqlite => LedgerError::Sql {
+                path: self.path.clone(),
+                source,
+            },
+            db::Dialect::Postgres => LedgerError::Postgres {
+                url: self.path.clone(),
+                source,
+            },
         }
     }
 
@@ -431,22 +482,49 @@ impl Ledger {
         }
     }
 
-    fn exec(&self, sql: &str, p: impl rusqlite::Params) -> Result<usize, LedgerError> {
-        self.conn.execute(sql, p).map_err(|e| self.fail(e))
+    fn exec(&self, sql: &str, p: &[Value]) -> Result<usize, LedgerError> {
+        self.db.execute(sql, p).map_err(|e| self.fail(e))
     }
 
+    /// The rows `sql` selects, each made into a `T` by `map`.
     fn rows<T>(
         &self,
         sql: &str,
-        p: impl rusqlite::Params,
-        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        p: &[Value],
+        map: impl FnMut(&Row) -> Result<T, DbError>,
     ) -> Result<Vec<T>, LedgerError> {
-        let mut stmt = self.conn.prepare(sql).map_err(|e| self.fail(e))?;
-        let rows = stmt
-            .query_map(p, map)
-            .map_err(|e| self.fail(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.fail(e));
-        rows
+        self.db
+            .query(sql, p)
+            .and_then(|rows| rows.iter().map(map).collect())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// The first row `sql` selects, if any, made into a `T` by `map`.
+    fn row<T>(
+        &self,
+        sql: &str,
+        p: &[Value],
+        map: impl FnMut(&Row) -> Result<T, DbError>,
+    ) -> Result<Option<T>, LedgerError> {
+        Ok(self.rows(sql, p, map)?.into_iter().next())
+    }
+
+    /// Starts a transaction that holds the write lock (see [`Db::begin`]).
+    fn begin(&self) -> Result<db::Tx<'_>, LedgerError> {
+        self.db.begin().map_err(|e| self.fail(e))
+    }
+
+    /// [`Ledger::begin`], and on Postgres a transaction-scoped advisory
+    /// lock on `what` as well, so transactions about the same thing wait
+    /// for each other as SQLite's one writer makes them.
+    fn begin_locked(&self, what: &str) -> Result<db::Tx<'_>, LedgerError> {
+        let tx = self.begin()?;
+        if self.db.dialect() == db::Dialect::Postgres {
+            self.exec(
+                "SELECT pg_advisory_xact_lock(hashtext(?1))",
+                db::params![format!("storyforge {what}")],
+            )?;
+        }
+        Ok(tx)
     }
 }

@@ -2,15 +2,14 @@
 //! webhook, claimed before sending so an event goes out once, released
 //! when sending failed so a later run tries again.
 
-use rusqlite::params;
-
+use super::db::params;
 use super::{now, Ledger, LedgerError};
 
 impl Ledger {
     /// Records `key` as being sent; false when it was already.
     pub fn claim_notice(&self, key: &str) -> Result<bool, LedgerError> {
         let n = self.exec(
-            "INSERT OR IGNORE INTO notices (key, sent_at) VALUES (?1, ?2)",
+            "INSERT INTO notices (key, sent_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
             params![key, now()],
         )?;
         Ok(n == 1)

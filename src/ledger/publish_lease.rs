@@ -7,8 +7,8 @@
 //! this host that is gone) or ran past `until` loses the lease.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 
+use super::db::params;
 use super::stories::owner_alive;
 use super::{parse_time, stamp, Ledger, LedgerError};
 
@@ -38,20 +38,13 @@ impl Ledger {
         owner: &str,
         ttl: chrono::Duration,
     ) -> Result<PublishLease, LedgerError> {
-        let tx = rusqlite::Transaction::new_unchecked(
-            &self.conn,
-            rusqlite::TransactionBehavior::Immediate,
-        )
-        .map_err(|e| self.fail(e))?;
+        let tx = self.begin_locked(&format!("publish lease {account}"))?;
         let now = Utc::now();
-        let held: Option<(Option<String>, Option<String>, Option<String>)> = tx
-            .query_row(
-                "SELECT owner, until, next_at FROM publish_leases WHERE account = ?1",
-                [account],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(|e| self.fail(e))?;
+        let held: Option<(Option<String>, Option<String>, Option<String>)> = self.row(
+            "SELECT owner, until, next_at FROM publish_leases WHERE account = ?1",
+            params![account],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         let (holder, until, next_at) = held.unwrap_or_default();
         if let Some(holder) = holder.filter(|h| h != owner) {
             let live = until
@@ -63,12 +56,11 @@ impl Ledger {
             }
             tracing::warn!("{account}: the publish lease of {holder} ran out or its process is gone; taking it over");
         }
-        tx.execute(
+        self.exec(
             "INSERT INTO publish_leases (account, owner, until) VALUES (?1, ?2, ?3)
              ON CONFLICT (account) DO UPDATE SET owner = ?2, until = ?3",
             params![account, owner, stamp(now + ttl)],
-        )
-        .map_err(|e| self.fail(e))?;
+        )?;
         tx.commit().map_err(|e| self.fail(e))?;
         Ok(PublishLease::Held {
             not_before: next_at.as_deref().and_then(parse_time),

@@ -1,7 +1,7 @@
 //! The ledger's other tables: Stories scheduled for later (with their
 //! retry state), token lifetimes (never the tokens) and collected insights.
 
-use rusqlite::{params, OptionalExtension};
+use super::db::{params, Value};
 use serde::Serialize;
 
 use super::{now, stamp, Ledger, LedgerError};
@@ -136,21 +136,18 @@ pub struct TokenRecord {
 impl Ledger {
     /// The recorded lifetime of `account`'s token.
     pub fn token(&self, account: &str) -> Result<TokenRecord, LedgerError> {
-        self.conn
-            .query_row(
-                "SELECT issued_at, expires_at, refreshed_at FROM tokens WHERE account = ?1",
-                [account],
-                |r| {
-                    Ok(TokenRecord {
-                        issued_at: r.get(0)?,
-                        expires_at: r.get(1)?,
-                        refreshed_at: r.get(2)?,
-                    })
-                },
-            )
-            .optional()
-            .map(Option::unwrap_or_default)
-            .map_err(|e| self.fail(e))
+        self.row(
+            "SELECT issued_at, expires_at, refreshed_at FROM tokens WHERE account = ?1",
+            params![account],
+            |r| {
+                Ok(TokenRecord {
+                    issued_at: r.get(0)?,
+                    expires_at: r.get(1)?,
+                    refreshed_at: r.get(2)?,
+                })
+            },
+        )
+        .map(Option::unwrap_or_default)
     }
 
     /// Records a token's lifetime (never the token).
@@ -180,45 +177,39 @@ impl Ledger {
 
     /// The stored metrics of `media` and when they were collected, if ever.
     pub fn insights(&self, media: &str) -> Result<Option<StoredInsights>, LedgerError> {
-        self.conn
-            .query_row(
-                "SELECT metrics, collected_at FROM insights WHERE media_id = ?1",
-                [media],
-                |r| {
-                    Ok(StoredInsights {
-                        metrics: r.get(0)?,
-                        collected_at: r.get(1)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(|e| self.fail(e))
+        self.row(
+            "SELECT metrics, collected_at FROM insights WHERE media_id = ?1",
+            params![media],
+            |r| {
+                Ok(StoredInsights {
+                    metrics: r.get(0)?,
+                    collected_at: r.get(1)?,
+                })
+            },
+        )
     }
 
     /// Stores a scheduled Story (the media, or how to make it; never a container).
     pub fn add_schedule(&self, entry: &Scheduled) -> Result<i64, LedgerError> {
-        self.exec(
-            "INSERT INTO schedule (account, file, template, feed, row, at, state, created_at, republish) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?8)",
+        self.row(
+            "INSERT INTO schedule (account, file, template, feed, row, at, state, created_at, republish) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?8) RETURNING id",
             params![entry.account, entry.file, entry.template, entry.feed, entry.row.map(|r| r as i64), entry.at, now(), entry.republish],
-        )?;
-        Ok(self.conn.last_insert_rowid())
+            |r| r.get(0),
+        )?
+        .ok_or_else(|| self.refused("the schedule entry was not stored".into()))
     }
 
     /// Every scheduled entry, soonest first.
     pub fn schedule(&self) -> Result<Vec<Scheduled>, LedgerError> {
-        self.select_schedule("ORDER BY at, id", [])
+        self.select_schedule("ORDER BY at, id", &[])
     }
 
     /// One scheduled entry.
     pub fn schedule_entry(&self, id: i64) -> Result<Option<Scheduled>, LedgerError> {
-        Ok(self.select_schedule("WHERE id = ?1", [id])?.pop())
+        Ok(self.select_schedule("WHERE id = ?1", params![id])?.pop())
     }
 
-    fn select_schedule<P: rusqlite::Params>(
-        &self,
-        tail: &str,
-        params: P,
-    ) -> Result<Vec<Scheduled>, LedgerError> {
+    fn select_schedule(&self, tail: &str, params: &[Value]) -> Result<Vec<Scheduled>, LedgerError> {
         self.rows(
             &format!("SELECT id, account, file, template, feed, row, at, state, result, attempts, next_try, republish FROM schedule {tail}"),
             params,
@@ -229,11 +220,11 @@ impl Ledger {
                     file: r.get(2)?,
                     template: r.get(3)?,
                     feed: r.get(4)?,
-                    row: r.get::<_, Option<i64>>(5)?.map(|v| v.max(0) as usize),
+                    row: r.get::<Option<i64>>(5)?.map(|v| v.max(0) as usize),
                     at: r.get(6)?,
-                    state: ScheduleState::parse(&r.get::<_, String>(7)?),
+                    state: ScheduleState::parse(&r.get::<String>(7)?),
                     result: r.get(8)?,
-                    attempts: r.get::<_, i64>(9)?.clamp(0, u32::MAX as i64) as u32,
+                    attempts: r.get::<i64>(9)?.clamp(0, u32::MAX as i64) as u32,
                     next_try: r.get(10)?,
                     republish: r.get(11)?,
                 })
@@ -251,19 +242,20 @@ impl Ledger {
         owner: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<Scheduled>, LedgerError> {
-        let tx = rusqlite::Transaction::new_unchecked(
-            &self.conn,
-            rusqlite::TransactionBehavior::Immediate,
-        )
-        .map_err(|e| self.fail(e))?;
+        let tx = self.begin()?;
         let Some(mut entry) = self.schedule_entry(id)?.filter(|e| e.is_due(now)) else {
             return Ok(None);
         };
-        self.exec(
+        // Only the run whose update took the entry has it (on Postgres
+        // another may have taken it between the read and the update).
+        let took = self.exec(
             "UPDATE schedule SET state = 'running', owner = ?2, running_since = ?3 WHERE id = ?1 AND state = 'pending'",
             params![id, owner, stamp(now)],
         )?;
         tx.commit().map_err(|e| self.fail(e))?;
+        if took != 1 {
+            return Ok(None);
+        }
         entry.state = ScheduleState::Running;
         Ok(Some(entry))
     }
@@ -279,7 +271,7 @@ impl Ledger {
         let mut recovered = 0;
         for (id, owner) in self.gone_runs("schedule", now)? {
             recovered += self.exec(
-                "UPDATE schedule SET state = 'pending', owner = NULL, running_since = NULL WHERE id = ?1 AND state = 'running' AND owner IS ?2",
+                "UPDATE schedule SET state = 'pending', owner = NULL, running_since = NULL WHERE id = ?1 AND state = 'running' AND owner IS NOT DISTINCT FROM ?2",
                 params![id, owner],
             )?;
         }
@@ -297,7 +289,7 @@ impl Ledger {
         let stale = stamp(now - chrono::Duration::hours(1));
         let running: Vec<(i64, Option<String>, Option<String>)> = self.rows(
             &format!("SELECT id, owner, running_since FROM {table} WHERE state = 'running'"),
-            [],
+            &[],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         Ok(running

@@ -3,11 +3,10 @@
 //! another run, the same bytes live under another identity); then state
 //! changes that each hold only while this process owns the claim.
 
-use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
-
+use super::db::{params, DbError, Dialect, Row, Value};
 use super::{now, parse_time, stamp, Asset, Ledger, LedgerError, State};
 use crate::media::MediaKind;
+use chrono::{DateTime, Utc};
 
 /// What a process asks to publish.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,15 +128,26 @@ fn live_owners() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<St
     LIVE_OWNERS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A new owner id for one run of this process (`host/pid/nonce`), live
-/// until [`owner_done`].
+/// This process's id: 128 random bits, drawn once. Neither the host name
+/// nor the pid counts (containers share both: each is often pid 1).
+fn process_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let mut bytes = [0u8; 16];
+        if getrandom::fill(&mut bytes).is_err() {
+            // No system randomness: a clock-seeded generator still makes
+            // a collision between two processes all but impossible.
+            let mut rng = fastrand::Rng::new();
+            bytes.iter_mut().for_each(|b| *b = rng.u8(..));
+        }
+        hex::encode(bytes)
+    })
+}
+
+/// A new owner id for one run of this process (`process/nonce`: the
+/// process's random id and the run's), live until [`owner_done`].
 pub fn owner_id() -> String {
-    let id = format!(
-        "{}/{}/{:08x}",
-        hostname(),
-        std::process::id(),
-        fastrand::u32(..)
-    );
+    let id = format!("{}/{:08x}", process_id(), fastrand::u32(..));
     live_owners().insert(id.clone());
     id
 }
@@ -148,42 +158,20 @@ pub fn owner_done(owner: &str) {
     live_owners().remove(owner);
 }
 
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty() && !h.contains('/'))
-        .unwrap_or_else(|| "host".into())
-}
-
-/// False only when `owner` certainly is gone: a process of this host whose
-/// pid no longer exists, or a run of this process that has ended. Owners
-/// on other hosts are alive until their lease runs out.
+/// False only when `owner` certainly is gone: a run of this process that
+/// has ended. Any other owner (another process, on this host or another,
+/// or an earlier release's `host/pid/nonce`) is alive until its lease runs
+/// out: a process that dies stops renewing, and that is all that tells.
 pub(crate) fn owner_alive(owner: &str) -> bool {
-    let mut parts = owner.split('/');
-    let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
-        return true;
-    };
-    if host != hostname() || !Path::new("/proc/self").exists() {
-        return true;
+    match owner.split_once('/') {
+        Some((process, _)) if process == process_id() => live_owners().contains(owner),
+        _ => true,
     }
-    let Ok(pid) = pid.parse::<u32>() else {
-        return true;
-    };
-    if pid == std::process::id() {
-        // Our pid: a run of this process, alive while it has not ended (or
-        // an earlier process that had our pid, which is gone).
-        return live_owners().contains(owner);
-    }
-    Path::new(&format!("/proc/{pid}")).exists()
 }
-
-use std::path::Path;
 
 const COLUMNS: &str = "id, account, identity, generation, content_hash, input_hash, kind, source, output_path, object_key, url, container_id, media_id, state, attempts, last_error, owner, lease_until, created_at, updated_at, container_at, publish_started_at, published_at, fields, asked_by, publish_server_at";
 
-fn row_to_asset(r: &rusqlite::Row<'_>) -> rusqlite::Result<Asset> {
+fn row_to_asset(r: &Row) -> Result<Asset, DbError> {
     Ok(Asset {
         id: r.get(0)?,
         account: r.get(1)?,
@@ -191,16 +179,14 @@ fn row_to_asset(r: &rusqlite::Row<'_>) -> rusqlite::Result<Asset> {
         generation: r.get(3)?,
         content_hash: r.get(4)?,
         input_hash: r.get(5)?,
-        kind: r.get::<_, String>(6)?.parse().map_err(|e: String| {
-            rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, e.into())
-        })?,
+        kind: r.get::<String>(6)?.parse().map_err(DbError::Conversion)?,
         source: r.get(7)?,
         output_path: r.get(8)?,
         object_key: r.get(9)?,
         url: r.get(10)?,
         container_id: r.get(11)?,
         media_id: r.get(12)?,
-        state: State::parse(&r.get::<_, String>(13)?),
+        state: State::parse(&r.get::<String>(13)?),
         attempts: r.get(14)?,
         last_error: r.get(15)?,
         owner: r.get(16)?,
@@ -230,11 +216,9 @@ impl Ledger {
         owner: &str,
         lease: chrono::Duration,
     ) -> Result<ClaimOutcome, LedgerError> {
-        let tx = rusqlite::Transaction::new_unchecked(
-            &self.conn,
-            rusqlite::TransactionBehavior::Immediate,
-        )
-        .map_err(|e| self.fail(e))?;
+        // Claims of one account wait for each other (as SQLite's one writer
+        // does): the same-content check spans its identities.
+        let tx = self.begin_locked(&format!("claim {}", req.account))?;
         let outcome = self.claim_in(req, owner, lease)?;
         tx.commit().map_err(|e| self.fail(e))?;
         Ok(outcome)
@@ -248,7 +232,7 @@ impl Ledger {
     ) -> Result<ClaimOutcome, LedgerError> {
         let t = Utc::now();
         let until = stamp(t + lease);
-        let mut latest = self.latest(&req.account, &req.identity)?;
+        let mut latest = self.latest_locked(&req.account, &req.identity)?;
         if latest.is_none() {
             if let Some(legacy) = &req.legacy {
                 latest = self.adopt(req, legacy)?;
@@ -257,12 +241,12 @@ impl Ledger {
         // A URL's query values never reach the file (a presigned signature).
         let source = crate::util::redact::redact(&req.source);
         let insert = |generation: i64| -> Result<ClaimOutcome, LedgerError> {
-            self.exec(
+            let id = self.row(
                 "INSERT INTO stories (account, identity, generation, content_hash, input_hash, kind, source, output_path, state, owner, lease_until, created_at, updated_at, fields, asked_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?11, ?11, ?12, ?13)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?11, ?11, ?12, ?13) RETURNING id",
                 params![req.account, req.identity, generation, req.content_hash, req.input_hash, req.kind.as_str(), source, req.output_path, owner, until, stamp(t), req.fields, req.asked_by],
-            )?;
-            let id = self.conn.last_insert_rowid();
+                |r| r.get::<i64>(0),
+            )?.ok_or_else(|| self.fail(DbError::Conversion("INSERT returned no id".into())))?;
             Ok(ClaimOutcome::Claimed {
                 row: Box::new(self.get(id)?),
                 claim: Claim {
@@ -275,15 +259,11 @@ impl Ledger {
         let Some(row) = latest else {
             if !req.republish {
                 let since = stamp(t - chrono::Duration::hours(SAME_CONTENT_HOURS));
-                let same = self
-                    .conn
-                    .query_row(
-                        &format!("SELECT {COLUMNS} FROM stories WHERE account = ?1 AND content_hash = ?2 AND identity != ?3 AND (state = 'published' AND published_at >= ?4 OR state IN ('creating','container','publishing','unsure') OR state IN ('pending','uploaded') AND owner IS NOT NULL AND lease_until > ?5) ORDER BY id DESC LIMIT 1"),
-                        params![req.account, req.content_hash, req.identity, since, stamp(t)],
-                        row_to_asset,
-                    )
-                    .optional()
-                    .map_err(|e| self.fail(e))?;
+                let same = self.row(
+                    &format!("SELECT {COLUMNS} FROM stories WHERE account = ?1 AND content_hash = ?2 AND identity != ?3 AND (state = 'published' AND published_at >= ?4 OR state IN ('creating','container','publishing','unsure') OR state IN ('pending','uploaded') AND owner IS NOT NULL AND lease_until > ?5) ORDER BY id DESC LIMIT 1"),
+                    params![req.account, req.content_hash, req.identity, since, stamp(t)],
+                    row_to_asset,
+                )?;
                 if let Some(row) = same {
                     return Ok(ClaimOutcome::SameContent { row: Box::new(row) });
                 }
@@ -376,11 +356,11 @@ impl Ledger {
         &self,
         claim: &Claim,
         sql: &str,
-        p: &[&dyn rusqlite::ToSql],
+        p: &[Value],
     ) -> Result<(), LedgerError> {
-        let mut all: Vec<&dyn rusqlite::ToSql> = vec![&claim.id, &claim.owner];
+        let mut all = params![claim.id, claim.owner].to_vec();
         all.extend_from_slice(p);
-        match self.exec(sql, all.as_slice())? {
+        match self.exec(sql, &all)? {
             0 => Err(LedgerError::ClaimLost {
                 path: self.path.clone(),
                 id: claim.id,
@@ -401,7 +381,7 @@ impl Ledger {
         self.owned_exec(
             claim,
             "UPDATE stories SET object_key = COALESCE(?3, object_key), url = ?4, state = CASE WHEN state IN ('pending','failed') THEN 'uploaded' ELSE state END, updated_at = ?5 WHERE id = ?1 AND owner = ?2",
-            &[&key, &shown, &now()],
+            params![key, shown, now()],
         )
     }
 
@@ -412,7 +392,7 @@ impl Ledger {
         self.owned_exec(
             claim,
             "UPDATE stories SET state = 'creating', container_id = NULL, publish_started_at = NULL, publish_server_at = NULL, publish_reply_server_at = NULL, updated_at = ?3 WHERE id = ?1 AND owner = ?2",
-            &[&t],
+            params![t],
         )?;
         self.exec(
             "INSERT INTO containers_made (account, created_at) VALUES (?1, ?2)",
@@ -426,7 +406,7 @@ impl Ledger {
         self.owned_exec(
             claim,
             "UPDATE stories SET state = 'container', container_id = ?3, container_at = ?4, updated_at = ?4 WHERE id = ?1 AND owner = ?2",
-            &[&container, &now()],
+            params![container, now()],
         )
     }
 
@@ -435,7 +415,7 @@ impl Ledger {
         self.owned_exec(
             claim,
             "UPDATE stories SET state = 'publishing', attempts = attempts + 1, publish_started_at = COALESCE(publish_started_at, ?3), updated_at = ?3 WHERE id = ?1 AND owner = ?2",
-            &[&now()],
+            params![now()],
         )
     }
 
@@ -461,7 +441,7 @@ impl Ledger {
             &format!(
                 "UPDATE stories SET {column} = COALESCE({column}, ?3) WHERE id = ?1 AND owner = ?2"
             ),
-            &[&stamp(at)],
+            params![stamp(at)],
         )
     }
 
@@ -483,7 +463,7 @@ impl Ledger {
         self.owned_exec(
             claim,
             "UPDATE stories SET state = 'published', media_id = ?3, published_at = COALESCE(published_at, ?4), last_error = NULL, owner = NULL, lease_until = NULL, updated_at = ?4 WHERE id = ?1 AND owner = ?2",
-            &[&media, &now()],
+            params![media, now()],
         )?;
         Ok(media)
     }
@@ -494,7 +474,7 @@ impl Ledger {
         self.owned_exec(
             claim,
             "UPDATE stories SET state = ?3, last_error = ?4, updated_at = ?5 WHERE id = ?1 AND owner = ?2",
-            &[&state.as_str(), &error, &now()],
+            params![state.as_str(), error, now()],
         )
     }
 
@@ -534,44 +514,51 @@ impl Ledger {
     }
 
     fn media_holder(&self, media: &str) -> Result<Option<i64>, LedgerError> {
-        self.conn
-            .query_row(
-                "SELECT id FROM stories WHERE media_id = ?1 LIMIT 1",
-                [media],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.fail(e))
+        self.row(
+            "SELECT id FROM stories WHERE media_id = ?1 LIMIT 1",
+            params![media],
+            |r| r.get(0),
+        )
     }
 
     /// The row with this id.
     pub fn get(&self, id: i64) -> Result<Asset, LedgerError> {
-        self.conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM stories WHERE id = ?1"),
-                [id],
-                row_to_asset,
-            )
-            .map_err(|e| self.fail(e))
+        self.row(
+            &format!("SELECT {COLUMNS} FROM stories WHERE id = ?1"),
+            params![id],
+            row_to_asset,
+        )?
+        .ok_or_else(|| self.refused(format!("no Story with id {id}")))
     }
 
     /// The newest generation of (`account`, `identity`), if any.
     pub fn latest(&self, account: &str, identity: &str) -> Result<Option<Asset>, LedgerError> {
-        self.conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM stories WHERE account = ?1 AND identity = ?2 ORDER BY generation DESC LIMIT 1"),
-                params![account, identity],
-                row_to_asset,
-            )
-            .optional()
-            .map_err(|e| self.fail(e))
+        self.row(
+            &format!("SELECT {COLUMNS} FROM stories WHERE account = ?1 AND identity = ?2 ORDER BY generation DESC LIMIT 1"),
+            params![account, identity],
+            row_to_asset,
+        )
+    }
+
+    /// [`Ledger::latest`], its row locked until the transaction ends (on
+    /// Postgres; SQLite's immediate transaction already holds the file).
+    fn latest_locked(&self, account: &str, identity: &str) -> Result<Option<Asset>, LedgerError> {
+        let lock = match self.db.dialect() {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        };
+        self.row(
+            &format!("SELECT {COLUMNS} FROM stories WHERE account = ?1 AND identity = ?2 ORDER BY generation DESC LIMIT 1{lock}"),
+            params![account, identity],
+            row_to_asset,
+        )
     }
 
     /// Every Story row, oldest first.
     pub fn assets(&self) -> Result<Vec<Asset>, LedgerError> {
         self.rows(
             &format!("SELECT {COLUMNS} FROM stories ORDER BY id"),
-            [],
+            &[],
             row_to_asset,
         )
     }
@@ -597,8 +584,8 @@ impl Ledger {
     pub fn media_ids(&self, account: &str) -> Result<Vec<String>, LedgerError> {
         self.rows(
             "SELECT media_id FROM stories WHERE account = ?1 AND media_id IS NOT NULL",
-            [account],
-            |r| r.get::<_, String>(0),
+            params![account],
+            |r| r.get::<String>(0),
         )
     }
 
@@ -636,9 +623,7 @@ impl Ledger {
         since: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, LedgerError> {
         Ok(self
-            .rows(sql, params![account, stamp(since)], |r| {
-                r.get::<_, String>(0)
-            })?
+            .rows(sql, params![account, stamp(since)], |r| r.get::<String>(0))?
             .iter()
             .filter_map(|s| parse_time(s))
             .collect())

@@ -171,7 +171,7 @@ pub fn stable_url(url: &str) -> String {
 }
 
 /// What a hidden part of a URL becomes.
-const MASK: &str = "***";
+pub const MASK: &str = "***";
 
 /// A URL as it may be shown: `https://u:***@host/feed.csv?key=***&page=***`.
 /// The userinfo's password (or a lone user name, which is often a token)

@@ -49,6 +49,8 @@ fn job_to_published_stories_through_real_s3_and_the_sandbox() {
         .s3(BUCKET, &s3.endpoint(), "e2e/")
         .graph("publish_spacing", "0.05")
         .graph("video_poll", "0.1")
+        // A killed run's claims hold until their lease runs out (1 s here).
+        .extra("lease: 1\n")
         .write();
     let command = || {
         let mut c = common::command();
@@ -83,6 +85,7 @@ fn job_to_published_stories_through_real_s3_and_the_sandbox() {
     child.wait().unwrap();
     let before = sandbox.published().len();
     assert!(before >= 2, "the first run published {before}");
+    common::wait_for_leases(&config);
     let finish: Output = command().output().unwrap();
     let stderr = String::from_utf8_lossy(&finish.stderr);
     // The report says which item failed and why.

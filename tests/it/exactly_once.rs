@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::common::{cli, fast_settings, jpeg_variant, spawn, text};
+use crate::common::{cli, fast_settings, fast_settings_on, jpeg_variant, spawn, text};
 use storyforge::ledger::{Ledger, State};
 use storyforge::sandbox::{Faults, Sandbox, SandboxConfig};
 
@@ -53,8 +53,8 @@ fn container_creates(sandbox: &Sandbox) -> usize {
         .count()
 }
 
-#[test]
-fn three_processes_on_one_ledger_publish_each_story_once() {
+crate::both_ledgers! {
+fn three_processes_on_one_ledger_publish_each_story_once(backend) {
     let media = tempfile::tempdir().expect("tempdir");
     let work = tempfile::tempdir().expect("tempdir");
     let files = stories(work.path(), 12);
@@ -69,7 +69,7 @@ fn three_processes_on_one_ledger_publish_each_story_once() {
             ..Faults::default()
         },
     );
-    let config = fast_settings(work.path(), media.path(), &sb.base_url(), "");
+    let config = fast_settings_on(backend, work.path(), media.path(), &sb.base_url(), "");
     let args: Vec<&str> = std::iter::once("publish")
         .chain(files.iter().map(|p| p.to_str().expect("utf-8 path")))
         .collect();
@@ -104,7 +104,7 @@ fn three_processes_on_one_ledger_publish_each_story_once() {
         "a Story published twice: {counts:?}\n{all}"
     );
     assert!(last.status.success(), "{}", text(&last));
-    let ledger = Ledger::open(&work.path().join("l.db")).expect("ledger");
+    let ledger = common::open_ledger(&config);
     let rows = ledger.assets().expect("rows");
     assert_eq!(rows.len(), files.len(), "one row per file Story");
     assert!(rows
@@ -119,29 +119,26 @@ fn three_processes_on_one_ledger_publish_each_story_once() {
         all.contains("in progress in another run") || all.contains("already published"),
         "the processes met each other's claims: {all}"
     );
-}
+}}
 
-#[test]
-fn a_sigkilled_claim_is_taken_over_and_resumed_from_its_container() {
+crate::both_ledgers! {
+fn a_sigkilled_claim_is_taken_over_and_resumed_from_its_container(backend) {
     let media = tempfile::tempdir().expect("tempdir");
     let work = tempfile::tempdir().expect("tempdir");
     let files = stories(work.path(), 1);
     // The container stays IN_PROGRESS long enough to kill the run in its poll.
     let sb = sandbox(media.path(), 4000, Faults::default());
-    let config = fast_settings(work.path(), media.path(), &sb.base_url(), "lease: 30\n");
+    let config = fast_settings_on(backend, work.path(), media.path(), &sb.base_url(), "lease: 2\n");
     let file = files[0].to_str().expect("utf-8");
     let mut child = spawn(&["publish", file], &config);
-    let db = work.path().join("l.db");
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let ledger = common::open_ledger(&config);
     let container = loop {
         assert!(
             std::time::Instant::now() < deadline,
             "no container was made"
         );
         std::thread::sleep(Duration::from_millis(50));
-        let Ok(ledger) = Ledger::open(&db) else {
-            continue;
-        };
         if let Some(row) = ledger.assets().ok().and_then(|r| r.into_iter().next()) {
             if let (State::Container, Some(c)) = (row.state, row.container_id) {
                 assert!(row.owner.is_some(), "the running process holds a claim");
@@ -149,37 +146,46 @@ fn a_sigkilled_claim_is_taken_over_and_resumed_from_its_container() {
             }
         }
     };
-    child.kill().expect("SIGKILL"); // the claim (30 s lease) stays behind
+    child.kill().expect("SIGKILL"); // the claim (2 s lease) stays behind
     child.wait().expect("reaped");
-    // Its owner is a dead process of this host: taken over at once, not after 30 s.
-    let started = std::time::Instant::now();
+    // While its lease runs, the claim is live: a run now leaves it alone.
+    let busy = cli(&["publish", file], &config);
+    let row = ledger.assets().expect("rows").remove(0);
+    let lease_left = row
+        .lease_until
+        .as_deref()
+        .and_then(storyforge::ledger::parse_time)
+        .is_some_and(|l| l > chrono::Utc::now());
+    if lease_left {
+        assert!(
+            text(&busy).contains("in progress in another run"),
+            "{}",
+            text(&busy)
+        );
+    }
+    // Once its lease has run out (nobody renews it), it is taken over and
+    // resumed from its container.
+    common::wait_for_leases(&config);
     let again = cli(&["publish", file], &config);
     assert!(again.status.success(), "{}", text(&again));
-    assert!(
-        started.elapsed() < Duration::from_secs(25),
-        "waited for the lease"
-    );
     assert_eq!(sb.published().len(), 1);
     assert_eq!(
         container_creates(&sb),
         1,
         "resumed from its container, no new one"
     );
-    let row = Ledger::open(&db)
-        .expect("ledger")
-        .assets()
-        .expect("rows")
-        .remove(0);
+    let row = ledger.assets().expect("rows").remove(0);
     assert_eq!(row.container_id.as_deref(), Some(container.as_str()));
     assert_eq!(row.state, State::Published);
 }
+}
 
-#[test]
-fn a_rerun_whose_bytes_changed_publishes_nothing_unless_asked() {
+crate::both_ledgers! {
+fn a_rerun_whose_bytes_changed_publishes_nothing_unless_asked(backend) {
     let media = tempfile::tempdir().expect("tempdir");
     let work = tempfile::tempdir().expect("tempdir");
     let sb = sandbox(media.path(), 30, Faults::default());
-    let config = fast_settings(work.path(), media.path(), &sb.base_url(), "");
+    let config = fast_settings_on(backend, work.path(), media.path(), &sb.base_url(), "");
     let root = common::root();
     let job = work.path().join("job.yaml");
     std::fs::write(
@@ -217,7 +223,7 @@ fn a_rerun_whose_bytes_changed_publishes_nothing_unless_asked() {
     let again = run("2026-11-30", &["--republish"]);
     assert!(again.status.success(), "{}", text(&again));
     assert_eq!(sb.published().len(), 2);
-    let ledger = Ledger::open(&work.path().join("l.db")).expect("ledger");
+    let ledger = common::open_ledger(&config);
     let gens: Vec<i64> = ledger
         .assets()
         .expect("rows")
@@ -246,10 +252,11 @@ fn a_rerun_whose_bytes_changed_publishes_nothing_unless_asked() {
     assert!(t.contains("the same bytes were published as"), "{t}");
     assert!(t.contains("--republish"), "{t}");
     assert_eq!(sb.published().len(), 3);
-}
+}}
 
 /// One file published with `faults` armed; the command's output and the ledger row.
 fn publish_with(
+    backend: common::pg::Backend,
     faults: Faults,
 ) -> (
     Sandbox,
@@ -263,7 +270,7 @@ fn publish_with(
     let work = tempfile::tempdir().expect("tempdir");
     let files = stories(work.path(), 1);
     let sb = sandbox(media.path(), 30, Faults::default());
-    let config = fast_settings(work.path(), media.path(), &sb.base_url(), "");
+    let config = fast_settings_on(backend, work.path(), media.path(), &sb.base_url(), "");
     sb.set_faults(faults);
     let file = files[0].display().to_string();
     let out = cli(&["publish", &file], &config);
@@ -271,17 +278,15 @@ fn publish_with(
 }
 
 fn only_row(config: &Path) -> storyforge::ledger::Asset {
-    let db = config.with_file_name("l.db");
-    Ledger::open(&db)
-        .expect("ledger")
+    common::open_ledger(config)
         .assets()
         .expect("rows")
         .remove(0)
 }
 
-#[test]
-fn a_lost_reply_whose_status_cannot_be_read_is_unsure_then_settled_by_the_container() {
-    let (sb, config, out, file, _m, _w) = publish_with(Faults {
+crate::both_ledgers! {
+fn a_lost_reply_whose_status_cannot_be_read_is_unsure_then_settled_by_the_container(backend) {
+    let (sb, config, out, file, _m, _w) = publish_with(backend, Faults {
         drop_publish_reply: 1,
         status_read_error: 1,
         ..Faults::default()
@@ -309,11 +314,11 @@ fn a_lost_reply_whose_status_cannot_be_read_is_unsure_then_settled_by_the_contai
     assert_eq!(row.media_id, Some(sb.published()[0].media_id.clone()));
     assert_eq!(sb.published().len(), 1, "no second Story");
     assert_eq!(container_creates(&sb), 1);
-}
+}}
 
-#[test]
-fn a_published_container_answering_24_is_never_replaced_without_evidence() {
-    let (sb, config, out, file, _m, _w) = publish_with(Faults {
+crate::both_ledgers! {
+fn a_published_container_answering_24_is_never_replaced_without_evidence(backend) {
+    let (sb, config, out, file, _m, _w) = publish_with(backend, Faults {
         drop_publish_reply: 1,
         published_container_gone: 100,
         ..Faults::default()
@@ -351,11 +356,11 @@ fn a_published_container_answering_24_is_never_replaced_without_evidence() {
         text(&done)
     );
     assert_eq!(sb.published().len(), 1);
-}
+}}
 
-#[test]
-fn an_already_published_reply_is_published_with_its_id() {
-    let (sb, config, out, _file, _m, _w) = publish_with(Faults {
+crate::both_ledgers! {
+fn an_already_published_reply_is_published_with_its_id(backend) {
+    let (sb, config, out, _file, _m, _w) = publish_with(backend, Faults {
         already_published_reply: 1,
         ..Faults::default()
     });
@@ -365,7 +370,7 @@ fn an_already_published_reply_is_published_with_its_id() {
     assert_eq!(row.media_id, Some(sb.published()[0].media_id.clone()));
     assert_eq!(container_creates(&sb), 1);
     assert_eq!(sb.published().len(), 1);
-}
+}}
 
 #[test]
 fn a_relative_ledger_is_beside_the_settings_file() {
@@ -425,8 +430,8 @@ fn the_401st_container_of_a_day_is_deferred() {
     assert_eq!(container_creates(&sb), 0, "the 401st was not made");
 }
 
-#[test]
-fn lost_publish_replies_from_two_processes_all_get_the_servers_media_ids() {
+crate::both_ledgers! {
+fn lost_publish_replies_from_two_processes_all_get_the_servers_media_ids(backend) {
     let media = tempfile::tempdir().expect("tempdir");
     let work = tempfile::tempdir().expect("tempdir");
     let files = stories(work.path(), 6);
@@ -439,7 +444,7 @@ fn lost_publish_replies_from_two_processes_all_get_the_servers_media_ids() {
             ..Faults::default()
         },
     );
-    let config = fast_settings(work.path(), media.path(), &sb.base_url(), "");
+    let config = fast_settings_on(backend, work.path(), media.path(), &sb.base_url(), "");
     let args: Vec<&str> = std::iter::once("publish")
         .chain(files.iter().map(|p| p.to_str().expect("utf-8 path")))
         .collect();
@@ -460,7 +465,7 @@ fn lost_publish_replies_from_two_processes_all_get_the_servers_media_ids() {
     assert!(later.status.success(), "{said}");
     let published = sb.published();
     assert_eq!(published.len(), files.len(), "each Story once: {all}");
-    let ledger = Ledger::open(&work.path().join("l.db")).expect("ledger");
+    let ledger = common::open_ledger(&config);
     let rows = ledger.assets().expect("rows");
     assert_eq!(rows.len(), files.len());
     // Each lost reply's publish window is its own (one publish at a time
@@ -488,4 +493,62 @@ fn lost_publish_replies_from_two_processes_all_get_the_servers_media_ids() {
         "{said}"
     );
     assert!(!said.contains("id(s) still unknown"), "{said}");
+}}
+
+/// Three processes on one host (so one host name; in containers each
+/// could be pid 1 as well: neither counts, owners are random ids) share a
+/// Postgres ledger. Containers take longer to process than a claim's
+/// lease, so only the heartbeat keeps each claim: still every Story goes
+/// out once, and no process takes over a claim whose owner is alive.
+#[test]
+fn three_processes_sharing_a_host_on_postgres_never_take_over_a_live_claim() {
+    let media = tempfile::tempdir().expect("tempdir");
+    let work = tempfile::tempdir().expect("tempdir");
+    let files = stories(work.path(), 9);
+    let sb = sandbox(
+        media.path(),
+        3000,
+        Faults {
+            transient_errors: 3,
+            slow_reply_ms: 10,
+            ..Faults::default()
+        },
+    );
+    let config = fast_settings_on(
+        common::pg::Backend::Postgres,
+        work.path(),
+        media.path(),
+        &sb.base_url(),
+        "lease: 2\n",
+    );
+    let args: Vec<&str> = ["publish", "-v"]
+        .into_iter()
+        .chain(files.iter().map(|p| p.to_str().expect("utf-8 path")))
+        .collect();
+    let children: Vec<_> = (0..3).map(|_| spawn(&args, &config)).collect();
+    let all: String = children
+        .into_iter()
+        .map(|c| text(&c.wait_with_output().expect("wait")))
+        .collect();
+    assert!(
+        !all.contains("taken over"),
+        "a live claim was taken over:\n{all}"
+    );
+    assert!(
+        all.contains("in progress in another run"),
+        "the processes met each other's claims: {all}"
+    );
+    let last = cli(&args, &config);
+    assert!(last.status.success(), "{}", text(&last));
+    let counts = per_media(&sb);
+    assert_eq!(counts.len(), files.len(), "every Story published: {all}");
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "a Story published twice: {counts:?}\n{all}"
+    );
+    assert_eq!(container_creates(&sb), files.len(), "no container wasted");
+    let rows = common::open_ledger(&config).assets().expect("rows");
+    assert!(rows
+        .iter()
+        .all(|r| r.state == State::Published && r.owner.is_none()));
 }

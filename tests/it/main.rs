@@ -21,6 +21,7 @@ mod inputs;
 mod insights;
 mod lanes;
 mod layers;
+mod postgres;
 mod properties;
 mod publish;
 mod publish_cli;

@@ -153,3 +153,32 @@ fn unsure_rows_are_settled_by_hand() {
         "only unsure rows"
     );
 }
+
+#[test]
+fn owners_are_random_ids_and_only_their_lease_tells_liveness() {
+    let first = owner_id();
+    let second = owner_id();
+    let pid = std::process::id().to_string();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    for o in [&first, &second] {
+        let (process, run) = o.split_once('/').expect("process/run");
+        assert_eq!(process.len(), 32, "128 bits in hex: {o}");
+        assert!(!run.is_empty());
+        assert!(!o.split('/').any(|part| part == pid || part == host.trim()));
+    }
+    assert_eq!(first.split('/').next(), second.split('/').next());
+    assert_ne!(first, second);
+    // An earlier release's owner on this host whose pid is gone (as a
+    // container's pid 1 would look from another): live while its lease runs.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let l = Ledger::open(&dir.path().join("l.db")).expect("open");
+    let lease = chrono::Duration::seconds(60);
+    let old = format!("{}/4000000/x", host.trim());
+    claimed(l.claim(&req("a", "h"), &old, lease).expect("claim"));
+    assert!(matches!(
+        l.claim(&req("a", "h"), &first, lease).expect("claim"),
+        ClaimOutcome::Busy { .. }
+    ));
+    owner_done(&first);
+    owner_done(&second);
+}

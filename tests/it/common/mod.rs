@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod pg;
 pub mod s3;
 
 use std::path::{Path, PathBuf};
@@ -211,6 +212,7 @@ pub struct SettingsFile {
     storage: Vec<(String, String)>,
     account: Option<(String, String, Option<String>)>,
     extra: String,
+    ledger: Option<String>,
 }
 
 impl SettingsFile {
@@ -244,7 +246,14 @@ impl SettingsFile {
                 Some("sandbox-token-demo".into()),
             )),
             extra: String::new(),
+            ledger: None,
         }
+    }
+
+    /// The `ledger:` setting (a file or a `postgres://` URL) instead of `work/l.db`.
+    pub fn ledger(mut self, ledger: &str) -> SettingsFile {
+        self.ledger = Some(ledger.to_string());
+        self
     }
 
     fn set(list: &mut Vec<(String, String)>, key: &str, value: &str) {
@@ -313,7 +322,9 @@ impl SettingsFile {
             let body: String = kv.iter().map(|(k, v)| format!("  {k}: {v}\n")).collect();
             format!("{name}:\n{body}")
         };
-        let mut yaml = format!("ledger: {}\n", self.work.join("l.db").display());
+        let ledger =
+            (self.ledger.clone()).unwrap_or_else(|| self.work.join("l.db").display().to_string());
+        let mut yaml = format!("ledger: \"{ledger}\"\n");
         yaml += &block("storage", &self.storage);
         yaml += &block("graph", &self.graph);
         if let Some((id, name, token)) = &self.account {
@@ -340,6 +351,53 @@ pub fn fast_settings(work: &Path, media: &Path, base: &str, extra: &str) -> Path
         .local(media)
         .extra(extra)
         .write()
+}
+
+/// [`fast_settings`] with the ledger on `backend`.
+pub fn fast_settings_on(
+    backend: pg::Backend,
+    work: &Path,
+    media: &Path,
+    base: &str,
+    extra: &str,
+) -> PathBuf {
+    SettingsFile::new(work, base)
+        .local(media)
+        .extra(extra)
+        .ledger(&backend.ledger(work))
+        .write()
+}
+
+/// The ledger the settings file `config` names (a file or a server).
+pub fn open_ledger(config: &Path) -> storyforge::ledger::Ledger {
+    let text = std::fs::read_to_string(config).expect("read settings");
+    let ledger = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ledger: "))
+        .expect("a ledger line")
+        .trim_matches('"');
+    storyforge::ledger::Ledger::open(Path::new(ledger)).expect("open the ledger")
+}
+
+/// Waits until no Story row holds a claim whose lease is still running
+/// (a killed process's claims are free once their leases run out).
+pub fn wait_for_leases(config: &Path) {
+    let until = open_ledger(config)
+        .assets()
+        .expect("rows")
+        .iter()
+        .filter(|r| r.owner.is_some())
+        .filter_map(|r| {
+            r.lease_until
+                .as_deref()
+                .and_then(storyforge::ledger::parse_time)
+        })
+        .max();
+    if let Some(until) = until {
+        if let Ok(left) = (until - chrono::Utc::now()).to_std() {
+            std::thread::sleep(left + std::time::Duration::from_millis(50));
+        }
+    }
 }
 
 /// A sandbox serving a local store, a work folder with [`fast_settings`]
