@@ -411,12 +411,19 @@ impl Ledger {
     }
 
     /// Marks that the publish call is about to be made (before the call).
+    ///
+    /// The one commit per Story synced to disk before it returns (with
+    /// all before it): the publish call that follows cannot be taken back,
+    /// so after a power cut the row says at least `publishing` and is
+    /// settled from the account, never published again.
     pub fn set_publishing(&self, claim: &Claim) -> Result<(), LedgerError> {
-        self.owned_exec(
-            claim,
-            "UPDATE stories SET state = 'publishing', attempts = attempts + 1, publish_started_at = COALESCE(publish_started_at, ?3), updated_at = ?3 WHERE id = ?1 AND owner = ?2",
-            params![now()],
-        )
+        self.durably(|| {
+            self.owned_exec(
+                claim,
+                "UPDATE stories SET state = 'publishing', attempts = attempts + 1, publish_started_at = COALESCE(publish_started_at, ?3), updated_at = ?3 WHERE id = ?1 AND owner = ?2",
+                params![now()],
+            )
+        })
     }
 
     /// Records when publishing was first attempted by the Graph API's clock.

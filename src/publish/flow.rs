@@ -290,10 +290,11 @@ impl Publisher {
                         secs(self.settings.timeout + 15.0),
                     )
                     .await?;
-                    ledger.set_publishing(claim)?;
                     if let Some(server) = sent {
                         ledger.set_publish_server_at(claim, server)?;
                     }
+                    // Synced to disk with everything before it.
+                    ledger.set_publishing(claim)?;
                     let path = format!("{}/media_publish", account.settings.ig_user_id);
                     let result = self
                         .call(account, Method::Post, &path, &[("creation_id", c.as_str())])
