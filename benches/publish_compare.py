@@ -66,7 +66,7 @@ WAITS = {
 CASES = [
     ("images", 3, 4, "image", 0.1, 1.2),
     ("videos", 2, 3, "video", 0.1, 1.2),
-    ("agency", 100, 5, "image", 0.02, 1.5),
+    ("agency", 100, 5, "image", 0.1, 1.5),
 ]
 
 
