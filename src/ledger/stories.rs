@@ -386,8 +386,18 @@ impl Ledger {
     }
 
     /// Marks that a container is about to be created (before the call),
-    /// and counts it toward the account's containers per 24 h.
-    pub fn set_creating(&self, claim: &Claim, account: &str) -> Result<(), LedgerError> {
+    /// and counts it toward the account's containers per 24 h, in one
+    /// transaction with the count: false (nothing written) when `account`
+    /// already made [`crate::spec::MAX_CONTAINERS_PER_DAY`] in the last
+    /// 24 h, so Stories of one account made at once (lanes, processes)
+    /// never go over Instagram's cap together.
+    pub fn set_creating(&self, claim: &Claim, account: &str) -> Result<bool, LedgerError> {
+        let tx = self.begin_locked(&format!("containers {account}"))?;
+        let day = chrono::Duration::hours(crate::spec::STORY_LIFETIME_HOURS);
+        let made = self.containers_since(account, Utc::now() - day)?.len();
+        if made >= crate::spec::MAX_CONTAINERS_PER_DAY {
+            return Ok(false);
+        }
         let t = now();
         self.owned_exec(
             claim,
@@ -397,8 +407,9 @@ impl Ledger {
         self.exec(
             "INSERT INTO containers_made (account, created_at) VALUES (?1, ?2)",
             params![account, t],
-        )
-        .map(|_| ())
+        )?;
+        tx.commit().map_err(|e| self.fail(e))?;
+        Ok(true)
     }
 
     /// Records the container id returned by the API.

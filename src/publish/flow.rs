@@ -198,7 +198,16 @@ impl Publisher {
                     if let Some(deferred) = self.limits_check(&job).await? {
                         return Ok(deferred);
                     }
-                    ledger.set_creating(claim, &account.settings.name)?;
+                    if !ledger.set_creating(claim, &account.settings.name)? {
+                        // Another Story of the account took the last one
+                        // since the check above.
+                        if let Some(deferred) = self.limits_check(&job).await? {
+                            return Ok(deferred);
+                        }
+                        return Ok(Outcome::Deferred {
+                            reason: "Instagram's cap of containers per 24 h reached by this account's other Stories".into(),
+                        });
+                    }
                     let param = match media.kind {
                         MediaKind::Image => "image_url",
                         MediaKind::Video => "video_url",

@@ -29,7 +29,7 @@ fn claims_states_and_identity() {
     assert!(matches!(busy, ClaimOutcome::Busy { .. }), "{busy:?}");
     l.set_uploaded(&c, Some("k.jpg"), "https://x/k.jpg?X-Amz-Signature=SECRET")
         .expect("uploaded");
-    l.set_creating(&c, "main").expect("creating");
+    assert!(l.set_creating(&c, "main").expect("creating"));
     l.set_container(&c, "c1").expect("container");
     l.set_publishing(&c).expect("publishing");
     // A stranger's update is refused, not applied.
@@ -181,4 +181,41 @@ fn owners_are_random_ids_and_only_their_lease_tells_liveness() {
     ));
     owner_done(&first);
     owner_done(&second);
+}
+
+/// The count of an account's containers and the one about to be made are
+/// one transaction: at the cap nothing is written and the caller defers.
+#[test]
+fn a_container_past_the_daily_cap_is_not_reserved() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let l = Ledger::open(&dir.path().join("l.db")).expect("open");
+    let lease = chrono::Duration::seconds(60);
+    let (_, c) = claimed(
+        l.claim(&req("t|row:1", "abc"), "a/1/x", lease)
+            .expect("claim"),
+    );
+    let (_, d) = claimed(
+        l.claim(&req("t|row:2", "def"), "a/1/x", lease)
+            .expect("claim"),
+    );
+    let made = stamp(Utc::now() - chrono::Duration::hours(1));
+    for _ in 0..crate::spec::MAX_CONTAINERS_PER_DAY - 1 {
+        l.exec(
+            "INSERT INTO containers_made (account, created_at) VALUES ('main', ?1)",
+            params![made],
+        )
+        .expect("insert");
+    }
+    assert!(l.set_creating(&c, "main").expect("the 400th"));
+    assert!(!l.set_creating(&d, "main").expect("the 401st"));
+    let day = chrono::Duration::hours(crate::spec::STORY_LIFETIME_HOURS);
+    let counted = l.containers_since("main", Utc::now() - day).expect("count");
+    assert_eq!(counted.len(), crate::spec::MAX_CONTAINERS_PER_DAY);
+    let rows = l.assets().expect("rows");
+    assert_eq!(
+        rows.iter().filter(|r| r.state == State::Creating).count(),
+        1
+    );
+    // Another account is not held up.
+    assert!(l.set_creating(&d, "other").expect("another account"));
 }
