@@ -402,21 +402,40 @@ pub async fn cancel(State(app): State<Shared>, UrlPath(id): UrlPath<i64>) -> Res
 /// The body of a reschedule.
 #[derive(Deserialize)]
 pub struct RescheduleRequest {
-    at: String,
+    #[serde(default)]
+    at: Option<String>,
+    /// Or a wall-clock `YYYY-MM-DDTHH:MM` in the entry's account's zone.
+    #[serde(default)]
+    local: Option<String>,
 }
 
-/// `POST /api/schedule/ID/reschedule` with `{"at": RFC 3339}`.
+/// `POST /api/schedule/ID/reschedule` with `{"at": RFC 3339}` or
+/// `{"local": "YYYY-MM-DDTHH:MM"}` (the entry's account's zone).
 pub async fn reschedule(
     State(app): State<Shared>,
     UrlPath(id): UrlPath<i64>,
     Json(req): Json<RescheduleRequest>,
 ) -> Response {
-    let Ok(at) = chrono::DateTime::parse_from_rfc3339(&req.at) else {
-        return fail(StatusCode::BAD_REQUEST, "pick a date and time");
+    let at = if let Some(local) = req.local.as_deref() {
+        let account = match app.ledger().schedule() {
+            Ok(all) => all.into_iter().find(|e| e.id == id).and_then(|e| e.account),
+            Err(e) => return fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        };
+        match local_time(&app, account.as_deref(), local) {
+            Ok(t) => t,
+            Err(e) => return fail(StatusCode::UNPROCESSABLE_ENTITY, e),
+        }
+    } else {
+        match req
+            .at
+            .as_deref()
+            .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
+        {
+            Some(t) => t.with_timezone(&chrono::Utc),
+            None => return fail(StatusCode::BAD_REQUEST, "pick a date and time"),
+        }
     };
-    let at = at
-        .with_timezone(&chrono::Utc)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     match app.ledger().reschedule(id, &at) {
         Ok(true) => Json(json!({ "id": id, "at": at })).into_response(),
         Ok(false) => fail(

@@ -178,8 +178,10 @@ pub async fn queue(State(app): State<Shared>) -> Response {
                 escape(account),
                 escape(account)
             );
+            // Times of the account's entries are shown and read in its zone.
+            let zone = app.settings.account_zone(account);
             for q in entries.iter().filter(|q| q.account == account) {
-                queue_item(&mut b, q);
+                queue_item(&mut b, q, zone.name());
             }
             b.push_str("</ol>");
         }
@@ -189,7 +191,7 @@ pub async fn queue(State(app): State<Shared>) -> Response {
     view(&app, "Queue", "/", body)
 }
 
-fn queue_item(b: &mut String, q: &views::QueueEntry) {
+fn queue_item(b: &mut String, q: &views::QueueEntry, zone: &str) {
     let s = &q.entry;
     let state = s.state.as_str();
     let why = s
@@ -199,11 +201,11 @@ fn queue_item(b: &mut String, q: &views::QueueEntry) {
         .unwrap_or_default();
     let _ = write!(
         b,
-        "<li class=\"item{bad}\" data-id=\"{id}\" data-at=\"{at}\">\
+        "<li class=\"item{bad}\" data-id=\"{id}\" data-at=\"{at}\" data-zone=\"{zone}\">\
 <img class=\"thumb\" src=\"/thumb/schedule/{id}\" alt=\"Preview of #{id}\" width=\"90\" height=\"160\" loading=\"lazy\">\
 <div class=\"meta\"><p>{t} {badge} <span class=\"id\">#{id}</span></p><p class=\"src\" title=\"{full}\">{src}</p>{why}\
 <form class=\"actions\" data-id=\"{id}\" aria-label=\"Actions for #{id}\">\
-<label>New time <input type=\"datetime-local\" name=\"at\"></label>\
+<label>New time (<span class=\"zone\">{zone}</span>) <input type=\"datetime-local\" name=\"at\"></label>\
 <button type=\"submit\" data-action=\"reschedule\">Reschedule</button>\
 <button type=\"button\" data-action=\"publish\">Publish now</button>\
 <button type=\"button\" data-action=\"cancel\" class=\"secondary\">Cancel</button></form></div></li>",
@@ -218,6 +220,7 @@ fn queue_item(b: &mut String, q: &views::QueueEntry) {
         badge = badge(state),
         src = escape(&views::short_source(s)),
         full = escape(&s.describe()),
+        zone = escape(zone),
     );
 }
 

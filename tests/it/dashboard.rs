@@ -1030,6 +1030,59 @@ async fn the_queue_shows_automations_and_the_form_reads_the_account_zone() {
         .collect();
     // 04:05 in Berlin in February (CET, +01:00) is 03:05 UTC.
     assert_eq!(at, ["2031-02-03T03:05:00Z"]);
+
+    // The queue shows the entry in the account's zone, and its
+    // Reschedule box reads the new time there too.
+    client.goto(&s.url).await.expect("the queue");
+    until(
+        &client,
+        "document.querySelector('.queue .item[data-zone=\"Europe/Berlin\"] form.actions')",
+        "the entry in the queue",
+    )
+    .await;
+    let label = client
+        .execute(
+            "return document.querySelector('.queue form.actions .zone').textContent;",
+            vec![],
+        )
+        .await
+        .expect("the Reschedule box's zone");
+    assert_eq!(label.as_str(), Some("Europe/Berlin"));
+    let shown = client
+        .execute(
+            "return document.querySelector('.queue .item time').textContent;",
+            vec![],
+        )
+        .await
+        .expect("the entry's time");
+    let shown = shown.as_str().unwrap_or_default().to_string();
+    assert!(
+        shown.contains("4:05") && shown.ends_with("Europe/Berlin"),
+        "{shown}"
+    );
+    client
+        .execute(
+            "const f = document.querySelector('.queue form.actions'); f.elements.at.value = '2031-07-04T05:06'; f.requestSubmit();",
+            vec![],
+        )
+        .await
+        .expect("reschedule");
+    let mut moved = Vec::new();
+    for _ in 0..100 {
+        moved = storyforge::ledger::Ledger::open(&rig.work.path().join("l.db"))
+            .expect("ledger")
+            .schedule()
+            .expect("schedule")
+            .into_iter()
+            .map(|e| e.at)
+            .collect();
+        if moved != at {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // 05:06 in Berlin in July (CEST, +02:00) is 03:06 UTC.
+    assert_eq!(moved, ["2031-07-04T03:06:00Z"]);
 }
 
 /// A video template's page also previews the whole Story as a small clip:

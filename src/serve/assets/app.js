@@ -1,5 +1,5 @@
 // storyforge dashboard: progressive enhancement over server-rendered pages.
-// Times shown in the browser's zone, actions sent with the CSRF token,
+// Times shown in their account's zone (else the browser's), actions sent with the CSRF token,
 // uploads, live template previews and the week view. No framework.
 "use strict";
 (() => {
@@ -32,33 +32,33 @@
     return json;
   }
 
-  // Times: the browser's own zone.
+  // Times: in the zone of the account they belong to (`data-zone` on an
+  // ancestor), else the browser's own.
   function localTimes(root = document) {
     for (const t of $$("time[data-local]", root)) {
       const d = new Date(t.getAttribute("datetime"));
       if (!isNaN(d)) {
-        t.textContent = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+        const zone = t.closest("[data-zone]")?.dataset.zone;
+        const opts = { dateStyle: "medium", timeStyle: "short" };
+        if (zone) opts.timeZone = zone;
+        t.textContent = d.toLocaleString(undefined, opts) + (zone ? ` ${zone}` : "");
         t.title = d.toISOString();
       }
     }
   }
   localTimes();
 
-  // A datetime-local value (browser zone) as RFC 3339 UTC.
-  function toUtc(value) {
-    const d = new Date(value);
-    return isNaN(d) ? null : d.toISOString();
-  }
 
   // Queue: reschedule, publish now, cancel.
   for (const form of $$("form.actions")) {
     const id = form.dataset.id;
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
-      const at = toUtc(form.elements.at.value);
-      if (!at) { toast("Pick a new date and time first."); return; }
+      // Read in the entry's account's zone, which the label names.
+      const local = form.elements.at.value;
+      if (!local) { toast("Pick a new date and time first."); return; }
       try {
-        await api("POST", `/api/schedule/${id}/reschedule`, { at });
+        await api("POST", `/api/schedule/${id}/reschedule`, { local });
         toast(`#${id} rescheduled`);
         location.reload();
       } catch (err) { toast(`#${id}: ${err.message}`); }
