@@ -343,24 +343,37 @@ fn local_time(
     crate::util::zone::to_utc(zone, t)
 }
 
+/// The time a form asked for: `local` (a wall-clock time in `account`'s
+/// zone) or `at` (RFC 3339); the refusal to send otherwise.
+fn asked_time(
+    app: &Shared,
+    account: Option<&str>,
+    local: Option<&str>,
+    at: Option<&str>,
+) -> Result<chrono::DateTime<chrono::Utc>, Response> {
+    if let Some(local) = local {
+        return local_time(app, account, local)
+            .map_err(|e| fail(StatusCode::UNPROCESSABLE_ENTITY, e));
+    }
+    at.and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok_or_else(|| fail(StatusCode::BAD_REQUEST, "pick a date and time"))
+}
+
 /// `POST /api/schedule`: stores the entries; with `now`, publishes them at
 /// once.
 pub async fn schedule(State(app): State<Shared>, Json(req): Json<ScheduleRequest>) -> Response {
     let at = if req.now {
         chrono::Utc::now()
-    } else if let Some(local) = req.local.as_deref() {
-        match local_time(&app, req.account.as_deref(), local) {
-            Ok(t) => t,
-            Err(e) => return fail(StatusCode::UNPROCESSABLE_ENTITY, e),
-        }
     } else {
-        match req
-            .at
-            .as_deref()
-            .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
-        {
-            Some(t) => t.with_timezone(&chrono::Utc),
-            None => return fail(StatusCode::BAD_REQUEST, "pick a date and time"),
+        match asked_time(
+            &app,
+            req.account.as_deref(),
+            req.local.as_deref(),
+            req.at.as_deref(),
+        ) {
+            Ok(t) => t,
+            Err(r) => return r,
         }
     };
     let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -416,24 +429,20 @@ pub async fn reschedule(
     UrlPath(id): UrlPath<i64>,
     Json(req): Json<RescheduleRequest>,
 ) -> Response {
-    let at = if let Some(local) = req.local.as_deref() {
-        let account = match app.ledger().schedule() {
-            Ok(all) => all.into_iter().find(|e| e.id == id).and_then(|e| e.account),
-            Err(e) => return fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-        };
-        match local_time(&app, account.as_deref(), local) {
-            Ok(t) => t,
-            Err(e) => return fail(StatusCode::UNPROCESSABLE_ENTITY, e),
-        }
-    } else {
-        match req
-            .at
-            .as_deref()
-            .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
-        {
-            Some(t) => t.with_timezone(&chrono::Utc),
-            None => return fail(StatusCode::BAD_REQUEST, "pick a date and time"),
-        }
+    // A wall-clock time is read in the entry's account's zone.
+    let account = match req.local.as_ref().map(|_| app.ledger().schedule_entry(id)) {
+        Some(Ok(e)) => e.and_then(|e| e.account),
+        Some(Err(e)) => return fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        None => None,
+    };
+    let at = match asked_time(
+        &app,
+        account.as_deref(),
+        req.local.as_deref(),
+        req.at.as_deref(),
+    ) {
+        Ok(t) => t,
+        Err(r) => return r,
     };
     let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     match app.ledger().reschedule(id, &at) {
