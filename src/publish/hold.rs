@@ -24,12 +24,17 @@ pub async fn take(
     ttl: std::time::Duration,
 ) -> Result<Option<DateTime<Utc>>, LedgerError> {
     let ttl = chrono::Duration::from_std(ttl).unwrap_or_else(|_| chrono::Duration::minutes(5));
+    // Asked again soon at first (a publish call takes well under a second),
+    // then less often, so a holder that died does not cost a write
+    // transaction every few milliseconds until its lease runs out.
+    let mut wait_ms = 20;
     let not_before = loop {
         match ledger.take_publish_lease(account, owner, ttl)? {
             PublishLease::Held { not_before } => break not_before,
             PublishLease::Busy { .. } => {
-                let ms = 20 + fastrand::u64(..40);
+                let ms = wait_ms + fastrand::u64(..wait_ms);
                 tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                wait_ms = (wait_ms * 2).min(400);
             }
         }
     };

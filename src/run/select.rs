@@ -56,11 +56,7 @@ pub(super) struct Chosen {
 
 /// The new keys' rules, checked when the job file is read.
 pub(super) fn check(job: &Job) -> Result<(), String> {
-    let picks = job.only_new
-        || job.backfill.is_some()
-        || job.max_per_run.is_some()
-        || job.until.is_some()
-        || job.per_day.is_some();
+    let picks = applies(job) || job.backfill.is_some();
     if picks && (job.template.is_none() || job.feed.is_none()) {
         return Err(
             "`only_new`, `backfill`, `max_per_run`, `until` and `per_day` go with a `template` and a `feed`"

@@ -255,3 +255,46 @@ fn the_menu_rotation_from_daily_per_day() {
     );
     assert_eq!(rig.sandbox.published().len(), 6);
 }
+
+/// A new post whose guid and title are Arabic, Chinese and emoji is a new
+/// item like any other: it goes out once, and a rerun publishes nothing.
+#[test]
+fn a_new_post_in_arabic_chinese_and_emoji_goes_out_once() {
+    let rig = common::Rig::start(|_| {});
+    let ex = example("cross-post-rss");
+    let dir = ex.path();
+    assert_eq!(run_day(&rig, dir, &day(1)).len(), 1);
+    let feed = dir.join("feed.xml");
+    let xml = std::fs::read_to_string(&feed).expect("feed");
+    let item = "<item><title>قهوة جديدة 新咖啡 ☕🎉</title><link>https://roastery.example/blog/قهوة</link><guid isPermaLink=\"false\">منشور-٤٢-新</guid><description>محمصة 烘焙</description><pubDate>Wed, 02 Dec 2026 08:00:00 +0000</pubDate></item>\n";
+    std::fs::write(&feed, xml.replacen("<item>", &format!("{item}<item>"), 1)).expect("feed");
+    let out = rig.run(&["run", &s(&dir.join("job.yaml")), "--today", &day(2)]);
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("1 published"), "{text}");
+    assert_eq!(rig.sandbox.published().len(), 2, "{text}");
+    assert!(run_day(&rig, dir, &day(2)).is_empty());
+    assert!(run_day(&rig, dir, &day(3)).is_empty());
+    assert_eq!(rig.sandbox.published().len(), 2);
+}
+
+/// The project moved after the first run (a new release folder, another
+/// mount): the baseline and the published posts are still known, so only
+/// the post added since goes out.
+#[test]
+fn a_moved_cross_post_publishes_only_the_new_post() {
+    let rig = common::Rig::start(|_| {});
+    let ex = example("cross-post-rss");
+    assert_eq!(run_day(&rig, ex.path(), &day(1)).len(), 1);
+    let moved = tempfile::tempdir().expect("temp dir");
+    let dir = moved.path().join("release-2");
+    // Both temp folders are on one file system: a rename is a move.
+    std::fs::rename(ex.path(), &dir).expect("move the project");
+    assert!(run_day(&rig, &dir, &day(1)).is_empty(), "nothing again");
+    let feed = dir.join("feed.xml");
+    let xml = std::fs::read_to_string(&feed).expect("feed");
+    let item = "<item><title>Post 42</title><link>https://roastery.example/blog/42</link><guid isPermaLink=\"false\">post-42</guid><description>New.</description><pubDate>Wed, 02 Dec 2026 08:00:00 +0000</pubDate></item>\n";
+    std::fs::write(&feed, xml.replacen("<item>", &format!("{item}<item>"), 1)).expect("feed");
+    assert_eq!(run_day(&rig, &dir, &day(2)), ["2026-12-02-post-42.jpg"]);
+    assert_eq!(rig.sandbox.published().len(), 2);
+}
