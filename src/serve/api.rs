@@ -344,20 +344,19 @@ fn local_time(
 }
 
 /// The time a form asked for: `local` (a wall-clock time in `account`'s
-/// zone) or `at` (RFC 3339); the refusal to send otherwise.
+/// zone) or `at` (RFC 3339); else the status and reason to refuse with.
 fn asked_time(
     app: &Shared,
     account: Option<&str>,
     local: Option<&str>,
     at: Option<&str>,
-) -> Result<chrono::DateTime<chrono::Utc>, Response> {
+) -> Result<chrono::DateTime<chrono::Utc>, (StatusCode, String)> {
     if let Some(local) = local {
-        return local_time(app, account, local)
-            .map_err(|e| fail(StatusCode::UNPROCESSABLE_ENTITY, e));
+        return local_time(app, account, local).map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, e));
     }
     at.and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
         .map(|t| t.with_timezone(&chrono::Utc))
-        .ok_or_else(|| fail(StatusCode::BAD_REQUEST, "pick a date and time"))
+        .ok_or_else(|| (StatusCode::BAD_REQUEST, "pick a date and time".into()))
 }
 
 /// `POST /api/schedule`: stores the entries; with `now`, publishes them at
@@ -373,7 +372,7 @@ pub async fn schedule(State(app): State<Shared>, Json(req): Json<ScheduleRequest
             req.at.as_deref(),
         ) {
             Ok(t) => t,
-            Err(r) => return r,
+            Err((status, why)) => return fail(status, why),
         }
     };
     let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -442,7 +441,7 @@ pub async fn reschedule(
         req.at.as_deref(),
     ) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err((status, why)) => return fail(status, why),
     };
     let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     match app.ledger().reschedule(id, &at) {
