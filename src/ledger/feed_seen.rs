@@ -30,26 +30,32 @@ impl Ledger {
     }
 
     /// Records the entry's baseline: `keys` are seen (not to be published),
-    /// and the baseline is taken, in one transaction.
+    /// and the baseline is taken, in one transaction. False (nothing
+    /// written) when another run took it first: this run is then a later
+    /// one, and its new items are published, not recorded as seen.
     pub fn record_baseline(
         &self,
         account: &str,
         entry: &str,
         keys: &[String],
-    ) -> Result<(), LedgerError> {
-        let tx = self.begin()?;
+    ) -> Result<bool, LedgerError> {
+        let tx = self.begin_locked(&format!("baseline {account} {entry}"))?;
         let at = now();
+        let took = self.exec(
+            "INSERT INTO feed_baselines (account, entry, taken_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            params![account, entry, at],
+        )? == 1;
+        if !took {
+            return Ok(false);
+        }
         for k in keys {
             self.exec(
                 "INSERT INTO feed_seen (account, entry, key, seen_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
                 params![account, entry, k, at],
             )?;
         }
-        self.exec(
-            "INSERT INTO feed_baselines (account, entry, taken_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-            params![account, entry, at],
-        )?;
-        tx.commit().map_err(|e| self.fail(e))
+        tx.commit().map_err(|e| self.fail(e))?;
+        Ok(true)
     }
 }
 
@@ -63,14 +69,18 @@ mod tests {
         let l = Ledger::open(&dir.path().join("l.db")).unwrap();
         let entry = "template:t.yaml|feed:f.xml";
         assert!(!l.baseline_taken("a", entry).unwrap());
-        l.record_baseline("a", entry, &["id=1".into(), "id=2".into()])
-            .unwrap();
-        l.record_baseline("a", entry, &["id=2".into()]).unwrap();
+        assert!(l
+            .record_baseline("a", entry, &["id=1".into(), "id=2".into()])
+            .unwrap());
+        // A second first run (another process, at once) takes nothing:
+        // its extra item is a new one, for it to publish.
+        assert!(!l.record_baseline("a", entry, &["id=3".into()]).unwrap());
         assert!(l.baseline_taken("a", entry).unwrap());
         assert!(!l.baseline_taken("b", entry).unwrap());
         let seen = l.seen_keys("a", entry).unwrap();
         assert_eq!(seen.len(), 2);
         assert!(seen.contains("id=1"));
+        assert!(!seen.contains("id=3"));
         assert!(l.seen_keys("a", "template:other").unwrap().is_empty());
     }
 }

@@ -298,12 +298,42 @@ pub(super) fn choose(job: &Job, p: &Picking) -> Chosen {
             .filter(|(_, _, a)| a.state == State::Published)
             .map(|(_, k, _)| *k)
             .collect();
-        let plan = only_new::plan(
+        let mut plan = only_new::plan(
             &candidates,
             |k| seen.contains(k) || published.contains(k),
             first,
             job.backfill.unwrap_or(1),
         );
+        // The baseline is first come: a run that finds it taken since it
+        // looked (another process's first run) goes on as a later run.
+        let first = first
+            && match (
+                p.dry_run,
+                p.ledger
+                    .record_baseline(p.account, &names.entry, &plan.baseline),
+            ) {
+                (true, _) => true,
+                (false, Ok(took)) => took,
+                (false, Err(e)) => {
+                    fail(&mut out, e.to_string());
+                    return out;
+                }
+            };
+        if !first && !plan.baseline.is_empty() {
+            let seen = match p.ledger.seen_keys(p.account, &names.entry) {
+                Ok(s) => s,
+                Err(e) => {
+                    fail(&mut out, e.to_string());
+                    return out;
+                }
+            };
+            plan = only_new::plan(
+                &candidates,
+                |k| seen.contains(k) || published.contains(k),
+                false,
+                job.backfill.unwrap_or(1),
+            );
+        }
         if first {
             out.notes.push(format!(
                 "{shown}: first run: {} item(s) recorded as seen{}, {} published (`backfill`)",
@@ -315,15 +345,6 @@ pub(super) fn choose(job: &Job, p: &Picking) -> Chosen {
                 },
                 plan.publish.len()
             ));
-            if !p.dry_run {
-                if let Err(e) = p
-                    .ledger
-                    .record_baseline(p.account, &names.entry, &plan.baseline)
-                {
-                    fail(&mut out, e.to_string());
-                    return out;
-                }
-            }
         }
         picked = plan.publish;
     }
