@@ -1,51 +1,41 @@
 //! storyforge: templates, feeds and media files in → Instagram Stories
 //! rendered, transcoded, validated, uploaded and published exactly once.
 //!
-//! The library is the whole tool; the `storyforge` binary is a thin CLI over
-//! it. Modules sit in layers and only use those below (README, "Layout";
-//! checked by `tests/it/layers.rs`):
+//! This crate is the jobs layer and the `storyforge` binary (a thin CLI over
+//! it); the layers below are crates of their own in `crates/`, each using
+//! only those below it (docs/architecture.md; `tests/it/layers.rs` checks
+//! the graph):
 //!
-//! - jobs: [`config`] reads storyforge.yaml, [`pipeline`] renders batches in
-//!   parallel, [`delivery`] is the one step from a Story file to a published
-//!   Story, [`daily`], [`run`] (job files), [`schedule`] (tick), [`doctor`],
-//!   [`serve`] (the web dashboard);
-//! - deliver: [`validate`] holds any file to Instagram's rules, [`ledger`]
-//!   records every Story, [`notify`] tells webhooks what happened, [`storage`] puts files at public URLs, [`publish`]
-//!   talks to the Graph API, [`auth`] logs accounts in;
-//! - story: [`fonts`], [`text`] (shaping and layout), [`assets`],
-//!   [`template`], [`feed`], [`render`], [`story`] (one Story's variables and
-//!   scene), [`video`];
-//! - base: [`spec`] (Instagram's limits), [`media`] (the one media kind and
-//!   content sniffer), [`util`].
+//! - jobs (here): [`config`] reads storyforge.yaml, [`pipeline`] renders
+//!   batches in parallel, [`delivery`] is the one step from a Story file to
+//!   a published Story, [`run`] (job files), [`schedule`] (tick),
+//!   [`doctor`], [`serve`] (the web dashboard);
+//! - deliver (`storyforge-deliver`): [`validate`], [`ledger`], [`notify`],
+//!   [`storage`], [`publish`], [`auth`];
+//! - video (`storyforge-video`): [`video`] (facts and plans; FFmpeg with the
+//!   `video` feature);
+//! - story (`storyforge-story`): [`fonts`], [`text`], [`assets`],
+//!   [`template`], [`feed`], [`render`], [`story`], [`daily`];
+//! - base (`storyforge-base`): [`spec`] (Instagram's limits), [`media`],
+//!   [`util`].
 //!
-//! [`sandbox`] emulates the Graph API for tests and demos; nothing in the
-//! library uses it.
+//! The lower layers are re-exported under their old paths, so
+//! `storyforge::template::…` and `crate::spec::…` name what they always did.
+//! [`sandbox`] (`storyforge-sandbox`) emulates the Graph API for tests and
+//! demos; nothing in the library uses it.
 
 #![warn(missing_docs)]
 
-pub mod assets;
-pub mod auth;
 pub mod config;
-pub mod daily;
 pub mod delivery;
 pub mod doctor;
-pub mod feed;
-pub mod fonts;
-pub mod ledger;
-pub mod media;
-pub mod notify;
 pub mod pipeline;
-pub mod publish;
-pub mod render;
 pub mod run;
-pub mod sandbox;
 pub mod schedule;
 pub mod serve;
-pub mod spec;
-pub mod storage;
-pub mod story;
-pub mod template;
-pub mod text;
-pub mod util;
-pub mod validate;
-pub mod video;
+
+pub use storyforge_base::{media, spec, util};
+pub use storyforge_deliver::{auth, ledger, notify, publish, storage, validate};
+pub use storyforge_sandbox as sandbox;
+pub use storyforge_story::{assets, daily, feed, fonts, render, story, template, text};
+pub use storyforge_video as video;

@@ -54,9 +54,12 @@ fn processes_opening_a_new_ledger_at_once_apply_its_migrations_once() {
         .output()
         .expect("psql");
     // Each migration in the repository, once.
-    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
-        .expect("migrations")
-        .count();
+    let migrations = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crates/deliver/migrations/postgres"
+    ))
+    .expect("migrations")
+    .count();
     assert_eq!(
         String::from_utf8_lossy(&counted.stdout).trim(),
         migrations.to_string(),

@@ -4,7 +4,7 @@
 //! the account behind it, refusing PERSONAL accounts. The app secret and
 //! the tokens travel as [`Secret`]s; errors carry redacted text only.
 //!
-//! This module shares nothing with `crate::sandbox`: the emulator and the
+//! This module shares nothing with `storyforge_sandbox`: the emulator and the
 //! client must not share a misreading of the OAuth flow.
 
 use std::path::{Path, PathBuf};

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::ledger::Ledger;
-use crate::util::redact::redact;
+use storyforge_base::util::redact::redact;
 
 /// The kinds of event a webhook can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
@@ -266,7 +266,7 @@ async fn post(
     kind: EventKind,
     events: &[&Event],
 ) -> Result<(), String> {
-    let url = crate::util::env::expand(&hook.url).map_err(|e| e.to_string())?;
+    let url = storyforge_base::util::env::expand(&hook.url).map_err(|e| e.to_string())?;
     let body = body(hook, kind, events);
     let mut wait = FIRST_WAIT;
     let mut last = String::new();

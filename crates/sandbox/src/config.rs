@@ -2,7 +2,7 @@
 //! a checked configuration the server runs with.
 //!
 //! These numbers are the sandbox's own reading of the Instagram spec, kept
-//! apart from `crate::spec` on purpose: the Graph client and this emulator
+//! apart from `storyforge_base::spec` on purpose: the Graph client and this emulator
 //! must not share a misreading.
 
 use std::net::SocketAddr;
@@ -253,7 +253,7 @@ pub struct Faults {
     pub status_read_error: u32,
     /// A PUBLISHED container past its lifetime on the sandbox clock answers
     /// EXPIRED, as the live API's can once its Story is gone (with
-    /// [`crate::sandbox::Sandbox::advance_clock`], a test ages one without
+    /// [`crate::Sandbox::advance_clock`], a test ages one without
     /// waiting). Stays until changed. Default: false.
     pub published_containers_expire: bool,
 }

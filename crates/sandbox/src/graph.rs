@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::spec;
 use serde_json::{json, Map, Value};
+use storyforge_base::spec;
 
 use super::errors::GraphError;
 use super::fetch::{fetch, process_video, sha256_hex};

@@ -3,8 +3,8 @@
 //! endpoints like graph.instagram.com, serves the local media store at
 //! `/media/{key}`, and keeps its own record of every publish.
 //!
-//! It shares no code with the Graph client (`crate::publish`) or
-//! `crate::spec`: its request parsing, error table and limits are its own,
+//! It shares no code with the Graph client (`storyforge_deliver::publish`) or
+//! `storyforge_base::spec`: its request parsing, error table and limits are its own,
 //! so a misreading of the API cannot hide in both.
 //!
 //! Run it in the background with [`Sandbox::start`] (own thread and tokio
@@ -20,6 +20,8 @@
 //! one 24 / 2207006; a container of another account answers 100; insights
 //! of a Story older than 24 h answer 10 / 2108006; a refreshed token keeps
 //! working for `tokens.refresh_grace_secs` (60 s).
+
+#![warn(missing_docs)]
 
 mod config;
 mod control;

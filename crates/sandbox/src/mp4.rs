@@ -342,7 +342,7 @@ mod tests {
 
     #[test]
     fn real_encoder_output_is_read() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/video");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/video");
         let facts = read_facts(&std::fs::read(dir.join("landscape.mp4")).unwrap()).unwrap();
         assert_eq!(
             (facts.codec.as_str(), facts.width, facts.height),

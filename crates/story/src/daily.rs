@@ -9,7 +9,7 @@ use crate::feed::FeedRow;
 use crate::template::vars::parse_date;
 
 /// A row's value of `name` (any case), trimmed.
-pub(crate) fn column<'a>(row: &'a FeedRow, name: &str) -> Option<&'a str> {
+pub fn column<'a>(row: &'a FeedRow, name: &str) -> Option<&'a str> {
     row.vars
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))

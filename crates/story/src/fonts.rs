@@ -162,7 +162,7 @@ fn face_name(stem: &str) -> (String, u16) {
 
 macro_rules! bundled {
     ($($file:literal),*) => {
-        &[$(($file, include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/fonts/", $file)) as &[u8])),*]
+        &[$(($file, include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fonts/", $file)) as &[u8])),*]
     };
 }
 
@@ -199,62 +199,62 @@ const FALLBACKS: &[(&str, &[u8], Option<&[u8]>)] = &[
         chain::LATIN,
         include_bytes!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fonts/NotoSans-Regular.ttf"
+            "/../../fonts/NotoSans-Regular.ttf"
         )),
         Some(include_bytes!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fonts/NotoSans-Bold.ttf"
+            "/../../fonts/NotoSans-Bold.ttf"
         ))),
     ),
     (
         chain::ARABIC,
         include_bytes!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fonts/NotoSansArabic-Regular.ttf"
+            "/../../fonts/NotoSansArabic-Regular.ttf"
         )),
         Some(include_bytes!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fonts/NotoSansArabic-Bold.ttf"
+            "/../../fonts/NotoSansArabic-Bold.ttf"
         ))),
     ),
     (
         chain::HEBREW,
         include_bytes!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fonts/NotoSansHebrew-Regular.ttf"
+            "/../../fonts/NotoSansHebrew-Regular.ttf"
         )),
         Some(include_bytes!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fonts/NotoSansHebrew-Bold.ttf"
+            "/../../fonts/NotoSansHebrew-Bold.ttf"
         ))),
     ),
     (
         chain::DEVANAGARI,
         include_bytes!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fonts/NotoSansDevanagari-Regular.ttf"
+            "/../../fonts/NotoSansDevanagari-Regular.ttf"
         )),
         Some(include_bytes!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fonts/NotoSansDevanagari-Bold.ttf"
+            "/../../fonts/NotoSansDevanagari-Bold.ttf"
         ))),
     ),
     (
         chain::THAI,
         include_bytes!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fonts/NotoSansThai-Regular.ttf"
+            "/../../fonts/NotoSansThai-Regular.ttf"
         )),
         Some(include_bytes!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fonts/NotoSansThai-Bold.ttf"
+            "/../../fonts/NotoSansThai-Bold.ttf"
         ))),
     ),
     (
         chain::CJK,
         include_bytes!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fonts/NotoSansCJKsc-Subset.otf"
+            "/../../fonts/NotoSansCJKsc-Subset.otf"
         )),
         None,
     ),
@@ -262,7 +262,7 @@ const FALLBACKS: &[(&str, &[u8], Option<&[u8]>)] = &[
         chain::EMOJI,
         include_bytes!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fonts/NotoColorEmoji.ttf"
+            "/../../fonts/NotoColorEmoji.ttf"
         )),
         None,
     ),
@@ -442,7 +442,7 @@ impl FontBook {
             let families = self.families();
             return Err(FontError::NoFamily {
                 family: family.to_string(),
-                hint: crate::util::suggest::did_you_mean(
+                hint: storyforge_base::util::suggest::did_you_mean(
                     family,
                     families.iter().map(String::as_str),
                 ),

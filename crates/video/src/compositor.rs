@@ -8,9 +8,9 @@
 use image::{RgbImage, RgbaImage};
 
 use super::overlay::{Planes, Sprite};
-use crate::render::{self, Paint, Scene, SceneBackground, SceneLayer};
-use crate::template::timing::{Motion, Pose};
-use crate::template::{Color, PxRect, Template};
+use storyforge_story::render::{self, Paint, Scene, SceneBackground, SceneLayer};
+use storyforge_story::template::timing::{Motion, Pose};
+use storyforge_story::template::{Color, PxRect, Template};
 
 /// Draws `layers` (canvas coordinates) into a premultiplied RGBA picture of
 /// the canvas part `area`: drawn once over black and once over white, the
@@ -160,7 +160,13 @@ impl Moving {
 fn scaled(area: PxRect, full: &RgbaImage, scale: f32) -> Option<Sprite> {
     let w = ((area.w as f32 * scale).round() as u32).max(1);
     let h = ((area.h as f32 * scale).round() as u32).max(1);
-    let (small, _) = render::compose::fit_image(full, w, h, crate::template::Fit::Fill, [0.5, 0.5]);
+    let (small, _) = render::compose::fit_image(
+        full,
+        w,
+        h,
+        storyforge_story::template::Fit::Fill,
+        [0.5, 0.5],
+    );
     let x = area.x + (area.w as i32 - w as i32) / 2;
     let y = area.y + (area.h as i32 - h as i32) / 2;
     Sprite::from_premultiplied(&small, x, y)

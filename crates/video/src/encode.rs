@@ -56,7 +56,7 @@ pub(super) fn encode_fitting(
     encode: &mut dyn FnMut(u64, &Path) -> Result<(), VideoError>,
 ) -> Result<Output, VideoError> {
     // A unique name per writer, fsynced before the rename (crash safety).
-    let tmp = crate::util::atomic::temp_path(path);
+    let tmp = storyforge_base::util::atomic::temp_path(path);
     let budget = ctx.opts.max_bytes;
     let mut bps =
         plan::video_bitrate(budget, part.out_duration).map_err(|e| VideoError::Unusable {
@@ -74,9 +74,11 @@ pub(super) fn encode_fitting(
                 .len();
             if size <= budget {
                 let duration = check_contract(&tmp, plan, part, budget)?;
-                crate::util::atomic::persist(&tmp, path).map_err(|source| VideoError::Write {
-                    path: path.display().to_string(),
-                    source,
+                storyforge_base::util::atomic::persist(&tmp, path).map_err(|source| {
+                    VideoError::Write {
+                        path: path.display().to_string(),
+                        source,
+                    }
                 })?;
                 return Ok(Output {
                     path: path.to_path_buf(),

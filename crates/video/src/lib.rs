@@ -1,32 +1,37 @@
 //! The video stage: any input video → Story-compliant H.264/AAC MP4s under
 //! a byte budget, never cut short. The pure parts build without FFmpeg:
 //! [`facts`] (what a file is), [`plan`] (facts and options → an encode
-//! plan) and [`mp4`] (box order). With the `video` feature (FFmpeg through
+//! plan) and [`mp4`] (box order). With the `ffmpeg` feature (FFmpeg through
 //! ffmpeg-next), `probe` reads a file's facts, `transcode` runs a plan and
 //! `batch` runs many files in parallel within a thread budget.
+//!
+//! A crate of its own above the story crate (it composes rendered frames)
+//! and below delivery (the validator probes videos): docs/architecture.md.
 
-#[cfg(feature = "video")]
+#![warn(missing_docs)]
+
+#[cfg(feature = "ffmpeg")]
 pub mod batch;
 pub mod compositor;
-#[cfg(feature = "video")]
+#[cfg(feature = "ffmpeg")]
 mod encode;
 pub mod facts;
-#[cfg(feature = "video")]
+#[cfg(feature = "ffmpeg")]
 pub mod frames;
 pub mod mp4;
 pub mod overlay;
 pub mod plan;
-#[cfg(feature = "video")]
+#[cfg(feature = "ffmpeg")]
 pub mod preview;
-#[cfg(feature = "video")]
+#[cfg(feature = "ffmpeg")]
 mod probe;
-#[cfg(feature = "video")]
+#[cfg(feature = "ffmpeg")]
 pub mod story;
-#[cfg(feature = "video")]
+#[cfg(feature = "ffmpeg")]
 pub mod transcode;
 
 pub use facts::{AudioStream, MediaFacts, ProbeError, VideoStream};
-#[cfg(feature = "video")]
+#[cfg(feature = "ffmpeg")]
 pub use probe::probe;
 
 /// How the picture fills the 9:16 frame.
@@ -62,7 +67,7 @@ pub struct TranscodeOptions {
 impl Default for TranscodeOptions {
     fn default() -> Self {
         TranscodeOptions {
-            max_bytes: crate::spec::DEFAULT_VIDEO_MAX_BYTES,
+            max_bytes: storyforge_base::spec::DEFAULT_VIDEO_MAX_BYTES,
             fit: FitMode::Blur,
             pad_short: false,
             threads: 0,

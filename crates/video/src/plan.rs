@@ -2,7 +2,7 @@
 //! (parts, frame rate, bitrates, filters). No FFmpeg calls, no I/O.
 
 use super::{FitMode, MediaFacts, TranscodeOptions};
-use crate::spec;
+use storyforge_base::spec;
 
 /// Story output width.
 pub const OUT_W: u32 = spec::STORY_WIDTH;
@@ -209,7 +209,7 @@ pub fn plan(facts: &MediaFacts, opts: &TranscodeOptions, tonemap: bool) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::video::VideoStream;
+    use crate::VideoStream;
 
     fn facts(duration: f64, rate: Option<(i32, i32)>, constant: bool) -> MediaFacts {
         MediaFacts {

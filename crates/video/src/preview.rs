@@ -14,8 +14,8 @@ use super::encode::Ctx;
 use super::plan::{OUT_H, OUT_W};
 use super::story::{encode_once, plan_story_at, row_story};
 use super::{TranscodeOptions, VideoError};
-use crate::render::Scene;
-use crate::template::Template;
+use storyforge_story::render::Scene;
+use storyforge_story::template::Template;
 
 /// The preview's width and height.
 pub const PREVIEW_SIZE: (u32, u32) = (360, 640);
@@ -63,14 +63,16 @@ impl Scaler {
 pub fn preview_row(
     t: &Template,
     scene: &Scene,
-    vars: &crate::template::Variables,
+    vars: &storyforge_story::template::Variables,
     feed_dir: Option<&Path>,
 ) -> Result<Vec<u8>, String> {
     let story = row_story(t, scene, vars, feed_dir)?;
     let opts = TranscodeOptions::default();
     let p = plan_story_at(&story, &opts, Some(PREVIEW_FPS)).map_err(|e| e.to_string())?;
     ff::init().map_err(|e| e.to_string())?;
-    let out = crate::util::atomic::temp_path(&std::env::temp_dir().join("storyforge-preview.mp4"));
+    let out = storyforge_base::util::atomic::temp_path(
+        &std::env::temp_dir().join("storyforge-preview.mp4"),
+    );
     let ctx = Ctx {
         input: &t.path,
         shown: format!("{} (preview)", t.path.display()),
@@ -90,7 +92,7 @@ pub fn preview_row(
 pub fn preview_key(
     t: &Template,
     scene: &Scene,
-    vars: &crate::template::Variables,
+    vars: &storyforge_story::template::Variables,
     feed_dir: Option<&Path>,
 ) -> Result<String, String> {
     use sha2::Digest;

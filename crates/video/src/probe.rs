@@ -25,7 +25,7 @@ pub(crate) fn open_input(
     if !meta.is_file() {
         return Err(format!(
             "not a regular file ({}); give a video file",
-            crate::media::file_type_name(&meta)
+            storyforge_base::media::file_type_name(&meta)
         ));
     }
     let mut options = ffmpeg_next::Dictionary::new();

@@ -18,10 +18,10 @@ use super::overlay::rgb_to_yuv420;
 use super::plan::{self, Part, Plan, AUDIO_RATE, OUT_H, OUT_W};
 use super::transcode::Output;
 use super::{probe, FitMode, MediaFacts, TranscodeOptions, VideoError};
-use crate::render::Scene;
-use crate::spec;
-use crate::template::timing::VideoSpec;
-use crate::template::{Fit, Template};
+use storyforge_base::spec;
+use storyforge_story::render::Scene;
+use storyforge_story::template::timing::VideoSpec;
+use storyforge_story::template::{Fit, Template};
 
 /// What one video Story is made of, files resolved.
 pub struct VideoStory<'a> {
@@ -360,12 +360,13 @@ fn copy_plane(
 pub(super) fn row_story<'a>(
     t: &'a Template,
     scene: &'a Scene,
-    vars: &crate::template::Variables,
+    vars: &storyforge_story::template::Variables,
     feed_dir: Option<&Path>,
 ) -> Result<VideoStory<'a>, String> {
     let spec = t.video.clone().unwrap_or_default();
-    let path_of = |what: &str, src: &crate::template::Pattern| {
-        crate::story::media_path(t, src, vars, feed_dir).map_err(|e| format!("{what}: {e}"))
+    let path_of = |what: &str, src: &storyforge_story::template::Pattern| {
+        storyforge_story::story::media_path(t, src, vars, feed_dir)
+            .map_err(|e| format!("{what}: {e}"))
     };
     let clip = spec
         .clip
@@ -390,7 +391,7 @@ pub(super) fn row_story<'a>(
 pub fn plan_row(
     t: &Template,
     scene: &Scene,
-    vars: &crate::template::Variables,
+    vars: &storyforge_story::template::Variables,
     feed_dir: Option<&Path>,
 ) -> Result<StoryPlan, String> {
     let story = row_story(t, scene, vars, feed_dir)?;
@@ -403,7 +404,7 @@ pub fn plan_row(
 pub fn poster_row(
     t: &Template,
     scene: &Scene,
-    vars: &crate::template::Variables,
+    vars: &storyforge_story::template::Variables,
     feed_dir: Option<&Path>,
     at: f64,
 ) -> Result<image::RgbImage, String> {
@@ -428,9 +429,9 @@ pub fn poster_row(
                 Fit::Cover
             };
             let (fitted, off) =
-                crate::render::compose::fit_image(&rgba, OUT_W, OUT_H, fit, [0.5, 0.5]);
+                storyforge_story::render::compose::fit_image(&rgba, OUT_W, OUT_H, fit, [0.5, 0.5]);
             let mut canvas = image::RgbImage::new(OUT_W, OUT_H);
-            crate::render::compose::blend_image(&mut canvas, &fitted, off, 1.0, None);
+            storyforge_story::render::compose::blend_image(&mut canvas, &fitted, off, 1.0, None);
             canvas
         }
         _ => StillBackground::new(scene, spec.zoom, p.duration).frame(at),
@@ -460,7 +461,7 @@ pub fn poster_row(
 pub fn render_row(
     t: &Template,
     scene: &Scene,
-    vars: &crate::template::Variables,
+    vars: &storyforge_story::template::Variables,
     feed_dir: Option<&Path>,
     out: &Path,
     opts: &TranscodeOptions,

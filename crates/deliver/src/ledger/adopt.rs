@@ -58,7 +58,7 @@ pub(super) fn redact_sources(db: &Db) -> Result<(), DbError> {
     )?;
     for row in rows {
         let (id, source): (i64, String) = (row.get(0)?, row.get(1)?);
-        let masked = crate::util::redact::redact(&source);
+        let masked = storyforge_base::util::redact::redact(&source);
         if masked != source {
             db.execute(
                 "UPDATE stories SET source = ?2 WHERE id = ?1",

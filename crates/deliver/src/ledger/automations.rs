@@ -164,7 +164,7 @@ impl Ledger {
                 id,
                 owner,
                 if failed { "failed" } else { "done" },
-                crate::util::redact::redact(result),
+                storyforge_base::util::redact::redact(result),
                 super::now()
             ],
         )

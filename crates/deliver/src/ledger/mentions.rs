@@ -38,9 +38,9 @@ impl Ledger {
     }
 }
 
-/// A Story row for tests: `identity` in `state`, the rest empty.
-#[cfg(test)]
-pub(crate) fn test_asset(id: i64, identity: &str, state: super::State) -> Asset {
+/// A Story row for tests (here and in the jobs crate's): `identity` in
+/// `state`, the rest empty.
+pub fn test_asset(id: i64, identity: &str, state: super::State) -> Asset {
     Asset {
         id,
         account: "a".into(),
@@ -48,7 +48,7 @@ pub(crate) fn test_asset(id: i64, identity: &str, state: super::State) -> Asset 
         generation: 0,
         content_hash: "h".into(),
         input_hash: None,
-        kind: crate::media::MediaKind::Image,
+        kind: storyforge_base::media::MediaKind::Image,
         source: identity.into(),
         output_path: None,
         object_key: None,

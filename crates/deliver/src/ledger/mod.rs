@@ -30,15 +30,14 @@ use serde::Serialize;
 
 use db::{Db, Row, Value};
 
-use crate::media::MediaKind;
+use storyforge_base::media::MediaKind;
 
 pub use adopt::{changed_since, Legacy};
 pub use automations::Automation;
 pub use db::DbError;
 pub use insights::{InsightFailure, InsightRow, RefusedMetric};
 pub use media_ids::IdUnknown;
-#[cfg(test)]
-pub(crate) use mentions::test_asset;
+pub use mentions::test_asset;
 pub use publish_lease::PublishLease;
 pub use schedule::{ScheduleState, Scheduled, StoredInsights, TokenRecord};
 pub use stories::{owner_done, owner_id, Claim, ClaimOutcome, Settlement, StoryRequest};

@@ -32,15 +32,15 @@ pub(crate) fn is_url(ledger: &str) -> bool {
 
 /// The ledger URL as it may be shown: its password masked.
 pub(crate) fn shown(url: &str) -> String {
-    crate::util::redact::redact_url(url)
+    storyforge_base::util::redact::redact_url(url)
 }
 
 impl Pg {
     /// Connects to `url` (`${ENV}` expanded; the password from the URL or
     /// `PGPASSWORD`).
     pub(crate) fn connect(url: &str) -> Result<Pg, DbError> {
-        let expanded =
-            crate::util::env::expand(url).map_err(|e| DbError::Postgres(e.to_string()))?;
+        let expanded = storyforge_base::util::env::expand(url)
+            .map_err(|e| DbError::Postgres(e.to_string()))?;
         let mut config = tokio_postgres::Config::from_str(expanded.expose()).map_err(|_| {
             DbError::Postgres(
                 "not a valid postgres:// URL; write postgres://USER@HOST:PORT/DATABASE".into(),
@@ -99,7 +99,7 @@ impl Pg {
 
     fn masked(&self, message: String) -> DbError {
         DbError::Postgres(match &self.password {
-            Some(p) => message.replace(p.as_str(), crate::util::redact::MASK),
+            Some(p) => message.replace(p.as_str(), storyforge_base::util::redact::MASK),
             None => message,
         })
     }

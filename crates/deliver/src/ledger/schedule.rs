@@ -98,7 +98,7 @@ impl Scheduled {
 
     /// What it publishes, for people: the file, or `TEMPLATE × FEED row N`.
     pub fn describe(&self) -> String {
-        use crate::util::redact::redact_url;
+        use storyforge_base::util::redact::redact_url;
         self.file.as_deref().map(redact_url).unwrap_or_else(|| {
             format!(
                 "{}{} row {}",
@@ -339,7 +339,7 @@ impl Ledger {
     ) -> Result<bool, LedgerError> {
         self.exec(
             "UPDATE schedule SET state = ?3, result = ?4, attempts = ?5, next_try = ?6, owner = NULL, running_since = NULL WHERE id = ?1 AND owner = ?2 AND state = 'running'",
-            params![id, owner, state.as_str(), crate::util::redact::redact(result), attempts, next_try],
+            params![id, owner, state.as_str(), storyforge_base::util::redact::redact(result), attempts, next_try],
         )
         .map(|n| n == 1)
     }

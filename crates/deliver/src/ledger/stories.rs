@@ -5,8 +5,8 @@
 
 use super::db::{params, DbError, Dialect, Row, Value};
 use super::{now, parse_time, stamp, Asset, Ledger, LedgerError, State};
-use crate::media::MediaKind;
 use chrono::{DateTime, Utc};
+use storyforge_base::media::MediaKind;
 
 /// What a process asks to publish.
 #[derive(Debug, Clone, PartialEq)]
@@ -204,7 +204,7 @@ fn row_to_asset(r: &Row) -> Result<Asset, DbError> {
 
 /// How long the same bytes under another identity count as a duplicate:
 /// a Story's life (after it, posting them again is a repost, not a copy).
-const SAME_CONTENT_HOURS: i64 = crate::spec::STORY_LIFETIME_HOURS;
+const SAME_CONTENT_HOURS: i64 = storyforge_base::spec::STORY_LIFETIME_HOURS;
 
 impl Ledger {
     /// Claims the row of `req` for `owner` until `lease` from now, in one
@@ -239,7 +239,7 @@ impl Ledger {
             }
         }
         // A URL's query values never reach the file (a presigned signature).
-        let source = crate::util::redact::redact(&req.source);
+        let source = storyforge_base::util::redact::redact(&req.source);
         let insert = |generation: i64| -> Result<ClaimOutcome, LedgerError> {
             let id = self.row(
                 "INSERT INTO stories (account, identity, generation, content_hash, input_hash, kind, source, output_path, state, owner, lease_until, created_at, updated_at, fields, asked_by)
@@ -388,14 +388,14 @@ impl Ledger {
     /// Marks that a container is about to be created (before the call),
     /// and counts it toward the account's containers per 24 h, in one
     /// transaction with the count: false (nothing written) when `account`
-    /// already made [`crate::spec::MAX_CONTAINERS_PER_DAY`] in the last
+    /// already made [`storyforge_base::spec::MAX_CONTAINERS_PER_DAY`] in the last
     /// 24 h, so Stories of one account made at once (lanes, processes)
     /// never go over Instagram's cap together.
     pub fn set_creating(&self, claim: &Claim, account: &str) -> Result<bool, LedgerError> {
         let tx = self.begin_locked(&format!("containers {account}"))?;
-        let day = chrono::Duration::hours(crate::spec::STORY_LIFETIME_HOURS);
+        let day = chrono::Duration::hours(storyforge_base::spec::STORY_LIFETIME_HOURS);
         let made = self.containers_since(account, Utc::now() - day)?.len();
-        if made >= crate::spec::MAX_CONTAINERS_PER_DAY {
+        if made >= storyforge_base::spec::MAX_CONTAINERS_PER_DAY {
             return Ok(false);
         }
         let t = now();
@@ -488,7 +488,7 @@ impl Ledger {
 
     /// Records an error; `state` says where the row stays.
     pub fn set_error(&self, claim: &Claim, state: State, error: &str) -> Result<(), LedgerError> {
-        let error = crate::util::redact::redact(error);
+        let error = storyforge_base::util::redact::redact(error);
         self.owned_exec(
             claim,
             "UPDATE stories SET state = ?3, last_error = ?4, updated_at = ?5 WHERE id = ?1 AND owner = ?2",

@@ -20,7 +20,7 @@ use super::stories::{self, LiveStories};
 use super::turn::Turn;
 use super::{secs, Account, GraphSettings, StoryMedia};
 use crate::ledger::{parse_time, Asset, Claim, Ledger, LedgerError, State};
-use crate::media::MediaKind;
+use storyforge_base::media::MediaKind;
 
 /// What became of one Story.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -133,7 +133,7 @@ impl Publisher {
     pub fn pipeline(&self) -> usize {
         self.settings
             .pipeline
-            .clamp(1, crate::spec::MAX_CONTAINERS_PER_DAY)
+            .clamp(1, storyforge_base::spec::MAX_CONTAINERS_PER_DAY)
     }
 
     /// `account`'s publish clock: held from the spacing wait through the
@@ -406,7 +406,7 @@ impl Publisher {
                 ErrorClass::NewContainer,
                 format!(
                     "container {container} is gone after a publish attempt made more than {} h ago by Instagram's clock, which the live Stories list no longer covers; look for it in the account's Story archive in the Instagram app",
-                    crate::spec::STORY_LIFETIME_HOURS
+                    storyforge_base::spec::STORY_LIFETIME_HOURS
                 ),
             )?)),
             Ok(unknown) if unknown.is_empty() => {
@@ -494,7 +494,7 @@ impl Publisher {
             return true;
         };
         let now = self.client.server_now().unwrap_or_else(Utc::now);
-        let window = chrono::Duration::hours(crate::spec::STORY_LIFETIME_HOURS)
+        let window = chrono::Duration::hours(storyforge_base::spec::STORY_LIFETIME_HOURS)
             - chrono::Duration::minutes(10);
         now - attempt < window
     }
@@ -674,10 +674,10 @@ impl Publisher {
     /// containers per 24 h are used up.
     async fn limits_check(&self, job: &Job<'_>) -> Result<Option<Outcome>, FlowError> {
         let name = &job.account.settings.name;
-        let day = chrono::Duration::hours(crate::spec::STORY_LIFETIME_HOURS);
+        let day = chrono::Duration::hours(storyforge_base::spec::STORY_LIFETIME_HOURS);
         let made = job.ledger.containers_since(name, Utc::now() - day)?;
-        if made.len() >= crate::spec::MAX_CONTAINERS_PER_DAY {
-            let frees = made[made.len() - crate::spec::MAX_CONTAINERS_PER_DAY] + day;
+        if made.len() >= storyforge_base::spec::MAX_CONTAINERS_PER_DAY {
+            let frees = made[made.len() - storyforge_base::spec::MAX_CONTAINERS_PER_DAY] + day;
             return Ok(Some(Outcome::Deferred {
                 reason: format!(
                     "{} containers made in the last 24 h, Instagram's cap; the next can be made at {}",

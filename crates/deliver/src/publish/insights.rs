@@ -1,5 +1,5 @@
 //! Published Stories about 22–24 h old → their metrics (Meta's current
-//! Story list, [`crate::spec::STORY_METRICS`], and navigation broken down by
+//! Story list, [`storyforge_base::spec::STORY_METRICS`], and navigation broken down by
 //! action) stored in the ledger, before the Story and its insights expire.
 //! Navigation goes in a call of its own, since the API refuses a breakdown
 //! beside metrics that do not support it.
@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::graph::{CallError, GraphClient, Method};
 use super::Account;
 use crate::ledger::{parse_time, Ledger, LedgerError, State};
-use crate::spec;
+use storyforge_base::spec;
 
 /// The navigation metric, asked for on its own with [`NAVIGATION_BREAKDOWN`].
 pub const NAVIGATION: &str = spec::STORY_NAVIGATION;

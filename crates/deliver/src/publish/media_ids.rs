@@ -69,7 +69,8 @@ pub fn assign(
 ) -> Matches {
     let mut taken = known.clone();
     let mut out = Matches::new();
-    let covered = Duration::hours(crate::spec::STORY_LIFETIME_HOURS) - Duration::minutes(10);
+    let covered =
+        Duration::hours(storyforge_base::spec::STORY_LIFETIME_HOURS) - Duration::minutes(10);
     let mut open: Vec<(i64, Window)> = Vec::new();
     for row in unknown {
         match window(row) {

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::media::MediaKind;
+use storyforge_base::media::MediaKind;
 
 pub use errors::ErrorClass;
 pub use flow::{Outcome, Publisher};
@@ -78,7 +78,7 @@ pub struct GraphSettings {
     pub slow_down_max: f64,
     /// Containers of one account in flight at once (created together for
     /// the Stories due now, each published as soon as it is FINISHED and
-    /// the spacing allows); at most [`crate::spec::MAX_CONTAINERS_PER_DAY`].
+    /// the spacing allows); at most [`storyforge_base::spec::MAX_CONTAINERS_PER_DAY`].
     /// Default: 5.
     pub pipeline: usize,
     /// Graph calls and media uploads in flight at once over all accounts

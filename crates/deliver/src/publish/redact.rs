@@ -1,5 +1,5 @@
 //! Redaction for the publish stage: the one implementation lives in
-//! [`crate::util::redact`]; this module keeps the old paths working
+//! [`storyforge_base::util::redact`]; this module keeps the old paths working
 //! (`publish::redact::{redact, Secret}`).
 
-pub use crate::util::redact::{redact, redact_url, Secret};
+pub use storyforge_base::util::redact::{redact, redact_url, Secret};

@@ -153,5 +153,5 @@ pub async fn refresh(
 pub fn write_token_file(path: &std::path::Path, token: &Secret) -> std::io::Result<()> {
     let mut bytes = token.expose().as_bytes().to_vec();
     bytes.push(b'\n');
-    crate::util::atomic::write_atomic_mode(path, &bytes, 0o600)
+    storyforge_base::util::atomic::write_atomic_mode(path, &bytes, 0o600)
 }

@@ -72,7 +72,7 @@ impl LocalStore {
         // rename: readers never see a partial file, a crash never leaves
         // one under the key, and concurrent writers of the same bytes both
         // end with the same complete file.
-        let tmp = crate::util::atomic::temp_path(&target);
+        let tmp = storyforge_base::util::atomic::temp_path(&target);
         let copied = std::fs::copy(&media.path, &tmp).and_then(|n| {
             if n == media.bytes {
                 Ok(())
@@ -84,7 +84,8 @@ impl LocalStore {
                 )))
             }
         });
-        if let Err(e) = copied.and_then(|()| crate::util::atomic::persist(&tmp, &target)) {
+        if let Err(e) = copied.and_then(|()| storyforge_base::util::atomic::persist(&tmp, &target))
+        {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
         }

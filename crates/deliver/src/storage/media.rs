@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::StoreError;
-use crate::media::MediaKind;
+use storyforge_base::media::MediaKind;
 
 /// A file ready to store: identified by the sha256 of its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,15 +33,15 @@ impl MediaFile {
         let mut file = std::fs::File::open(path).map_err(read_err)?;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 256 * 1024];
-        let mut head = Vec::with_capacity(crate::media::SNIFF_LEN);
+        let mut head = Vec::with_capacity(storyforge_base::media::SNIFF_LEN);
         let mut bytes = 0u64;
         loop {
             let n = file.read(&mut buf).map_err(read_err)?;
             if n == 0 {
                 break;
             }
-            if head.len() < crate::media::SNIFF_LEN {
-                let take = (crate::media::SNIFF_LEN - head.len()).min(n);
+            if head.len() < storyforge_base::media::SNIFF_LEN {
+                let take = (storyforge_base::media::SNIFF_LEN - head.len()).min(n);
                 head.extend_from_slice(&buf[..take]);
             }
             hasher.update(&buf[..n]);

@@ -164,9 +164,9 @@ pub fn is_loopback_host(host: &str) -> bool {
 }
 
 /// The URL as it may be shown: query values (a presigned signature) and
-/// userinfo masked, by the one redactor ([`crate::util::redact::redact_url`]).
+/// userinfo masked, by the one redactor ([`storyforge_base::util::redact::redact_url`]).
 fn redacted(url: &str) -> String {
-    crate::util::redact::redact_url(url)
+    storyforge_base::util::redact::redact_url(url)
 }
 
 #[cfg(test)]

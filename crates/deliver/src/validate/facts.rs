@@ -1,5 +1,5 @@
 //! A JPEG's marker segments → [`ImageFacts`], read from headers only (no
-//! pixel is decoded). What a file is comes from [`crate::media::sniff`].
+//! pixel is decoded). What a file is comes from [`storyforge_base::media::sniff`].
 
 use serde::Serialize;
 

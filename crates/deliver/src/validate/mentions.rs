@@ -1,10 +1,10 @@
 //! A Story's mentions (`mentions:` of a job entry, placeholders filled)
 //! → the usernames sent as the container's `user_tags`, checked against
-//! Meta's limits ([`crate::spec::MAX_USER_TAGS`], username syntax): a
+//! Meta's limits ([`storyforge_base::spec::MAX_USER_TAGS`], username syntax): a
 //! leading `@` and spaces dropped, empty values (a placeholder with no
 //! value) skipped, repeats sent once.
 
-use crate::spec;
+use storyforge_base::spec;
 
 /// The usernames to tag, or a one-line reason naming the bad one.
 pub fn check(mentions: &[String]) -> Result<Vec<String>, String> {

@@ -1,7 +1,7 @@
 //! Files and directories → a [`FileReport`] per Story file: images, videos
 //! and templates, each held to Instagram's rules (the table in [`rules`]).
 //!
-//! Files are classified by their content ([`crate::media::sniff`]), read header
+//! Files are classified by their content ([`storyforge_base::media::sniff`]), read header
 //! first (no pixel is decoded for images), checked in parallel, and an
 //! unreadable file is a finding, never the end of the walk. The same checks
 //! gate the pipeline before anything is uploaded.
@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::media::{self, MediaKind, Sniffed};
 pub use rules::{Finding, Location, Rule, Severity, RULES};
+use storyforge_base::media::{self, MediaKind, Sniffed};
 
-use crate::fonts::FontBook;
+use storyforge_story::fonts::FontBook;
 
 /// What the validator checks against.
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            max_video_bytes: crate::spec::DEFAULT_VIDEO_MAX_BYTES,
+            max_video_bytes: storyforge_base::spec::DEFAULT_VIDEO_MAX_BYTES,
             strict: false,
             today: chrono::Local::now().date_naive(),
         }
@@ -428,16 +428,16 @@ fn eoi_after(file: &mut File, from: u64) -> bool {
     }
 }
 
-#[cfg(feature = "video")]
+#[cfg(feature = "ffmpeg")]
 fn check_video(path: &Path, other: Option<&'static str>, opts: &Options) -> Vec<Finding> {
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let faststart = match other {
         Some(_) => None,
         None => File::open(path)
             .ok()
-            .and_then(|mut f| crate::video::mp4::is_faststart(&mut f).ok()),
+            .and_then(|mut f| storyforge_video::mp4::is_faststart(&mut f).ok()),
     };
-    let media = match crate::video::probe(path) {
+    let media = match storyforge_video::probe(path) {
         Ok(m) => m,
         Err(e) => {
             let mut out = vec![Finding::new(
@@ -471,7 +471,7 @@ fn check_video(path: &Path, other: Option<&'static str>, opts: &Options) -> Vec<
     rules::video_findings(&f, opts.max_video_bytes)
 }
 
-#[cfg(not(feature = "video"))]
+#[cfg(not(feature = "ffmpeg"))]
 fn check_video(_: &Path, _: Option<&'static str>, _: &Options) -> Vec<Finding> {
     vec![Finding::new(
         rules::UNKNOWN_TYPE,

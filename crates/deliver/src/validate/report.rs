@@ -300,7 +300,7 @@ mod tests {
         vec![
             FileReport {
                 path: "a,b:c.png".into(),
-                kind: FileKind::Media(crate::media::MediaKind::Image),
+                kind: FileKind::Media(storyforge_base::media::MediaKind::Image),
                 findings: vec![Finding::new(rules::IMAGE_NOT_JPEG, "a PNG image\nreally")],
             },
             FileReport {

@@ -2,12 +2,12 @@
 //!
 //! Every rule has a stable id (`SF1xx` images, `SF2xx` videos, `SF3xx`
 //! templates, `SF0xx` files), a severity and a one-line fix hint. Limits
-//! come from [`crate::spec`]; nothing here reads files.
+//! come from [`storyforge_base::spec`]; nothing here reads files.
 
 use serde::Serialize;
 
 use super::facts::ImageFacts;
-use crate::spec;
+use storyforge_base::spec;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -241,9 +241,9 @@ pub struct VideoFacts {
     /// Duration in seconds, when known.
     pub duration: Option<f64>,
     /// The video track.
-    pub video: Option<crate::video::VideoStream>,
+    pub video: Option<storyforge_video::VideoStream>,
     /// The audio track.
-    pub audio: Option<crate::video::AudioStream>,
+    pub audio: Option<storyforge_video::AudioStream>,
 }
 
 /// The video rules over probed facts; `max_bytes` is the size budget.
@@ -321,7 +321,7 @@ pub fn video_findings(f: &VideoFacts, max_bytes: u64) -> Vec<Finding> {
     out
 }
 
-fn picture_findings(out: &mut Vec<Finding>, v: &crate::video::VideoStream) {
+fn picture_findings(out: &mut Vec<Finding>, v: &storyforge_video::VideoStream) {
     let mut push = |rule, msg: String| out.push(Finding::new(rule, msg));
     if !matches!(v.codec.as_str(), "h264" | "hevc") {
         push(

@@ -8,12 +8,13 @@ use rayon::prelude::*;
 
 use super::facts;
 use super::rules::{self, Finding, Location};
-use crate::feed::{Feed, FeedRow};
-use crate::fonts::FontBook;
-use crate::render::{self, RenderError};
-use crate::template::vars::FillError;
-use crate::template::{self, Problem, SourcePos, Template, TemplateError};
-use crate::{assets, spec, story};
+use storyforge_base::spec;
+use storyforge_story::feed::{Feed, FeedRow};
+use storyforge_story::fonts::FontBook;
+use storyforge_story::render::{self, RenderError};
+use storyforge_story::template::vars::FillError;
+use storyforge_story::template::{self, Problem, SourcePos, Template, TemplateError};
+use storyforge_story::{assets, story};
 
 /// Feed rows held in memory for checking (a validation feed is a sample).
 pub struct FeedSample {
@@ -151,11 +152,11 @@ pub fn render_checked(
             return refused(vec![located(finding, Some(e.pos()))]);
         }
     };
-    #[cfg(feature = "video")]
+    #[cfg(feature = "ffmpeg")]
     if t.video.is_some() {
         // A video template's clip and music must be readable media, and its
         // length known and within Instagram's limits.
-        let planned = crate::video::story::plan_row(t, &scene, vars, feed_dir);
+        let planned = storyforge_video::story::plan_row(t, &scene, vars, feed_dir);
         if let Err(e) = planned {
             return refused(vec![located(Finding::new(rules::TEMPLATE_ASSET, e), None)]);
         }

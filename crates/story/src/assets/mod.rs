@@ -2,7 +2,7 @@
 //!
 //! Paths are confined to a root directory (a template's or a feed's), sizes
 //! are read from the header and anything over
-//! [`spec::MAX_INPUT_PIXELS`](crate::spec::MAX_INPUT_PIXELS) is refused before
+//! [`spec::MAX_INPUT_PIXELS`](storyforge_base::spec::MAX_INPUT_PIXELS) is refused before
 //! decoding; EXIF orientation is applied; CMYK, greyscale, 16-bit and alpha
 //! inputs all become 8-bit RGBA. Decoded images are cached per path, so a
 //! logo used by 10,000 rows is decoded once. An `http(s)://` source is
@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
 
-use crate::spec;
+use storyforge_base::spec;
 
 /// Why an asset could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -14,8 +14,8 @@ use image::RgbaImage;
 use sha2::Digest;
 
 use super::AssetError;
-use crate::util::http::{self, GetError, Reply, Validators};
-use crate::util::redact::redact_url;
+use storyforge_base::util::http::{self, GetError, Reply, Validators};
+use storyforge_base::util::redact::redact_url;
 
 /// The environment variable that raises [`RemoteLimits::max_bytes`].
 pub const MAX_BYTES_VAR: &str = "STORYFORGE_IMAGE_MAX_BYTES";
@@ -115,10 +115,10 @@ pub fn fetch(url: &str, limits: &RemoteLimits) -> Result<PathBuf, AssetError> {
                     format!("the server answered HTTP {status}; check the URL is public and still there"),
                 ));
             }
-            crate::util::write_atomic(&file, &body)
+            storyforge_base::util::write_atomic(&file, &body)
                 .map_err(|e| fail(url, format!("cannot cache it: {e}")))?;
             if let Ok(b) = serde_json::to_vec(&validators) {
-                let _ = crate::util::write_atomic(&meta_path, &b);
+                let _ = storyforge_base::util::write_atomic(&meta_path, &b);
             }
             Ok(file)
         }

@@ -288,7 +288,7 @@ fn is_url(text: &str) -> bool {
 fn shown_name(path: &Path) -> String {
     let given = path.display().to_string();
     if is_url(&given) {
-        crate::util::redact::redact_url(&given)
+        storyforge_base::util::redact::redact_url(&given)
     } else {
         given
     }

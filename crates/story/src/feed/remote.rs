@@ -19,12 +19,12 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use sha2::Digest;
 
 use super::{FeedError, FeedLimits};
-use crate::util::http::{self, GetError, Reply, Validators};
-use crate::util::redact::redact_url;
+use storyforge_base::util::http::{self, GetError, Reply, Validators};
+use storyforge_base::util::redact::redact_url;
 
 /// Where fetched feeds are kept: `$STORYFORGE_CACHE/feeds`, else `.storyforge-cache/feeds`.
 pub fn cache_dir() -> PathBuf {
-    crate::util::http::cache_root().join("feeds")
+    storyforge_base::util::http::cache_root().join("feeds")
 }
 
 /// How long a fetch may take.
@@ -84,7 +84,8 @@ fn request_headers(url: &str, headers: &BTreeMap<String, String>) -> Result<Head
         let header = |m: String| fail(url, format!("header `{name}`: {m}"));
         let n = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| header("not a valid HTTP header name".into()))?;
-        let secret = crate::util::env::expand(value).map_err(|e| header(e.to_string()))?;
+        let secret =
+            storyforge_base::util::env::expand(value).map_err(|e| header(e.to_string()))?;
         let mut v = HeaderValue::from_str(secret.expose()).map_err(|_| {
             header("the value (after `${…}` expansion) is not valid in an HTTP header".into())
         })?;
@@ -205,5 +206,5 @@ fn unreachable_cache<T>(url: &str) -> Result<T, FeedError> {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    crate::util::write_atomic(path, bytes)
+    storyforge_base::util::write_atomic(path, bytes)
 }

@@ -41,7 +41,7 @@ impl std::fmt::Debug for FeedSource {
         f.debug_struct("FeedSource")
             .field(
                 "location",
-                &crate::util::redact::redact_url(&self.location.to_string_lossy()),
+                &storyforge_base::util::redact::redact_url(&self.location.to_string_lossy()),
             )
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .finish()

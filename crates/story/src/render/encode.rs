@@ -7,7 +7,7 @@
 
 use image::RgbImage;
 
-use crate::spec;
+use storyforge_base::spec;
 
 /// Why an image could not be encoded.
 #[derive(Debug, thiserror::Error)]

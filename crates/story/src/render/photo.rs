@@ -6,8 +6,8 @@
 use image::{Rgb, RgbImage, RgbaImage};
 
 use super::compose::{blend_image, blur_rgba, darken, fit_image};
-use crate::spec::{STORY_HEIGHT, STORY_WIDTH};
 use crate::template::Fit;
+use storyforge_base::spec::{STORY_HEIGHT, STORY_WIDTH};
 
 /// How a photo fills the 9:16 Story.
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]

@@ -18,8 +18,8 @@ use super::{
     TextLayer, VAlign,
 };
 use crate::fonts::{weight_from_name, FontBook, DEFAULT_FAMILY};
-use crate::spec;
-use crate::util::yaml::yaml_problem;
+use storyforge_base::spec;
+use storyforge_base::util::yaml::yaml_problem;
 
 /// Reads and checks the template at `path`.
 pub fn load(path: &Path, fonts: &FontBook) -> Result<Template, TemplateError> {

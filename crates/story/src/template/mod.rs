@@ -14,11 +14,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::text::{layout_fit, layout_fixed, LayoutError, TextBlock, TextSetting};
-use crate::util::yaml::located;
-pub use crate::util::yaml::SourcePos;
 pub use check::{load, parse};
 pub use color::Color;
 pub use schema::{EmojiStyle, Fit, HAlign, MissingGlyphs, TextSize, VAlign};
+use storyforge_base::util::yaml::located;
+pub use storyforge_base::util::yaml::SourcePos;
 pub use vars::{Pattern, Variables};
 
 /// A rectangle in whole canvas pixels.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::schema::Fit;
 use super::vars::Pattern;
-use crate::spec;
+use storyforge_base::spec;
 
 /// A background clip.
 #[derive(Debug, Deserialize, JsonSchema)]

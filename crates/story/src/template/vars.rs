@@ -275,7 +275,7 @@ fn parse_filter(src: &str) -> Result<Filter, PatternError> {
             })?)
         }
         other => {
-            let hint = crate::util::suggest::did_you_mean(other, FILTERS.iter().copied());
+            let hint = storyforge_base::util::suggest::did_you_mean(other, FILTERS.iter().copied());
             return Err(PatternError(format!(
                 "unknown filter `{other}`{hint}; filters: {}",
                 FILTERS.join(", ")

@@ -199,7 +199,7 @@ fn a_container_past_the_daily_cap_is_not_reserved() {
             .expect("claim"),
     );
     let made = stamp(Utc::now() - chrono::Duration::hours(1));
-    for _ in 0..crate::spec::MAX_CONTAINERS_PER_DAY - 1 {
+    for _ in 0..storyforge_base::spec::MAX_CONTAINERS_PER_DAY - 1 {
         l.exec(
             "INSERT INTO containers_made (account, created_at) VALUES ('main', ?1)",
             params![made],
@@ -208,9 +208,9 @@ fn a_container_past_the_daily_cap_is_not_reserved() {
     }
     assert!(l.set_creating(&c, "main").expect("the 400th"));
     assert!(!l.set_creating(&d, "main").expect("the 401st"));
-    let day = chrono::Duration::hours(crate::spec::STORY_LIFETIME_HOURS);
+    let day = chrono::Duration::hours(storyforge_base::spec::STORY_LIFETIME_HOURS);
     let counted = l.containers_since("main", Utc::now() - day).expect("count");
-    assert_eq!(counted.len(), crate::spec::MAX_CONTAINERS_PER_DAY);
+    assert_eq!(counted.len(), storyforge_base::spec::MAX_CONTAINERS_PER_DAY);
     let rows = l.assets().expect("rows");
     assert_eq!(
         rows.iter().filter(|r| r.state == State::Creating).count(),
