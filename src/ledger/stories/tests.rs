@@ -226,7 +226,7 @@ fn a_media_id_belongs_to_one_story_even_when_written_past_the_check() {
     let path = dir.path().join("l.db");
     let l = Ledger::open(&path).expect("open");
     let lease = chrono::Duration::seconds(60);
-    let mut publish = |identity: &str, media: Option<&str>| {
+    let publish = |identity: &str, media: Option<&str>| {
         let (_, c) = claimed(
             l.claim(&req(identity, identity), "a/1/x", lease)
                 .expect("claim"),
