@@ -53,7 +53,16 @@ pub struct RenderSettings {
     /// How video templates are encoded (`threads` 0: the cores shared
     /// between the Stories encoded at once). Default: the transcoder's.
     pub video: crate::video::TranscodeOptions,
+    /// The output files already written by this run: shared by the
+    /// batches of one run (a job file's entries, a tick's), so a second
+    /// entry never writes over the first's Story of the same name.
+    /// Default: a set of its own.
+    pub written: WrittenNames,
 }
+
+/// The output paths a run has written, shared between its batches.
+#[derive(Debug, Clone, Default)]
+pub struct WrittenNames(Arc<Mutex<HashSet<PathBuf>>>);
 
 /// Hears about a batch as it runs (the CLI draws progress with it).
 pub trait BatchObserver: Sync {
@@ -117,6 +126,7 @@ impl Default for RenderSettings {
             feed_headers: Default::default(),
             mentions: Vec::new(),
             video: crate::video::TranscodeOptions::default(),
+            written: WrittenNames::default(),
         }
     }
 }
@@ -248,7 +258,6 @@ struct Batch<'a> {
     feed_dir: Option<PathBuf>,
     feed_name: Option<String>,
     assets: AssetCache,
-    names: Mutex<HashSet<String>>,
     feed_path: Option<PathBuf>,
     keys: Option<RowKeys>,
     observer: &'a dyn BatchObserver,
@@ -348,7 +357,6 @@ pub fn render_batch(
         keys: row_keys,
         observer,
         assets: AssetCache::new(),
-        names: Mutex::new(HashSet::new()),
     };
     let has_feed = feed.is_some();
     let jobs = rows.flat_map(|row| {

@@ -271,21 +271,27 @@ impl Batch<'_> {
         let mut name = sanitize_name(&raw).ok_or_else(|| {
             format!("`output` gives an empty file name ({raw:?}); check its variables")
         })?;
-        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
-        if names.contains(&name) {
+        let dir = &self.settings.out_dir;
+        let mut written = self
+            .settings
+            .written
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if written.contains(&dir.join(&name)) {
             let stem = name.trim_end_matches(".jpg").to_string();
             let mut n = row.map_or(2, |r| r.index);
-            while names.contains(&format!("{stem}-{n}.jpg")) {
+            while written.contains(&dir.join(format!("{stem}-{n}.jpg"))) {
                 n += 1;
             }
             let renamed = format!("{stem}-{n}.jpg");
             warnings.push(format!(
-                "{}: output {name} is already used in this batch; wrote {renamed} (make `output` unique, e.g. add {{{{row}}}})",
+                "{}: output {name} is already used in this run; wrote {renamed} (make `output` unique, e.g. add {{{{row}}}} or the feed's name)",
                 t.path.display()
             ));
             name = renamed;
         }
-        names.insert(name.clone());
+        written.insert(dir.join(&name));
         Ok(name)
     }
 }
