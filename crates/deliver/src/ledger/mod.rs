@@ -375,6 +375,29 @@ FROM assets;
 ALTER TABLE assets RENAME TO assets_v1;
 ";
 
+/// Puts the file in WAL mode. Two processes opening a new ledger at once
+/// can find it locked while the other switches it: SQLite answers busy at
+/// once there (its busy timeout does not cover the switch), so it is asked
+/// again for up to 30 s.
+fn wal_mode(conn: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut wait = std::time::Duration::from_millis(10);
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(wait + std::time::Duration::from_millis(fastrand::u64(..10)));
+                wait = (wait * 2).min(std::time::Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// True when the `ledger:` setting names a Postgres server, not a file.
 pub fn is_server_url(ledger: &Path) -> bool {
     pg::is_url(&ledger.to_string_lossy())
@@ -430,8 +453,7 @@ impl Ledger {
         let conn = rusqlite::Connection::open(path).map_err(fail)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(fail)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(fail)?;
+        wal_mode(&conn).map_err(fail)?;
         // Commits are written to the WAL but not synced one by one: a
         // killed process loses nothing (the WAL is in the OS's hands), and
         // the commit before each call that cannot be taken back (a publish)
