@@ -17,6 +17,7 @@ mod exactly_once;
 mod feeds_remote;
 mod golden;
 mod identity;
+mod init;
 mod inputs;
 mod insights;
 mod lanes;
