@@ -10,6 +10,7 @@ mod common;
 mod cookbook;
 mod crash;
 mod dashboard;
+mod docs;
 mod doctor;
 mod e2e;
 mod errors;
