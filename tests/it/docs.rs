@@ -172,19 +172,28 @@ fn commands(text: &str) -> Vec<String> {
                 }
                 (None, '>' | '<') => {
                     // `>> tick.log`, `2>&1`: drop the operator and its target.
-                    while chars
-                        .peek()
-                        .is_some_and(|n| matches!(n, '>' | '&' | '1' | '2'))
-                    {
+                    if chars.peek() == Some(&c) {
                         chars.next();
                     }
-                    while chars.peek().is_some_and(|n| n.is_whitespace()) {
-                        chars.next();
+                    if chars.peek() == Some(&'&') {
+                        while chars
+                            .peek()
+                            .is_some_and(|n| *n == '&' || n.is_ascii_digit())
+                        {
+                            chars.next();
+                        }
+                    } else {
+                        while chars.peek().is_some_and(|n| n.is_whitespace()) {
+                            chars.next();
+                        }
+                        while chars
+                            .peek()
+                            .is_some_and(|n| !n.is_whitespace() && !matches!(n, '|' | '&' | ';'))
+                        {
+                            chars.next();
+                        }
                     }
-                    while chars.peek().is_some_and(|n| !n.is_whitespace()) {
-                        chars.next();
-                    }
-                    if cmd.ends_with('2') {
+                    if cmd.ends_with(|d: char| d.is_ascii_digit()) {
                         cmd.pop();
                     }
                 }
@@ -555,6 +564,11 @@ fn the_checks_refuse_what_is_wrong() {
         "cron",
         "*/5 * * * * cd /srv && storyforge tick --config s.yaml >> tick.log 2>&1\n"
     ));
+    assert_eq!(
+        commands("storyforge tick 2>&1 | grep x >> log; make test # why\n"),
+        ["storyforge tick", "grep x", "make test"]
+    );
+    assert_eq!(words("a 'b c' \"d $E\" ${F}/8"), ["a", "b c", "d 0", "0/8"]);
 }
 
 /// Files linked before they exist on this branch (written by a branch
