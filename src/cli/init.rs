@@ -58,7 +58,7 @@ pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     println!("  storyforge.yaml  settings: the built-in sandbox (the Instagram and S3 settings are commented in)");
     println!("  story.yaml       a template; stories.csv, its feed (one Story per row)");
     println!("  job.yaml         what `run` makes and publishes");
-    println!("  cron.txt         the cron lines (install with `crontab {d}cron.txt`):");
+    println!("  cron.txt         the cron lines, to add with `crontab -e` (`crontab {d}cron.txt` would replace the whole crontab):");
     for line in cron.lines().filter(|l| !l.starts_with('#')) {
         println!("    {line}");
     }
@@ -85,9 +85,9 @@ fn shown(dir: &Path) -> String {
 fn cron_lines(dir: &Path, bin: &Path) -> String {
     let (d, b) = (quoted(dir), quoted(bin));
     format!(
-        "# storyforge's cron lines, written by `storyforge init` (install: crontab cron.txt,\n\
-         # or add them to `crontab -e`). Times are the machine's; each account's own\n\
-         # zone is `timezone:` in storyforge.yaml.\n\
+        "# storyforge's cron lines, written by `storyforge init`: add them with `crontab -e`\n\
+         # (`crontab cron.txt` would replace the whole crontab). Times are the machine's;\n\
+         # each account's own zone is `timezone:` in storyforge.yaml.\n\
          # Every 5 minutes: publish what is due, collect insights, refresh tokens.\n\
          */5 * * * * cd {d} && {b} tick --config storyforge.yaml >> tick.log 2>&1\n\
          # Every morning at 09:00: the job (rows already published are not published again).\n\

@@ -318,7 +318,7 @@ fn check_shell(text: &str) -> Result<usize, String> {
 }
 
 /// A crontab: five time fields and a shell command a line.
-fn check_cron(text: &str) -> Result<usize, String> {
+pub fn check_cron(text: &str) -> Result<usize, String> {
     let mut parsed = 0;
     for line in text
         .lines()

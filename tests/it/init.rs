@@ -69,6 +69,8 @@ fn init_then_run_renders_validates_and_publishes_each_row_once() {
         "{tick}"
     );
     assert!(printed.contains(tick), "the tick line is printed");
+    // Every line is a cron line whose storyforge command parses.
+    assert_eq!(crate::docs::check_cron(&cron), Ok(2), "{cron}");
 
     // The first of them: every row of the feed passes the validator.
     let out = common::storyforge(&[
