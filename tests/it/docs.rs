@@ -661,3 +661,13 @@ fn every_link_between_the_docs_resolves() {
     }
     assert!(broken.is_empty(), "{}", broken.join("\n"));
 }
+
+#[test]
+fn the_readme_stays_a_readme() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).expect("README.md");
+    let lines = readme.lines().count();
+    assert!(
+        lines <= 250,
+        "README.md has {lines} lines: move reference material to docs/ (docs/README.md)"
+    );
+}

@@ -182,3 +182,20 @@ fn init_instagram_settings_publish_through_the_graph_api() {
         .all(|p| p.account_id == common::DEMO_ID && p.media_type == "IMAGE"));
     assert_eq!(published(dir), 3);
 }
+
+#[test]
+fn init_in_the_current_folder_prints_commands_without_a_folder() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = common::command()
+        .arg("init")
+        .current_dir(tmp.path())
+        .output()
+        .expect("run storyforge");
+    common::expect_exit(&out, 0);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("storyforge run job.yaml --config storyforge.yaml"),
+        "{printed}"
+    );
+    assert!(tmp.path().join("storyforge.yaml").is_file());
+}
