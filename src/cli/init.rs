@@ -22,7 +22,7 @@ const CRON: &str = "cron.txt";
 
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
-    /// The folder to write into (made when missing) [default: the current one].
+    /// The folder to write into (made when missing).
     #[arg(default_value = ".")]
     dir: PathBuf,
     /// Overwrite files of the same names (by default `init` refuses to).
