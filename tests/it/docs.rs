@@ -307,3 +307,25 @@ fn the_checks_refuse_what_is_wrong() {
     );
     assert_eq!(words("a 'b c' \"d $E\" ${F}/8"), ["a", "b c", "d 0", "0/8"]);
 }
+
+#[test]
+fn the_configuration_reference_names_every_key() {
+    let doc = std::fs::read_to_string(common::root().join("docs/configuration.md"))
+        .expect("docs/configuration.md");
+    let defaults = serde_json::to_value(storyforge::config::Settings::default()).expect("json");
+    let mut missing = Vec::new();
+    let serde_json::Value::Object(top) = defaults else {
+        panic!("settings are a mapping")
+    };
+    for (key, value) in &top {
+        let mut keys = vec![key.clone()];
+        if let serde_json::Value::Object(inner) = value {
+            keys.extend(inner.keys().cloned());
+        }
+        missing.extend(keys.into_iter().filter(|k| !doc.contains(&format!("{k}:"))));
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/configuration.md does not name these storyforge.yaml keys: {missing:?}"
+    );
+}
