@@ -51,7 +51,15 @@ pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     let cron = cron_lines(&abs, &bin);
     for (name, text) in FILES.iter().copied().chain([(CRON, cron.as_str())]) {
         let path = dir.join(name);
-        std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+        // create_new: a file that appeared since the check is not overwritten either.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .create_new(!args.force)
+            .open(&path);
+        file.and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+            .with_context(|| format!("{}: cannot write", path.display()))?;
     }
     let d = shown(dir);
     println!("Wrote a storyforge project into {}:", dir.display());
@@ -71,12 +79,17 @@ pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The folder as the printed commands name it: empty for the current one,
-/// else `DIR/`.
+/// else `DIR/` (quoted for sh when it needs to be).
 fn shown(dir: &Path) -> String {
     if dir == Path::new(".") || dir.as_os_str().is_empty() {
-        String::new()
+        return String::new();
+    }
+    let d = format!("{}/", dir.display().to_string().trim_end_matches('/'));
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_./-".contains(c);
+    if d.chars().all(plain) {
+        d
     } else {
-        format!("{}/", dir.display().to_string().trim_end_matches('/'))
+        quoted(Path::new(&d))
     }
 }
 

@@ -198,4 +198,17 @@ fn init_in_the_current_folder_prints_commands_without_a_folder() {
         "{printed}"
     );
     assert!(tmp.path().join("storyforge.yaml").is_file());
+    // A folder with a space is quoted in the printed commands.
+    let out = common::command()
+        .args(["init", "my stories"])
+        .current_dir(tmp.path())
+        .output()
+        .expect("run storyforge");
+    common::expect_exit(&out, 0);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed
+            .contains("storyforge run 'my stories/'job.yaml --config 'my stories/'storyforge.yaml"),
+        "{printed}"
+    );
 }
