@@ -276,6 +276,7 @@ fn the_checks_refuse_what_is_wrong() {
     assert!(fails("sh", "storyforge publsh out/\n"));
     assert!(fails("sh", "rm -rf out\n"));
     assert!(fails("sh", "make no-such-target\n"));
+    assert!(fails("sh", "storyforge render templates/no-such.yaml\n"));
     assert!(fails("yaml", "a: 1\n"));
     assert!(fails("", "anything\n"));
     assert!(fails("yaml config", "graph:\n  base_ur: x\n"));

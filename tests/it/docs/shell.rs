@@ -193,7 +193,10 @@ pub(super) fn check_command(cmd: &str) -> Result<usize, String> {
         .and_then(|n| n.to_str())
         .unwrap_or(first);
     match name {
-        "storyforge" => parse_storyforge(&w[1..]).map(|()| 1),
+        "storyforge" => {
+            shipped_paths(&w[1..])?;
+            parse_storyforge(&w[1..]).map(|()| 1)
+        }
         "make" => {
             let targets = make_targets();
             match w[1..].iter().find(|t| !t.contains('=') && !targets.contains(t)) {
@@ -212,6 +215,16 @@ pub(super) fn check_command(cmd: &str) -> Result<usize, String> {
             "`{first}` is a command the docs test does not know: mark the block `sh run` (run it), or `text`"
         )),
     }
+}
+
+/// The repository's folders whose files the docs name as shipped.
+const SHIPPED: &[&str] = &["templates/", "fixtures/", "demo/", "examples/", "benches/"];
+
+/// Every argument naming a shipped file must name one that exists.
+fn shipped_paths(args: &[String]) -> Result<(), String> {
+    args.iter()
+        .filter(|a| SHIPPED.iter().any(|d| a.starts_with(d)) && !a.contains('*'))
+        .try_for_each(|a| repo_file(a))
 }
 
 fn repo_file(path: &str) -> Result<(), String> {
