@@ -5,10 +5,11 @@
 # tests/it/storage.rs starts on a free loopback port per test and stops
 # afterwards; and Debian's postgresql, whose initdb and pg_ctl
 # scripts/test-postgres.sh runs for a throwaway server (the shared-ledger
-# tests; the service it installs is not used). Each is skipped when already there.
+# tests; the service it installs is not used) with openssl, which makes the
+# test server's TLS certificates. Each is skipped when already there.
 set -euo pipefail
 
-"$(dirname "$0")/install-deps.sh" chromium chromium-driver postgresql
+"$(dirname "$0")/install-deps.sh" chromium chromium-driver postgresql openssl
 
 S3S_FS_VERSION=0.14.1 # 0.15+ needs a newer rustc than the project's MSRV
 export PATH="$HOME/.cargo/bin:$PATH"

@@ -53,7 +53,10 @@ pub struct Settings {
     /// How long a run's claim on a Story holds without renewal, seconds
     /// (renewed every third of it while the run works; a claim whose
     /// owner stopped is taken over when it runs out, never before: owners
-    /// are random ids, not host names or pids). Default: 60.
+    /// are random ids, not host names or pids). Also how long a process's
+    /// heartbeat lasts: a schedule entry or automation left running by a
+    /// process silent for a lease is run again by the next tick, from any
+    /// host. Default: 60.
     pub lease: f64,
     /// Webhooks told about failures, unsure and deferred Stories, expiring
     /// tokens and finished runs (`url`, `format`, `on`). Default: none.
@@ -66,6 +69,13 @@ pub struct Settings {
     /// on the command line are identified relative to it.
     #[serde(skip)]
     pub dir: Option<PathBuf>,
+}
+
+impl Settings {
+    /// [`Settings::lease`] as a duration (at least a second).
+    pub fn lease(&self) -> chrono::Duration {
+        chrono::Duration::milliseconds((self.lease.max(1.0) * 1000.0) as i64)
+    }
 }
 
 impl Default for Settings {

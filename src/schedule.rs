@@ -123,6 +123,27 @@ fn lock_path(ledger: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// The file lock beside a SQLite ledger (`LEDGER.tick.lock`), held until
+/// the file is dropped; `None` when another tick holds it.
+fn tick_file_lock(ledger: &Path) -> Result<Option<std::fs::File>, TickError> {
+    let lock = lock_path(ledger);
+    let lock_error = |source| TickError::Lock {
+        path: lock.display().to_string(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(lock_error)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(lock_error(e)),
+    }
+}
+
 /// Tries of a scheduled Story that keeps failing for a passing reason.
 pub const MAX_ATTEMPTS: u32 = 8;
 
@@ -224,6 +245,15 @@ pub fn run_entry(
         .map_or(Ok(None), |(_, r)| r)
 }
 
+/// This process's heartbeat while it runs entries or automations: every
+/// quarter lease, so another process sees it gone within a lease.
+pub(crate) fn heartbeat(settings: &Settings, ledger: &Ledger) -> crate::ledger::Heartbeat {
+    let every = (settings.lease() / 4)
+        .to_std()
+        .unwrap_or(std::time::Duration::from_secs(15));
+    crate::ledger::Heartbeat::start(ledger, &settings.ledger, every)
+}
+
 /// The job a scheduled entry makes, and how it runs.
 fn entry_job(settings: &Settings, s: &Scheduled, out: &Path) -> (JobFile, RunOptions) {
     let job = JobFile {
@@ -268,6 +298,8 @@ fn run_due(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<(i64, EntryResult)> {
     let owner = crate::ledger::owner_id();
+    // Other processes tell this run from a gone one by it.
+    let _alive = (!due.is_empty()).then(|| heartbeat(settings, ledger));
     let mut results: Vec<(i64, Option<EntryResult>)> = Vec::new();
     let mut taken = Vec::new();
     for s in due {
@@ -342,30 +374,30 @@ fn tick_once(
     now: chrono::DateTime<chrono::Utc>,
     clock: chrono::DateTime<chrono::Utc>,
 ) -> Result<TickReport, TickError> {
-    let lock = lock_path(&settings.ledger);
-    let lock_error = |source| TickError::Lock {
-        path: lock.display().to_string(),
-        source,
-    };
-    let lock_file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock)
-        .map_err(lock_error)?;
     // Only an optimisation: the ledger's claims keep overlapping ticks
     // (and runs) from publishing twice.
-    match lock_file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => return Ok(TickReport::default()),
-        Err(std::fs::TryLockError::Error(e)) => return Err(lock_error(e)),
-    }
+    let (ledger, _lock) = match crate::ledger::is_server_url(&settings.ledger) {
+        // A shared ledger: one tick at a time over every host, held by the
+        // connection (a killed tick's goes with it).
+        true => {
+            let ledger = Ledger::open(&settings.ledger)?;
+            if !ledger.try_tick_lock()? {
+                return Ok(TickReport::default());
+            }
+            (ledger, None)
+        }
+        false => {
+            let Some(lock) = tick_file_lock(&settings.ledger)? else {
+                return Ok(TickReport::default());
+            };
+            (Ledger::open(&settings.ledger)?, Some(lock))
+        }
+    };
     let mut report = TickReport {
         ran: true,
         ..TickReport::default()
     };
-    let ledger = Ledger::open(&settings.ledger)?;
-    ledger.recover_schedule(clock)?;
+    ledger.recover_schedule(clock, settings.lease())?;
     let due: Vec<Scheduled> = ledger
         .schedule()?
         .into_iter()

@@ -187,14 +187,15 @@ pub(super) fn accounts(
         .collect()
 }
 
-/// Runs `storyforge publish`: each input through the one delivery step.
+/// Runs `storyforge publish`: every input through the one delivery step,
+/// in its account's lane (containers side by side, published in order).
 pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
     let (settings, _sandbox) = args.config.delivery_settings()?;
     let rt = runtime()?;
     let items = rt.block_on(async {
         let base = Base::new(settings.dir.as_deref().unwrap_or(Path::new(".")));
         let ctx = Context::open(settings, DeliveryOptions::default()).await?;
-        let mut items = Vec::new();
+        let mut all = Vec::new();
         for input in &args.inputs {
             // A URL is shown and recorded without its signature.
             let (identity, media, old, source) = if delivery::is_url(input) {
@@ -221,8 +222,10 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
             });
             d.republish = args.republish;
             d.publish_changed = args.publish_changed;
-            items.push(ctx.deliver(&d).await);
+            all.push(d);
         }
+        // Containers made side by side, published in the order given.
+        let items = delivery::lanes::deliver_in_order(&ctx, &all).await;
         anyhow::Ok((items, ctx.ledger().path().to_string()))
     })?;
     let (items, ledger) = items;

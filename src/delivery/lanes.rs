@@ -102,6 +102,43 @@ impl Ticket {
     }
 }
 
+/// Delivers `all` in their accounts' lanes, all accounts at once, each
+/// account's containers pipelined and its Stories published in the order
+/// given (as `storyforge publish A B C` lists them); the items in that
+/// order. A Story given twice goes through once; its repeats come after,
+/// and find it published (one run's claims are its own, so they must not
+/// run beside it).
+pub async fn deliver_in_order(ctx: &super::Context, all: &[super::Delivery]) -> Vec<super::Item> {
+    let mut lanes = Lanes::new(ctx.pipeline());
+    let mut seen = std::collections::HashSet::new();
+    let (first, repeats): (Vec<_>, Vec<_>) = all
+        .iter()
+        .enumerate()
+        .partition(|(_, d)| seen.insert((d.account.clone(), d.identity.encode())));
+    let tickets: Vec<Ticket> = first
+        .iter()
+        .map(|(_, d)| {
+            let lane = ctx.account_name(d.account.as_deref()).unwrap_or_default();
+            lanes.ticket(&lane, Some(0))
+        })
+        .collect();
+    let delivered = futures_util::future::join_all(first.iter().zip(tickets).map(
+        |(&(i, d), ticket)| async move {
+            let admitted = ticket.admit().await;
+            (i, ctx.deliver_in_turn(d, admitted.turn).await)
+        },
+    ))
+    .await;
+    let mut items: Vec<Option<super::Item>> = all.iter().map(|_| None).collect();
+    for (i, item) in delivered {
+        items[i] = Some(item);
+    }
+    for (i, d) in repeats {
+        items[i] = Some(ctx.deliver(d).await);
+    }
+    items.into_iter().flatten().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

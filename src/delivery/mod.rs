@@ -156,7 +156,7 @@ impl Context {
             publish::secs(settings.graph.timeout),
         )?;
         let publisher = Publisher::new(settings.graph.clone())?;
-        let lease = chrono::Duration::milliseconds((settings.lease.max(1.0) * 1000.0) as i64);
+        let lease = settings.lease();
         Ok(Context {
             settings,
             ledger,

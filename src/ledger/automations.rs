@@ -171,12 +171,13 @@ impl Ledger {
         .map(|n| n == 1)
     }
 
-    /// Automations left `running` by a run that has gone (its process
-    /// ended, or it has run for over an hour) become `interrupted`, so the
-    /// next tick runs that occurrence again. Returns how many.
-    pub fn recover_automations(&self) -> Result<usize, LedgerError> {
+    /// Automations left `running` by a run that has gone (see
+    /// [`Ledger::gone_runs`]; `lease`: how long a heartbeat lasts) become
+    /// `interrupted`, so the next tick runs that occurrence again. Returns
+    /// how many.
+    pub fn recover_automations(&self, lease: chrono::Duration) -> Result<usize, LedgerError> {
         let mut recovered = 0;
-        for (id, owner) in self.gone_runs("automations", Utc::now())? {
+        for (id, owner) in self.gone_runs("automations", Utc::now(), lease)? {
             recovered += self.exec(
                 "UPDATE automations SET state = 'interrupted', result = 'its run went away; the next tick runs this occurrence again', owner = NULL, running_since = NULL WHERE id = ?1 AND state = 'running' AND owner IS NOT DISTINCT FROM ?2",
                 params![id, owner],
@@ -236,7 +237,11 @@ mod tests {
         let dead = crate::ledger::owner_id();
         crate::ledger::owner_done(&dead);
         assert!(l.claim_occurrence(id, ten, &dead).expect("claim").is_some());
-        assert_eq!(l.recover_automations().expect("recover"), 1);
+        assert_eq!(
+            l.recover_automations(chrono::Duration::seconds(60))
+                .expect("recover"),
+            1
+        );
         let a = l.automation(id).expect("read").expect("there");
         assert_eq!(a.state.as_deref(), Some("interrupted"));
         let before = l

@@ -129,9 +129,28 @@ pub enum DbError {
     /// Postgres's error (the connection URL's password masked).
     #[error("{0}")]
     Postgres(String),
+    /// Postgres refused a row that would repeat a unique key.
+    #[error("{0}")]
+    Duplicate(String),
     /// A column did not hold what the ledger expects.
     #[error("unexpected column: {0}")]
     Conversion(String),
+}
+
+impl DbError {
+    /// True when a unique key (a unique index or primary key) refused the
+    /// write: another row holds that value.
+    pub(crate) fn is_duplicate(&self) -> bool {
+        match self {
+            DbError::Duplicate(_) => true,
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// Which SQL dialect a statement must be written in, where the portable

@@ -52,10 +52,10 @@ impl Ledger {
     /// another row holds `media` (one statement, so two processes cannot
     /// both record it). True when recorded.
     pub fn fill_media_id(&self, id: i64, media: &str) -> Result<bool, LedgerError> {
-        Ok(self.exec(
+        Ok(self.exec_unique(
             "UPDATE stories SET media_id = ?2, last_error = NULL, updated_at = ?3 WHERE id = ?1 AND state = 'published' AND media_id IS NULL AND NOT EXISTS (SELECT 1 FROM stories WHERE media_id = ?2)",
             params![id, media, now()],
-        )? == 1)
+        )? == Some(1))
     }
 
     /// Says why published row `id`'s media id is still unknown.

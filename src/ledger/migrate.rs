@@ -14,6 +14,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/postgres/0002_automations_seen_mentions_leases.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations/postgres/0003_heartbeats_spacing_media_id.sql"),
+    ),
 ];
 
 /// Any number that names storyforge's migrations lock.

@@ -13,6 +13,7 @@ mod adopt;
 mod automations;
 mod db;
 mod feed_seen;
+mod heartbeat;
 mod insights;
 mod media_ids;
 mod mentions;
@@ -35,6 +36,7 @@ use crate::media::MediaKind;
 pub use adopt::{changed_since, Legacy};
 pub use automations::Automation;
 pub use db::DbError;
+pub use heartbeat::Heartbeat;
 pub use insights::{InsightFailure, InsightRow, RefusedMetric};
 pub use media_ids::IdUnknown;
 #[cfg(test)]
@@ -330,6 +332,19 @@ CREATE TABLE IF NOT EXISTS publish_leases (
     until TEXT,
     next_at TEXT
 );
+CREATE TABLE IF NOT EXISTS heartbeats (
+    process TEXT PRIMARY KEY,
+    alive_at TEXT NOT NULL
+);
+";
+
+/// One Story per media id (Instagram's ids are global): a ledger written
+/// before the index that holds an id twice keeps it on neither row, each
+/// told why, for `ledger settle` to find again from the account.
+const MEDIA_ID_UNIQUE: &str = "
+UPDATE stories SET last_error = 'the same media id was recorded for another Story too; `storyforge ledger settle` finds which from the account', media_id = NULL
+WHERE media_id IN (SELECT media_id FROM stories WHERE media_id IS NOT NULL GROUP BY media_id HAVING COUNT(*) > 1);
+CREATE UNIQUE INDEX IF NOT EXISTS stories_media_id ON stories (media_id) WHERE media_id IS NOT NULL;
 ";
 
 /// Columns added after the first release, with their definitions.
@@ -345,6 +360,7 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("stories", "asked_by", "TEXT"),
     ("stories", "publish_server_at", "TEXT"),
     ("stories", "publish_reply_server_at", "TEXT"),
+    ("publish_leases", "last_publish_at", "TEXT"),
 ];
 
 /// The first release keyed rows by content hash alone (`assets`): each
@@ -463,6 +479,7 @@ impl Ledger {
         if !old.is_empty() {
             self.db.batch(MIGRATE_ASSETS)?;
         }
+        self.db.batch(MEDIA_ID_UNIQUE)?;
         adopt::redact_sources(&self.db)?;
         tx.commit()
     }
@@ -489,6 +506,17 @@ impl Ledger {
 
     fn exec(&self, sql: &str, p: &[Value]) -> Result<usize, LedgerError> {
         self.db.execute(sql, p).map_err(|e| self.fail(e))
+    }
+
+    /// [`Ledger::exec`], or `None` when a unique key refused the write
+    /// (another row holds the value: on Postgres two transactions can both
+    /// have seen it free).
+    fn exec_unique(&self, sql: &str, p: &[Value]) -> Result<Option<usize>, LedgerError> {
+        match self.db.execute(sql, p) {
+            Ok(n) => Ok(Some(n)),
+            Err(e) if e.is_duplicate() => Ok(None),
+            Err(e) => Err(self.fail(e)),
+        }
     }
 
     /// The rows `sql` selects, each made into a `T` by `map`.

@@ -11,6 +11,8 @@ use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
 
 use super::db::{dollar_placeholders, DbError, Row, Value};
 
+mod tls;
+
 type Job = Box<dyn FnOnce(&Conn) + Send>;
 
 struct Conn {
@@ -41,11 +43,13 @@ impl Pg {
     pub(crate) fn connect(url: &str) -> Result<Pg, DbError> {
         let expanded =
             crate::util::env::expand(url).map_err(|e| DbError::Postgres(e.to_string()))?;
-        let mut config = tokio_postgres::Config::from_str(expanded.expose()).map_err(|_| {
+        let (url, tls) = tls::from_url(expanded.expose());
+        let mut config = tokio_postgres::Config::from_str(&url).map_err(|_| {
             DbError::Postgres(
-                "not a valid postgres:// URL; write postgres://USER@HOST:PORT/DATABASE".into(),
+                "not a valid postgres:// URL; write postgres://USER@HOST:PORT/DATABASE[?sslmode=require]".into(),
             )
         })?;
+        let connector = tls.connector()?;
         if config.get_password().is_none() {
             if let Some(p) = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()) {
                 config.password(p);
@@ -57,7 +61,7 @@ impl Pg {
             .map(|p| String::from_utf8_lossy(p).into_owned())
             .filter(|p| !p.is_empty());
         let (jobs, inbox) = mpsc::channel::<Job>();
-        let (ready, connected) = mpsc::channel::<Result<(), String>>();
+        let (ready, connected) = mpsc::channel::<Result<(), DbError>>();
         std::thread::Builder::new()
             .name("ledger-postgres".into())
             .spawn(move || {
@@ -67,19 +71,30 @@ impl Pg {
                 {
                     Ok(rt) => rt,
                     Err(e) => {
-                        let _ = ready.send(Err(e.to_string()));
+                        let _ = ready.send(Err(DbError::Postgres(e.to_string())));
                         return;
                     }
                 };
                 let client = rt.block_on(async {
-                    let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
-                    tokio::spawn(connection);
+                    let client = match connector {
+                        Some(tls) => {
+                            let (client, connection) = config.connect(tls).await?;
+                            tokio::spawn(connection);
+                            client
+                        }
+                        None => {
+                            let (client, connection) =
+                                config.connect(tokio_postgres::NoTls).await?;
+                            tokio::spawn(connection);
+                            client
+                        }
+                    };
                     Ok::<_, tokio_postgres::Error>(client)
                 });
                 let conn = match client {
                     Ok(client) => Conn { rt, client },
                     Err(e) => {
-                        let _ = ready.send(Err(describe(&e)));
+                        let _ = ready.send(Err(tls::explain(describe(&e))));
                         return;
                     }
                 };
@@ -97,11 +112,16 @@ impl Pg {
         }
     }
 
-    fn masked(&self, message: String) -> DbError {
-        DbError::Postgres(match &self.password {
-            Some(p) => message.replace(p.as_str(), crate::util::redact::MASK),
-            None => message,
-        })
+    fn masked(&self, error: DbError) -> DbError {
+        let Some(p) = &self.password else {
+            return error;
+        };
+        let mask = |m: String| m.replace(p.as_str(), crate::util::redact::MASK);
+        match error {
+            DbError::Postgres(m) => DbError::Postgres(mask(m)),
+            DbError::Duplicate(m) => DbError::Duplicate(mask(m)),
+            other => other,
+        }
     }
 
     /// Runs `f` on the connection's thread and waits for its answer.
@@ -155,14 +175,22 @@ impl Pg {
     }
 }
 
-/// The server's message (with its detail), or the client's.
-fn describe(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
+/// The server's message (with its detail), or the client's; a unique
+/// key refused as [`DbError::Duplicate`].
+fn describe(e: &tokio_postgres::Error) -> DbError {
+    let message = match e.as_db_error() {
         Some(db) => match db.detail() {
             Some(d) => format!("{} ({d})", db.message()),
             None => db.message().to_string(),
         },
-        None => e.to_string(),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
+    };
+    match e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+        true => DbError::Duplicate(message),
+        false => DbError::Postgres(message),
     }
 }
 

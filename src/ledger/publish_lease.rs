@@ -20,6 +20,9 @@ pub enum PublishLease {
     Held {
         /// The end of the last lost reply's window, plus one second.
         not_before: Option<DateTime<Utc>>,
+        /// When the account's last publish call ended (this host's clock,
+        /// any process): the next waits the spacing after it.
+        last_publish: Option<DateTime<Utc>>,
     },
     /// Another live process publishes on the account now.
     Busy {
@@ -40,12 +43,18 @@ impl Ledger {
     ) -> Result<PublishLease, LedgerError> {
         let tx = self.begin_locked(&format!("publish lease {account}"))?;
         let now = Utc::now();
-        let held: Option<(Option<String>, Option<String>, Option<String>)> = self.row(
-            "SELECT owner, until, next_at FROM publish_leases WHERE account = ?1",
+        type Lease = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let held: Option<Lease> = self.row(
+            "SELECT owner, until, next_at, last_publish_at FROM publish_leases WHERE account = ?1",
             params![account],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
-        let (holder, until, next_at) = held.unwrap_or_default();
+        let (holder, until, next_at, last_publish) = held.unwrap_or_default();
         if let Some(holder) = holder.filter(|h| h != owner) {
             let live = until
                 .as_deref()
@@ -64,10 +73,12 @@ impl Ledger {
         tx.commit().map_err(|e| self.fail(e))?;
         Ok(PublishLease::Held {
             not_before: next_at.as_deref().and_then(parse_time),
+            last_publish: last_publish.as_deref().and_then(parse_time),
         })
     }
 
-    /// Lets go of `account`'s publish lease held by `owner`. `not_before`
+    /// Lets go of `account`'s publish lease held by `owner` after a
+    /// publish call (the account's spacing counts from now). `not_before`
     /// (server's clock) is set when the reply was lost: the next publish
     /// waits for it. False when `owner` no longer held the lease.
     pub fn release_publish_lease(
@@ -77,8 +88,8 @@ impl Ledger {
         not_before: Option<DateTime<Utc>>,
     ) -> Result<bool, LedgerError> {
         let released = self.exec(
-            "UPDATE publish_leases SET owner = NULL, until = NULL, next_at = COALESCE(?3, next_at) WHERE account = ?1 AND owner = ?2",
-            params![account, owner, not_before.map(stamp)],
+            "UPDATE publish_leases SET owner = NULL, until = NULL, next_at = COALESCE(?3, next_at), last_publish_at = ?4 WHERE account = ?1 AND owner = ?2",
+            params![account, owner, not_before.map(stamp), super::now()],
         )? == 1;
         if !released {
             if let Some(at) = not_before {
@@ -111,7 +122,10 @@ mod tests {
         let b = super::super::owner_id();
         assert_eq!(
             l.take_publish_lease("acct", &a, ttl).unwrap(),
-            PublishLease::Held { not_before: None }
+            PublishLease::Held {
+                not_before: None,
+                last_publish: None
+            }
         );
         assert_eq!(
             l.take_publish_lease("acct", &b, ttl).unwrap(),
@@ -123,22 +137,29 @@ mod tests {
             PublishLease::Held { .. }
         ));
         let at = parse_time("2026-12-07T20:00:05Z").unwrap();
+        let before = chrono::Utc::now() - chrono::Duration::milliseconds(1);
         assert!(l.release_publish_lease("acct", &a, Some(at)).unwrap());
         assert!(!l.release_publish_lease("acct", &a, None).unwrap());
-        assert_eq!(
-            l.take_publish_lease("acct", &b, ttl).unwrap(),
-            PublishLease::Held {
-                not_before: Some(at)
-            }
-        );
+        // The next holder (any process) learns the wait and when the last
+        // publish call ended, for the spacing.
+        let PublishLease::Held {
+            not_before,
+            last_publish,
+        } = l.take_publish_lease("acct", &b, ttl).unwrap()
+        else {
+            panic!("not held")
+        };
+        assert_eq!(not_before, Some(at));
+        assert!(last_publish.is_some_and(|t| t >= before && t <= chrono::Utc::now()));
         // A reply that arrived owes no wait, and keeps the earlier one.
         assert!(l.release_publish_lease("acct", &b, None).unwrap());
-        assert_eq!(
+        assert!(matches!(
             l.take_publish_lease("acct", &a, ttl).unwrap(),
             PublishLease::Held {
-                not_before: Some(at)
-            }
-        );
+                not_before: Some(t),
+                ..
+            } if t == at
+        ));
         super::super::owner_done(&a);
         super::super::owner_done(&b);
     }

@@ -260,16 +260,17 @@ impl Ledger {
         Ok(Some(entry))
     }
 
-    /// Entries left `running` by a run that has gone (its process ended,
-    /// or it has run for over an hour) become pending again: running them
-    /// again is safe, the Stories' claims and identities keep each to one
-    /// publish. Returns how many.
+    /// Entries left `running` by a run that has gone (see
+    /// [`Ledger::gone_runs`]) become pending again: running them again is
+    /// safe, the Stories' claims and identities keep each to one publish.
+    /// Returns how many.
     pub fn recover_schedule(
         &self,
         now: chrono::DateTime<chrono::Utc>,
+        lease: chrono::Duration,
     ) -> Result<usize, LedgerError> {
         let mut recovered = 0;
-        for (id, owner) in self.gone_runs("schedule", now)? {
+        for (id, owner) in self.gone_runs("schedule", now, lease)? {
             recovered += self.exec(
                 "UPDATE schedule SET state = 'pending', owner = NULL, running_since = NULL WHERE id = ?1 AND state = 'running' AND owner IS NOT DISTINCT FROM ?2",
                 params![id, owner],
@@ -279,12 +280,15 @@ impl Ledger {
     }
 
     /// Rows of `table` (`schedule`, `automations`) left `running` by a run
-    /// that has gone at `now` (its process ended, or it has run for over
-    /// an hour): their ids and owners.
+    /// that has gone at `now`: a run of this process that ended, or one
+    /// whose process's heartbeat ([`super::Heartbeat`]) is older than
+    /// `lease`, on any host; a run whose process never wrote one (an
+    /// earlier release) after an hour. Their ids and owners.
     pub(super) fn gone_runs(
         &self,
         table: &str,
         now: chrono::DateTime<chrono::Utc>,
+        lease: chrono::Duration,
     ) -> Result<Vec<(i64, Option<String>)>, LedgerError> {
         let stale = stamp(now - chrono::Duration::hours(1));
         let running: Vec<(i64, Option<String>, Option<String>)> = self.rows(
@@ -292,16 +296,22 @@ impl Ledger {
             &[],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        Ok(running
-            .into_iter()
-            .filter(|(_, owner, since)| {
-                owner
-                    .as_deref()
-                    .is_none_or(|o| !super::stories::owner_alive(o))
-                    || since.as_ref().is_none_or(|t| *t < stale)
-            })
-            .map(|(id, owner, _)| (id, owner))
-            .collect())
+        let mut gone = Vec::new();
+        for (id, owner, since) in running {
+            let is_gone = match owner.as_deref() {
+                None => true,
+                Some(o) if !super::stories::owner_alive(o) => true,
+                Some(o) if super::stories::is_this_process(o) => false,
+                Some(o) => match self.alive_at(o.split_once('/').map_or(o, |(p, _)| p))? {
+                    Some(alive) => alive < now - lease,
+                    None => since.as_ref().is_none_or(|t| *t < stale),
+                },
+            };
+            if is_gone {
+                gone.push((id, owner));
+            }
+        }
+        Ok(gone)
     }
 
     /// Cancels a pending entry; false when it is not pending (running now,
@@ -419,15 +429,52 @@ mod tests {
             .start_schedule(live, &running, now)
             .expect("start")
             .is_some());
-        assert_eq!(l.recover_schedule(chrono::Utc::now()).expect("recover"), 1);
+        let lease = chrono::Duration::seconds(60);
+        assert_eq!(
+            l.recover_schedule(chrono::Utc::now(), lease)
+                .expect("recover"),
+            1
+        );
         let state = |id| l.schedule_entry(id).expect("read").expect("there").state;
         assert_eq!(state(gone), ScheduleState::Pending);
         assert_eq!(state(live), ScheduleState::Running);
-        // An hour on, even a live run's entry is freed (its Stories' claims still hold).
+        // A live run of this process keeps its entry, however long it runs.
         let later = chrono::Utc::now() + chrono::Duration::minutes(61);
-        assert_eq!(l.recover_schedule(later).expect("recover"), 1);
-        assert_eq!(state(live), ScheduleState::Pending);
+        assert_eq!(l.recover_schedule(later, lease).expect("recover"), 0);
         crate::ledger::owner_done(&running);
+    }
+
+    #[test]
+    fn another_process_s_run_is_gone_once_its_heartbeat_is_a_lease_old() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let l = Ledger::open(&dir.path().join("l.db")).expect("open");
+        let (beating, silent) = (entry(&l), entry(&l));
+        let now = chrono::Utc::now();
+        let lease = chrono::Duration::seconds(60);
+        // Two other processes (any host): one beats, one never wrote a heartbeat.
+        assert!(l
+            .start_schedule(beating, "p-beating/1", now)
+            .expect("start")
+            .is_some());
+        assert!(l
+            .start_schedule(silent, "p-silent/1", now)
+            .expect("start")
+            .is_some());
+        l.beat("p-beating").expect("beat");
+        let state = |id| l.schedule_entry(id).expect("read").expect("there").state;
+        assert_eq!(l.recover_schedule(now, lease).expect("recover"), 0);
+        // Half a lease without a beat: still alive.
+        let half = now + chrono::Duration::seconds(30);
+        assert_eq!(l.recover_schedule(half, lease).expect("recover"), 0);
+        // Its heartbeat a lease old: gone, its entry pending again.
+        let after = now + chrono::Duration::seconds(61);
+        assert_eq!(l.recover_schedule(after, lease).expect("recover"), 1);
+        assert_eq!(state(beating), ScheduleState::Pending);
+        // Without any heartbeat (an earlier release) only after an hour.
+        assert_eq!(state(silent), ScheduleState::Running);
+        let hour = now + chrono::Duration::minutes(61);
+        assert_eq!(l.recover_schedule(hour, lease).expect("recover"), 1);
+        assert_eq!(state(silent), ScheduleState::Pending);
     }
 
     #[test]

@@ -130,7 +130,7 @@ fn live_owners() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<St
 
 /// This process's id: 128 random bits, drawn once. Neither the host name
 /// nor the pid counts (containers share both: each is often pid 1).
-fn process_id() -> &'static str {
+pub(super) fn process_id() -> &'static str {
     static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ID.get_or_init(|| {
         let mut bytes = [0u8; 16];
@@ -163,10 +163,14 @@ pub fn owner_done(owner: &str) {
 /// or an earlier release's `host/pid/nonce`) is alive until its lease runs
 /// out: a process that dies stops renewing, and that is all that tells.
 pub(crate) fn owner_alive(owner: &str) -> bool {
-    match owner.split_once('/') {
-        Some((process, _)) if process == process_id() => live_owners().contains(owner),
-        _ => true,
-    }
+    !is_this_process(owner) || live_owners().contains(owner)
+}
+
+/// True when `owner` is a run of this process.
+pub(crate) fn is_this_process(owner: &str) -> bool {
+    owner
+        .split_once('/')
+        .is_some_and(|(process, _)| process == process_id())
 }
 
 const COLUMNS: &str = "id, account, identity, generation, content_hash, input_hash, kind, source, output_path, object_key, url, container_id, media_id, state, attempts, last_error, owner, lease_until, created_at, updated_at, container_at, publish_started_at, published_at, fields, asked_by, publish_server_at";
@@ -478,12 +482,19 @@ impl Ledger {
             }
             other => other.map(str::to_string),
         };
-        self.owned_exec(
-            claim,
-            "UPDATE stories SET state = 'published', media_id = ?3, published_at = COALESCE(published_at, ?4), last_error = NULL, owner = NULL, lease_until = NULL, updated_at = ?4 WHERE id = ?1 AND owner = ?2",
-            params![media, now()],
-        )?;
-        Ok(media)
+        let sql = "UPDATE stories SET state = 'published', media_id = ?3, published_at = COALESCE(published_at, ?4), last_error = NULL, owner = NULL, lease_until = NULL, updated_at = ?4 WHERE id = ?1 AND owner = ?2";
+        match self.owned_exec(claim, sql, params![media, now()]) {
+            // Another process recorded the id in between (the unique index
+            // refused it here): published all the same, its id unknown.
+            Err(LedgerError::Sql { source, .. } | LedgerError::Postgres { source, .. })
+                if source.is_duplicate() =>
+            {
+                tracing::warn!("media {} is already recorded for another Story; recording this one as published, id unknown", media.unwrap_or_default());
+                self.owned_exec(claim, sql, params![None::<String>, now()])?;
+                Ok(None)
+            }
+            done => done.map(|()| media),
+        }
     }
 
     /// Records an error; `state` says where the row stays.
@@ -516,10 +527,17 @@ impl Ledger {
                         "media {media} is already recorded for Story {other}; check the id on the account"
                     )));
                 }
-                self.exec(
-                    "UPDATE stories SET state = 'published', media_id = ?2, published_at = COALESCE(publish_started_at, ?3), last_error = 'settled by hand: published', owner = NULL, lease_until = NULL, updated_at = ?3 WHERE id = ?1",
-                    params![id, media, now()],
-                )?;
+                if self
+                    .exec_unique(
+                        "UPDATE stories SET state = 'published', media_id = ?2, published_at = COALESCE(publish_started_at, ?3), last_error = 'settled by hand: published', owner = NULL, lease_until = NULL, updated_at = ?3 WHERE id = ?1",
+                        params![id, media, now()],
+                    )?
+                    .is_none()
+                {
+                    return Err(self.refused(format!(
+                        "media {media} was just recorded for another Story; check the id on the account"
+                    )));
+                }
             }
             Settlement::NotPublished => {
                 self.exec(

@@ -81,8 +81,9 @@ enum Status {
 pub struct Publisher {
     client: GraphClient,
     settings: GraphSettings,
-    /// Per account: when it last published, held while it publishes.
-    last_publish: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Instant>>>>>,
+    /// Per account: held while it publishes (its spacing, kept between
+    /// processes too, lives in the ledger's publish lease).
+    publishing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     in_flight: Arc<Semaphore>,
 }
 
@@ -118,7 +119,7 @@ impl Publisher {
         Ok(Publisher {
             client,
             settings,
-            last_publish: Mutex::new(HashMap::new()),
+            publishing: Mutex::new(HashMap::new()),
             in_flight,
         })
     }
@@ -136,11 +137,12 @@ impl Publisher {
             .clamp(1, crate::spec::MAX_CONTAINERS_PER_DAY)
     }
 
-    /// `account`'s publish clock: held from the spacing wait through the
-    /// publish call, so one account never publishes two Stories at once.
-    fn publish_clock(&self, account: &str) -> Arc<tokio::sync::Mutex<Option<Instant>>> {
-        let mut clocks = self.last_publish.lock().unwrap_or_else(|e| e.into_inner());
-        clocks.entry(account.to_string()).or_default().clone()
+    /// `account`'s publish gate: held from the spacing wait through the
+    /// publish call, so this process's Stories of one account take the
+    /// account's publish lease one after another.
+    fn publish_gate(&self, account: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut gates = self.publishing.lock().unwrap_or_else(|e| e.into_inner());
+        gates.entry(account.to_string()).or_default().clone()
     }
 
     /// The Graph client (token refresh and insights use it too).
@@ -288,15 +290,17 @@ impl Publisher {
                         tokio::time::sleep(secs(base * (0.5 + fastrand::f64()))).await;
                     }
                     turn.wait().await;
-                    let clock = self.publish_clock(&account.settings.name);
-                    let mut last_publish = clock.lock().await;
-                    self.space_publishes(*last_publish).await;
+                    let gate = self.publish_gate(&account.settings.name);
+                    let _publishing = gate.lock().await;
+                    // Waits for the lease, the spacing after the account's
+                    // last publish (by any process) and any lost reply's window.
                     let sent = super::hold::take(
                         &self.client,
                         ledger,
                         &account.settings.name,
                         &claim.owner,
                         secs(self.settings.timeout + 15.0),
+                        secs(self.settings.publish_spacing),
                     )
                     .await?;
                     if let Some(server) = sent {
@@ -308,7 +312,6 @@ impl Publisher {
                     let result = self
                         .call(account, Method::Post, &path, &[("creation_id", c.as_str())])
                         .await;
-                    *last_publish = Some(Instant::now());
                     match result {
                         Ok(v) => {
                             let id = v.get("id").and_then(id_str);
@@ -596,17 +599,6 @@ impl Publisher {
             let pause = self.settings.slow_down_max * (over / span).min(1.0);
             tracing::info!("API usage at {:.0} %: pausing {pause:.1} s", usage.percent);
             tokio::time::sleep(secs(pause)).await;
-        }
-    }
-
-    /// Keeps at least `publish_spacing` after an account's `last` publish.
-    async fn space_publishes(&self, last: Option<Instant>) {
-        if let Some(last) = last {
-            let gap = secs(self.settings.publish_spacing);
-            let since = last.elapsed();
-            if since < gap {
-                tokio::time::sleep(gap - since).await;
-            }
         }
     }
 

@@ -11,26 +11,41 @@ use super::graph::GraphClient;
 use super::media_ids::next_window_start;
 use crate::ledger::{Ledger, LedgerError, PublishLease};
 
-/// Waits until `owner` holds `account`'s publish lease and the server's
-/// clock is past the last lost reply's window; returns the server's time
-/// then (the start of this publish's window), when it is known. `ttl`:
-/// longest the holder may need (a dead or stuck holder's lease runs out
-/// after it).
+/// Waits until `owner` holds `account`'s publish lease, `spacing` has
+/// passed since the account's last publish call by any process, and the
+/// server's clock is past the last lost reply's window; returns the
+/// server's time then (the start of this publish's window), when it is
+/// known. `ttl`: longest the holder may need for the call (a dead or stuck
+/// holder's lease runs out after it and the spacing).
 pub async fn take(
     client: &GraphClient,
     ledger: &Ledger,
     account: &str,
     owner: &str,
     ttl: std::time::Duration,
+    spacing: std::time::Duration,
 ) -> Result<Option<DateTime<Utc>>, LedgerError> {
-    let ttl = chrono::Duration::from_std(ttl).unwrap_or_else(|_| chrono::Duration::minutes(5));
+    let ttl =
+        chrono::Duration::from_std(ttl + spacing).unwrap_or_else(|_| chrono::Duration::minutes(5));
     // Asked again soon at first (a publish call takes well under a second),
     // then less often, so a holder that died does not cost a write
     // transaction every few milliseconds until its lease runs out.
     let mut wait_ms = 20;
     let not_before = loop {
         match ledger.take_publish_lease(account, owner, ttl)? {
-            PublishLease::Held { not_before } => break not_before,
+            PublishLease::Held {
+                not_before,
+                last_publish,
+            } => {
+                if let Some(left) = last_publish.and_then(|at| {
+                    (at + chrono::Duration::from_std(spacing).ok()? - Utc::now())
+                        .to_std()
+                        .ok()
+                }) {
+                    tokio::time::sleep(left).await;
+                }
+                break not_before;
+            }
             PublishLease::Busy { .. } => {
                 let ms = wait_ms + fastrand::u64(..wait_ms);
                 tokio::time::sleep(std::time::Duration::from_millis(ms)).await;

@@ -274,7 +274,9 @@ pub fn run_due(
     ledger: &Ledger,
     now: DateTime<Utc>,
 ) -> Result<Vec<AutomationRun>, crate::ledger::LedgerError> {
-    ledger.recover_automations()?;
+    ledger.recover_automations(settings.lease())?;
+    // Written before the first claim, kept until the last run ends.
+    let mut alive = None;
     let mut runs = Vec::new();
     for a in ledger.automations()?.into_iter().filter(|a| !a.paused) {
         let r = match resolve(settings, &a) {
@@ -285,6 +287,7 @@ pub fn run_due(
                     let zone = settings.account_zone(a.account.as_deref().unwrap_or_default());
                     if let Some(occ) = rule.latest(zone, now) {
                         let owner = crate::ledger::owner_id();
+                        alive.get_or_insert_with(|| super::heartbeat(settings, ledger));
                         if ledger.claim_occurrence(a.id, occ, &owner)?.is_some() {
                             ledger.finish_occurrence(a.id, &owner, true, &e)?;
                             runs.push(AutomationRun {
@@ -306,6 +309,7 @@ pub fn run_due(
             continue;
         };
         let owner = crate::ledger::owner_id();
+        alive.get_or_insert_with(|| super::heartbeat(settings, ledger));
         let Some(before) = ledger.claim_occurrence(a.id, occ, &owner)? else {
             crate::ledger::owner_done(&owner);
             continue;

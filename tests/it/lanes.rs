@@ -3,7 +3,9 @@
 //! an account's Stories keep `publish_spacing` across a tick's entries,
 //! one job's Stories publish in their order even when a later container
 //! finishes first (its container made while the earlier one processes),
-//! and no container is made for a Story that is not due yet.
+//! and no container is made for a Story that is not due yet; two processes
+//! on one account keep its spacing between them, and `publish FILE…`
+//! pipelines its files' containers and publishes them in the order given.
 
 use std::path::{Path, PathBuf};
 
@@ -192,4 +194,83 @@ fn no_container_is_made_for_a_story_not_yet_due() {
     let published = r.sandbox.published();
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].media_sha256, sha(&files[0]));
+}
+
+crate::both_ledgers! {
+fn two_processes_keep_an_accounts_spacing_between_them(backend) {
+    let mut r = two_accounts("1.1", |_| {});
+    let work = r.work.path().to_path_buf();
+    r.settings(|f| f.graph("publish_spacing", "1.1").ledger(&backend.ledger(&work)));
+    let files = stories(&work, 30, 4);
+    // Two `publish` commands at once on one account, two Stories each.
+    let runs: Vec<std::process::Child> = files
+        .chunks(2)
+        .map(|pair| {
+            let args: Vec<&str> = pair.iter().map(|p| p.to_str().expect("utf-8 path")).collect();
+            r.spawn(&[&["publish"][..], &args].concat())
+        })
+        .collect();
+    for run in runs {
+        let out = run.wait_with_output().expect("publish ran");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let mut at: Vec<i64> = r
+        .sandbox
+        .published()
+        .iter()
+        .map(|p| seconds(&p.published_at))
+        .collect();
+    assert_eq!(at.len(), 4);
+    at.sort_unstable();
+    // Four publishes 1.1 s apart span at least 3.3 s (3 whole seconds on
+    // the sandbox's clock); spaced only within each process they would
+    // span about 1.1 s.
+    assert!(
+        at[3] - at[0] >= 3,
+        "publish_spacing not kept between two processes on one account: {at:?}"
+    );
+}
+}
+
+#[test]
+fn publish_makes_the_containers_of_its_files_together_and_publishes_them_in_order() {
+    let work = tempfile::tempdir().expect("work");
+    let files = stories(work.path(), 40, 3);
+    let first = sha(&files[0]);
+    let r = two_accounts("0", |c| {
+        // The first file's container processes for 1.5 s, the others' 50 ms.
+        c.processing_ms_by_url.insert(first.clone(), 1500);
+    });
+    let args: Vec<&str> = files
+        .iter()
+        .map(|p| p.to_str().expect("utf-8 path"))
+        .collect();
+    let out = r.run(&[&["publish"][..], &args].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let order: Vec<String> = r
+        .sandbox
+        .published()
+        .iter()
+        .map(|p| p.media_sha256.clone())
+        .collect();
+    let given: Vec<String> = files.iter().map(|f| sha(f)).collect();
+    assert_eq!(order, given, "published out of the order given");
+    let calls = r.sandbox.calls();
+    let creates = calls
+        .iter()
+        .filter(|c| c.method == "POST" && c.path.ends_with(&format!("{DEMO_ID}/media")))
+        .count();
+    let first_publish = calls
+        .iter()
+        .position(|c| c.path.ends_with("/media_publish"))
+        .expect("a publish call");
+    let created_before = calls[..first_publish]
+        .iter()
+        .filter(|c| c.method == "POST" && c.path.ends_with(&format!("{DEMO_ID}/media")))
+        .count();
+    assert_eq!(creates, 3, "one container per file");
+    assert_eq!(
+        created_before, 3,
+        "the files' containers were made one after another, not together"
+    );
 }

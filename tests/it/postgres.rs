@@ -1,7 +1,8 @@
 //! The shared ledger on Postgres beyond the exactly-once tests (which run
 //! on both ledgers): its password never shown, migrations applied once by
-//! processes opening a new ledger at once, and `storyforge ledger migrate`
-//! moving a SQLite ledger over without publishing anything again.
+//! processes opening a new ledger at once, `storyforge ledger migrate`
+//! moving a SQLite ledger over without publishing anything again, and TLS
+//! to a server that demands it, its certificate checked.
 
 use std::path::Path;
 
@@ -132,4 +133,69 @@ fn a_migrated_sqlite_ledger_publishes_nothing_again_on_postgres() {
     assert!(new.status.success(), "{}", text(&new));
     let rows = common::open_ledger(&config).assets().expect("rows");
     assert_eq!(rows.last().map(|r| r.id), Some(4));
+}
+
+#[test]
+fn the_ledger_speaks_tls_to_a_server_that_demands_it_and_checks_its_certificate() {
+    // Role `tls_only` may connect only over TLS (scripts/test-postgres.sh).
+    let db = pg::fresh_database();
+    let name = db.rsplit('/').next().expect("a database name").to_string();
+    let secret = "tls-only-pw-8c1f";
+    pg::admin(&format!(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tls_only') THEN CREATE ROLE tls_only LOGIN PASSWORD '{secret}'; END IF; END $$; ALTER DATABASE {name} OWNER TO tls_only"
+    ));
+    let url = db.replacen("://storyforge@", "://tls_only@", 1);
+    assert_ne!(url, db, "the test server's URL names its user");
+    let ca = pg::server_ca();
+    let sandbox = Sandbox::start(SandboxConfig::default()).expect("sandbox");
+    let work = tempfile::tempdir().expect("tempdir");
+    let ledger_cmd = |ledger: &str| {
+        let config = common::SettingsFile::new(work.path(), &sandbox.base_url())
+            .ledger(ledger)
+            .write();
+        common::command()
+            .arg("ledger")
+            .arg("--config")
+            .arg(&config)
+            .env("PGPASSWORD", secret)
+            .output()
+            .expect("run storyforge")
+    };
+    // Plain: the server refuses this role.
+    let plain = ledger_cmd(&url);
+    let t = text(&plain);
+    assert!(!plain.status.success(), "connected without TLS: {t}");
+    assert!(t.contains("pg_hba.conf"), "the server's refusal: {t}");
+    // TLS, but the server's certificate is signed by a CA no system root knows.
+    let untrusted = ledger_cmd(&format!("{url}?sslmode=require"));
+    let t = text(&untrusted);
+    assert!(
+        !untrusted.status.success(),
+        "an untrusted certificate was accepted: {t}"
+    );
+    assert!(
+        t.contains("certificate") && t.contains("sslrootcert"),
+        "says what to do: {t}"
+    );
+    // TLS with the server's CA: connected, migrations applied, over TLS only.
+    let tls = ledger_cmd(&format!(
+        "{url}?sslmode=verify-full&sslrootcert={}",
+        ca.display()
+    ));
+    let t = text(&tls);
+    assert!(tls.status.success(), "{t}");
+    for out in [&plain, &untrusted, &tls] {
+        assert!(
+            !text(out).contains(secret),
+            "the password shown: {}",
+            text(out)
+        );
+    }
+    let with_pw = url.replacen("://tls_only@", &format!("://tls_only:{secret}@"), 1);
+    let opened = Ledger::open(Path::new(&format!(
+        "{with_pw}?sslmode=require&sslrootcert={}",
+        ca.display()
+    )))
+    .expect("the library connects over TLS too");
+    assert!(opened.schedule().expect("the ledger's tables").is_empty());
 }

@@ -221,3 +221,64 @@ fn schedule_add_takes_a_remote_feed_and_a_broken_tick_lock_is_an_error() {
         text(&tick)
     );
 }
+
+crate::both_ledgers! {
+fn a_killed_ticks_entry_runs_again_within_a_lease_from_another_process(backend) {
+    // Each container processes for 3 s: time to kill the tick mid-way.
+    let r = common::Rig::start(|c| c.image_processing_ms = 3000);
+    let config = common::fast_settings_on(
+        backend,
+        r.work.path(),
+        r.media.path(),
+        &r.sandbox.base_url(),
+        "lease: 1\n",
+    );
+    let story = common::root().join("fixtures/bad/ok-story.jpg");
+    let add = common::cli(
+        &["schedule", "add", story.to_str().expect("utf-8 path"), "--at", "2020-01-01T09:00:00Z"],
+        &config,
+    );
+    assert_eq!(add.status.code(), Some(0), "{}", text(&add));
+    let out = r.work.path().join("out");
+    let mut first = common::spawn(&["tick", "--out", out.to_str().expect("utf-8 path")], &config);
+    // Killed once it has taken the entry and made the Story's container.
+    let ledger = common::open_ledger(&config);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let running = ledger.schedule().expect("entries")[0].state
+            == storyforge::ledger::ScheduleState::Running;
+        let container = ledger
+            .assets()
+            .expect("rows")
+            .iter()
+            .any(|a| a.container_id.is_some());
+        if running && container {
+            break;
+        }
+        if std::time::Instant::now() > deadline || first.try_wait().expect("poll").is_some() {
+            first.kill().ok();
+            let out = first.wait_with_output().expect("tick output");
+            panic!("the tick never took the entry: {}", text(&out));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+    assert!(r.sandbox.published().is_empty(), "published before the kill");
+    // A lease later (its heartbeat silent, its Story's claim run out) the
+    // next tick, another process, runs the entry: not an hour later.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    common::wait_for_leases(&config);
+    let second = common::cli(&["tick", "--out", out.to_str().expect("utf-8 path")], &config);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    assert_eq!(r.sandbox.published().len(), 1, "{}", text(&second));
+    assert_eq!(
+        ledger.schedule().expect("entries")[0].state,
+        storyforge::ledger::ScheduleState::Done
+    );
+    // Once, whoever ran it.
+    let again = common::cli(&["tick", "--out", out.to_str().expect("utf-8 path")], &config);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(r.sandbox.published().len(), 1);
+}
+}

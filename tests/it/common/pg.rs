@@ -44,8 +44,21 @@ pub fn server_url() -> &'static str {
         let pw = std::fs::read_to_string(dir.join("pw")).expect("the server's password file");
         // Before any other thread reads the environment: the first use.
         std::env::set_var("PGPASSWORD", pw.trim());
+        std::env::set_var(CA_ENV, dir.join("tls/ca.crt"));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     })
+}
+
+/// The variable naming the CA file that signed the test server's TLS
+/// certificate (scripts/test-postgres.sh makes both).
+pub const CA_ENV: &str = "STORYFORGE_TEST_PG_CA";
+
+/// The CA file of the test server's certificate.
+pub fn server_ca() -> std::path::PathBuf {
+    server_url();
+    std::path::PathBuf::from(std::env::var(CA_ENV).unwrap_or_else(|_| {
+        panic!("{CA_ENV} is not set: run the tests through `make test` (scripts/test-postgres.sh)")
+    }))
 }
 
 /// Runs `sql` on the server's `postgres` database.
