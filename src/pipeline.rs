@@ -54,7 +54,16 @@ pub struct RenderSettings {
     /// How video templates are encoded (`threads` 0: the cores shared
     /// between the Stories encoded at once). Default: the transcoder's.
     pub video: crate::video::TranscodeOptions,
+    /// The output files already written by this run: shared by the
+    /// batches of one run (a job file's entries, a tick's), so a second
+    /// entry never writes over the first's Story of the same name.
+    /// Default: a set of its own.
+    pub written: WrittenNames,
 }
+
+/// The output paths a run has written, shared between its batches.
+#[derive(Debug, Clone, Default)]
+pub struct WrittenNames(Arc<Mutex<HashSet<PathBuf>>>);
 
 /// Hears about a batch as it runs (the CLI draws progress with it).
 pub trait BatchObserver: Sync {
@@ -118,6 +127,7 @@ impl Default for RenderSettings {
             feed_headers: Default::default(),
             mentions: Vec::new(),
             video: crate::video::TranscodeOptions::default(),
+            written: WrittenNames::default(),
         }
     }
 }
@@ -249,7 +259,6 @@ struct Batch<'a> {
     feed_dir: Option<PathBuf>,
     feed_name: Option<String>,
     assets: AssetCache,
-    names: Mutex<HashSet<String>>,
     feed_path: Option<PathBuf>,
     keys: Option<RowKeys>,
     observer: &'a dyn BatchObserver,
@@ -349,7 +358,6 @@ pub fn render_batch(
         keys: row_keys,
         observer,
         assets: AssetCache::new(),
-        names: Mutex::new(HashSet::new()),
     };
     let has_feed = feed.is_some();
     let jobs = rows.flat_map(|row| {
@@ -700,21 +708,27 @@ impl Batch<'_> {
         let mut name = sanitize_name(&raw).ok_or_else(|| {
             format!("`output` gives an empty file name ({raw:?}); check its variables")
         })?;
-        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
-        if names.contains(&name) {
+        let dir = &self.settings.out_dir;
+        let mut written = self
+            .settings
+            .written
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if written.contains(&dir.join(&name)) {
             let stem = name.trim_end_matches(".jpg").to_string();
             let mut n = row.map_or(2, |r| r.index);
-            while names.contains(&format!("{stem}-{n}.jpg")) {
+            while written.contains(&dir.join(format!("{stem}-{n}.jpg"))) {
                 n += 1;
             }
             let renamed = format!("{stem}-{n}.jpg");
             warnings.push(format!(
-                "{}: output {name} is already used in this batch; wrote {renamed} (make `output` unique, e.g. add {{{{row}}}})",
+                "{}: output {name} is already used in this run; wrote {renamed} (make `output` unique, e.g. add {{{{row}}}} or the feed's name)",
                 t.path.display()
             ));
             name = renamed;
         }
-        names.insert(name.clone());
+        written.insert(dir.join(&name));
         Ok(name)
     }
 }

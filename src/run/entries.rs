@@ -187,8 +187,9 @@ pub fn run_entries(
     std::thread::scope(|scope| {
         let fonts = &fonts;
         let cpu = scope.spawn(move || {
+            let written = crate::pipeline::WrittenNames::default();
             for (p, forward) in forwards {
-                produce(&p.jobs, &p.out, fonts, &p.opts, &forward);
+                produce(&p.jobs, &p.out, fonts, &p.opts, &forward, &written);
             }
         });
         let local = tokio::task::LocalSet::new();

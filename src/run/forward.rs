@@ -196,6 +196,11 @@ impl BatchObserver for Forward<'_> {
         if let Some(v) = &o.variant {
             source.push_str(&format!(" · variant {v}"));
         }
+        // What the renderer had to change (a renamed output, shrunk text):
+        // in the run's warnings, not only in a render report.
+        for w in &o.warnings {
+            self.warning(w);
+        }
         match (&o.output, &o.row_key, &o.error) {
             (Some(out), Some(key), None) => {
                 let (identity, old, publish_changed) =
@@ -264,15 +269,19 @@ impl crate::video::batch::VideoObserver for Forward<'_> {
 }
 
 /// Renders and transcodes every job of this shard, sending outputs on.
+/// `written`: the output files of the whole run, so no entry writes over
+/// another's.
 pub(super) fn produce(
     jobs: &[(Job, Option<String>)],
     out: &Path,
     fonts: &FontBook,
     opts: &RunOptions,
     tx: &Forward,
+    written: &pipeline::WrittenNames,
 ) {
     let mut settings = RenderSettings {
         out_dir: out.to_path_buf(),
+        written: written.clone(),
         ..RenderSettings::default()
     };
     if let Some(d) = opts.today {

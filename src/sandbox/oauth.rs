@@ -30,20 +30,9 @@ fn expiry_text(t: SystemTime) -> String {
 /// Checks the request's token and counts the call against the account's
 /// hourly limit.
 pub fn authenticate(shared: &Shared, req: &Req) -> Result<Auth, GraphError> {
-    let token = req.token().ok_or_else(GraphError::invalid_token)?;
+    let (_, rec) = valid_token(shared, req)?;
     let mut world = shared.lock();
     let now = world.now();
-    let rec = world
-        .tokens
-        .get(token)
-        .cloned()
-        .ok_or_else(GraphError::invalid_token)?;
-    if now >= rec.expires {
-        return Err(GraphError::token_expired(
-            &expiry_text(rec.expires),
-            &expiry_text(now),
-        ));
-    }
     let (count, oldest_leaves) = world.calls_in_hour(&rec.account_id, now);
     if count >= shared.config.calls_per_hour {
         let minutes = oldest_leaves

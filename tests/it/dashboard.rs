@@ -1083,6 +1083,48 @@ async fn the_queue_shows_automations_and_the_form_reads_the_account_zone() {
     }
     // 05:06 in Berlin in July (CEST, +02:00) is 03:06 UTC.
     assert_eq!(moved, ["2031-07-04T03:06:00Z"]);
+
+    // The week view puts an entry on its day in the account's zone: 00:30
+    // in Berlin on the browser's tomorrow is still today in UTC, where
+    // Chromium runs.
+    use chrono::TimeZone;
+    let tomorrow = chrono::Utc::now().date_naive() + chrono::Days::new(1);
+    let berlin = chrono_tz::Europe::Berlin
+        .from_local_datetime(&tomorrow.and_hms_opt(0, 30, 0).expect("a time"))
+        .single()
+        .expect("00:30 exists in Berlin")
+        .with_timezone(&chrono::Utc);
+    let ledger = storyforge::ledger::Ledger::open(&rig.work.path().join("l.db")).expect("ledger");
+    let id = ledger.schedule().expect("schedule")[0].id;
+    assert!(ledger
+        .reschedule(
+            id,
+            &berlin.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )
+        .expect("reschedule"));
+    client.goto(&s.url).await.expect("the queue");
+    click(&client, "button[data-view=week]").await;
+    let want = tomorrow.format("%Y-%m-%d").to_string();
+    until(
+        &client,
+        &format!("document.querySelector('#week .day[data-day=\"{want}\"] li')"),
+        "the entry on its Berlin day in the week view",
+    )
+    .await;
+    let on = client
+        .execute(
+            "return [...document.querySelectorAll('#week .day')].filter(d => d.querySelector('li')).map(d => d.dataset.day + ' ' + d.querySelector('li').textContent);",
+            vec![],
+        )
+        .await
+        .expect("the week");
+    let on: Vec<String> = serde_json::from_value(on).expect("strings");
+    assert_eq!(on.len(), 1, "{on:?}");
+    assert!(
+        on[0].starts_with(&want) && on[0].contains("12:30") && on[0].contains("Europe/Berlin"),
+        "{on:?}"
+    );
+    keep(&client, "queue-week-zones").await;
 }
 
 /// A video template's page also previews the whole Story as a small clip:

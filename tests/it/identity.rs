@@ -394,3 +394,45 @@ fn an_unsure_story_whose_container_expires_a_day_later_stays_unsure() {
         "the attempt by the server's clock: {row:?}"
     );
 }
+
+#[test]
+fn two_entries_of_one_template_never_write_over_each_others_stories() {
+    let r = Rig::start(|_| {});
+    let dir = r.work.path().join("two");
+    // The same template (default output names: card-ROW.jpg) over two feeds.
+    let job = project(&dir, "a.csv", "sku,title\na1,Apples\na2,Pears\n", "");
+    std::fs::write(
+        dir.join("card.yaml"),
+        CARD.replace("output: \"{{title | slug}}.jpg\"\n", ""),
+    )
+    .expect("a template without output");
+    std::fs::write(dir.join("b.csv"), "sku,title\nb1,Plums\n").expect("feed");
+    let text_of_job = std::fs::read_to_string(&job).expect("job");
+    std::fs::write(
+        &job,
+        format!("{text_of_job}  - template: card.yaml\n    feed: b.csv\n"),
+    )
+    .expect("job");
+    let (out, t) = run(&r, &job, &[]);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert_eq!(r.sandbox.published().len(), 3, "{t}");
+    let mut files: Vec<String> = std::fs::read_dir(dir.join("out"))
+        .expect("out")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".jpg"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "a Story was written over: {files:?}");
+    // Three different Stories went out (not one file published twice).
+    let shas: std::collections::BTreeSet<String> = r
+        .sandbox
+        .published()
+        .into_iter()
+        .map(|p| p.media_sha256)
+        .collect();
+    assert_eq!(shas.len(), 3);
+    assert!(
+        t.contains("is already used in this run; wrote"),
+        "warned by name: {t}"
+    );
+}

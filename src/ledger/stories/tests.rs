@@ -219,3 +219,46 @@ fn a_container_past_the_daily_cap_is_not_reserved() {
     // Another account is not held up.
     assert!(l.set_creating(&d, "other").expect("another account"));
 }
+
+#[test]
+fn a_media_id_belongs_to_one_story_even_when_written_past_the_check() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("l.db");
+    let l = Ledger::open(&path).expect("open");
+    let lease = chrono::Duration::seconds(60);
+    let publish = |identity: &str, media: Option<&str>| {
+        let (_, c) = claimed(
+            l.claim(&req(identity, identity), "a/1/x", lease)
+                .expect("claim"),
+        );
+        l.set_published(&c, media).expect("published")
+    };
+    assert_eq!(publish("t|row:1", Some("m1")).as_deref(), Some("m1"));
+    let second = publish("t|row:2", None);
+    assert_eq!(second, None);
+    let two = l.latest("main", "t|row:2").expect("read").expect("row").id;
+    // The index refuses what a check made before another process's write
+    // would have let through (the check is skipped here by writing directly).
+    let direct = l.exec_unique(
+        "UPDATE stories SET media_id = ?2 WHERE id = ?1",
+        params![two, "m1"],
+    );
+    assert_eq!(direct.expect("no error, refused"), None);
+    assert!(!l.fill_media_id(two, "m1").expect("fill"));
+    assert!(l.fill_media_id(two, "m2").expect("fill"));
+    drop(l);
+    // A ledger from before the index holding an id twice: on neither row after.
+    let raw = rusqlite::Connection::open(&path).expect("raw");
+    raw.execute_batch(
+        "DROP INDEX stories_media_id; UPDATE stories SET media_id = 'm1' WHERE media_id = 'm2';",
+    )
+    .expect("an old ledger's duplicate");
+    drop(raw);
+    let l = Ledger::open(&path).expect("upgrade");
+    let rows = l.assets().expect("rows");
+    assert!(rows.iter().all(|r| r.media_id.is_none()), "{rows:?}");
+    assert!(rows.iter().all(|r| r
+        .last_error
+        .as_deref()
+        .is_some_and(|e| e.contains("ledger settle"))));
+}

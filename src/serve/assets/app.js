@@ -79,25 +79,32 @@
     }
   }
 
-  // Queue: list or week view (days in the browser's zone, today first).
+  // Queue: list or week view: seven days from today, each entry on its day
+  // and at its time in its account's zone (named), as the list shows it.
   const week = $("#week");
+  const dayOf = (d, zone) => new Intl.DateTimeFormat("en-CA", {
+    timeZone: zone || undefined, year: "numeric", month: "2-digit", day: "2-digit",
+  }).format(d);
   function buildWeek() {
     week.textContent = "";
-    const start = new Date(); start.setHours(0, 0, 0, 0);
+    const start = new Date(); start.setHours(12, 0, 0, 0);
     for (let i = 0; i < 7; i++) {
       const day = new Date(start); day.setDate(start.getDate() + i);
-      const next = new Date(day); next.setDate(day.getDate() + 1);
+      const key = dayOf(day);
       const box = document.createElement("section");
       box.className = "day";
+      box.dataset.day = key;
       const h = document.createElement("h4");
       h.textContent = day.toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short" });
       box.append(h);
       const ul = document.createElement("ul");
       for (const li of $$(".queue .item")) {
         const at = new Date(li.dataset.at);
-        if (at >= day && at < next) {
+        const zone = li.dataset.zone;
+        if (!isNaN(at) && dayOf(at, zone) === key) {
           const item = document.createElement("li");
-          item.textContent = `${at.toLocaleTimeString(undefined, { timeStyle: "short" })} #${li.dataset.id} ${$(".src", li)?.textContent || ""}`;
+          const time = at.toLocaleTimeString(undefined, { timeStyle: "short", timeZone: zone || undefined });
+          item.textContent = `${time}${zone ? ` ${zone}` : ""} #${li.dataset.id} ${$(".src", li)?.textContent || ""}`;
           ul.append(item);
         }
       }
