@@ -183,29 +183,29 @@ fn init_instagram_settings_publish_through_the_graph_api() {
     assert_eq!(published(dir), 3);
 }
 
-#[test]
-fn init_in_the_current_folder_prints_commands_without_a_folder() {
-    let tmp = tempfile::tempdir().expect("temp dir");
+/// `storyforge init ARGS` run in `cwd`, which must succeed; its stdout.
+fn init_from(cwd: &Path, args: &[&str]) -> String {
     let out = common::command()
         .arg("init")
-        .current_dir(tmp.path())
+        .args(args)
+        .current_dir(cwd)
         .output()
         .expect("run storyforge");
     common::expect_exit(&out, 0);
-    let printed = String::from_utf8_lossy(&out.stdout);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn init_in_the_current_folder_prints_commands_without_a_folder() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let printed = init_from(tmp.path(), &[]);
     assert!(
         printed.contains("storyforge run job.yaml --config storyforge.yaml"),
         "{printed}"
     );
     assert!(tmp.path().join("storyforge.yaml").is_file());
     // A folder with a space is quoted in the printed commands.
-    let out = common::command()
-        .args(["init", "my stories"])
-        .current_dir(tmp.path())
-        .output()
-        .expect("run storyforge");
-    common::expect_exit(&out, 0);
-    let printed = String::from_utf8_lossy(&out.stdout);
+    let printed = init_from(tmp.path(), &["my stories"]);
     assert!(
         printed
             .contains("storyforge run 'my stories/'job.yaml --config 'my stories/'storyforge.yaml"),
