@@ -70,7 +70,8 @@ impl TickReport {
         events.extend(
             self.automations
                 .iter()
-                .filter(|a| a.failed)
+                // A Story's failure was told by its run, with its row.
+                .filter(|a| a.failed && !a.told)
                 .map(|a| notify::Event {
                     kind: notify::EventKind::Failed,
                     account: None,

@@ -252,6 +252,11 @@ pub fn item_line(i: &Item) -> String {
         ItemStatus::AlreadyPublished => {
             format!("{}: already published as media {id}; {detail}", i.source)
         }
+        ItemStatus::DryRun => match &i.url {
+            Some(url) => format!("{}: dry run: ready at {url}, not published", i.source),
+            None => format!("{}: dry run: ready, not published", i.source),
+        },
+        _ if detail.is_empty() => format!("{}: {}", i.source, i.status),
         _ => format!("{}: {}: {detail}", i.source, i.status),
     }
 }

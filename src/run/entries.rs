@@ -304,13 +304,18 @@ fn finish_entry(
         .iter()
         .filter_map(|i| i.event(&p.account))
         .collect();
-    // A tick's entries are told by the tick's own summary.
-    if !p
+    // A tick's entries and automation occurrences are told by the tick's
+    // own summary (one `run_finished` per tick, not one more per run).
+    let by_tick = p
         .opts
         .scope
         .as_deref()
         .is_some_and(|s| s.starts_with("schedule:"))
-    {
+        || p.opts
+            .asked_by
+            .as_deref()
+            .is_some_and(|a| a.starts_with("every:"));
+    if !by_tick {
         events.push(crate::notify::Event::finished(report.summary()));
     }
     crate::notify::send(&ctx.settings().notify, Some(ctx.ledger()), &events);

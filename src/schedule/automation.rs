@@ -198,6 +198,9 @@ pub struct AutomationRun {
     pub skipped: usize,
     /// True when the job could not run or a Story failed.
     pub failed: bool,
+    /// True when every failure was a Story's, each already told on its
+    /// own (with its account and row) by the run.
+    pub told: bool,
     /// What happened.
     pub result: String,
 }
@@ -209,21 +212,24 @@ pub fn local(t: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
         .to_string()
 }
 
+/// Runs one occurrence: whether it failed, whether its failures were all
+/// Stories' (each told by its run), and what happened.
 fn run_occurrence(
     settings: &Settings,
     a: &Automation,
     r: &Resolved,
     day: NaiveDate,
     occurrence: &str,
-) -> (bool, String) {
+) -> (bool, bool, String) {
     let occ = match plan(&r.job, day) {
         Ok(o) => o,
-        Err(e) => return (true, e),
+        Err(e) => return (true, false, e),
     };
     if occ.day_based.is_empty() && occ.rest.is_empty() {
-        return (false, format!("nothing for {day}"));
+        return (false, false, format!("nothing for {day}"));
     }
     let (mut published, mut already, mut deferred, mut failed) = (0, 0, 0, 0);
+    let mut ran = true;
     let mut errors = Vec::new();
     for (jobs, scope) in [
         (occ.day_based, Some(format!("day:{day}"))),
@@ -253,6 +259,7 @@ fn run_occurrence(
             }
             Err(e) => {
                 failed += 1;
+                ran = false;
                 errors.push(e.to_string());
             }
         }
@@ -263,7 +270,7 @@ fn run_occurrence(
     if !errors.is_empty() {
         text = format!("{text}: {}", errors.join("; "));
     }
-    (failed > 0, text)
+    (failed > 0, ran, text)
 }
 
 /// Runs every active automation whose latest occurrence at `now` has not
@@ -296,6 +303,7 @@ pub fn run_due(
                                 local: local(occ, zone),
                                 skipped: 0,
                                 failed: true,
+                                told: false,
                                 result: e,
                             });
                         }
@@ -327,7 +335,7 @@ pub fn run_due(
         let skipped = since.map_or(0, |s| r.rule.between(r.zone, s, occ, 10_000));
         let day = occ.with_timezone(&r.zone).date_naive();
         let stamp = occ.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let (failed, mut result) = run_occurrence(settings, &a, &r, day, &stamp);
+        let (failed, told, mut result) = run_occurrence(settings, &a, &r, day, &stamp);
         if skipped > 0 {
             result = format!(
                 "{result} (caught up: {skipped} earlier occurrence{} missed while nothing ticked were not run)",
@@ -343,6 +351,7 @@ pub fn run_due(
             local: local(occ, r.zone),
             skipped,
             failed,
+            told,
             result,
         });
     }

@@ -580,3 +580,62 @@ fn template_mentions_merge_with_the_entrys() {
         "{text}"
     );
 }
+
+#[test]
+fn an_automations_failure_and_its_ticks_summary_are_each_told_once() {
+    let (hooks, got) = receiver();
+    let mut rig = common::Rig::start(|_| {});
+    rig.settings(|s| {
+        s.extra(&format!(
+            "notify:\n  - url: {hooks}/hook\n    on: [failed, run_finished]\n"
+        ))
+    });
+    let work = rig.work.path();
+    let job = common::job_files(
+        work,
+        &common::text_template("{{day | date: '%d %B'}}"),
+        "id,day\nok,2026-12-24\nbad,someday\n",
+        "",
+    );
+    let now = chrono::Utc::now() + chrono::Duration::days(1);
+    let at = now.format("%H:%M").to_string();
+    let add = rig.run(&[
+        "schedule",
+        "add",
+        "--job",
+        job.to_str().expect("utf-8"),
+        "--every",
+        &format!("daily {at}"),
+        "--now",
+        &(now - chrono::Duration::hours(2)).to_rfc3339(),
+    ]);
+    assert_eq!(add.status.code(), Some(0), "{}", common::text(&add));
+    let tick = rig.run(&[
+        "tick",
+        "--now",
+        &(now + chrono::Duration::minutes(1)).to_rfc3339(),
+    ]);
+    let t = common::text(&tick);
+    assert_eq!(rig.sandbox.published().len(), 1, "{t}");
+    let hook: Vec<serde_json::Value> = got
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|(p, _)| p == "hook")
+        .map(|(_, b)| b.clone())
+        .collect();
+    // The bad row's failure once, with its row (a first POST answered 500
+    // is retried with the same body), not again as the automation's; and
+    // one summary: the tick's, not the automation run's as well.
+    let failed: Vec<_> = hook.iter().filter(|b| b["event"] == "failed").collect();
+    assert!(!failed.is_empty(), "{hook:?}");
+    assert!(failed.iter().all(|b| *b == failed[0]), "{hook:?}");
+    assert!(
+        failed[0]["events"][0]["source"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("row 2")),
+        "{hook:?}"
+    );
+    let finished = hook.iter().filter(|b| b["event"] == "run_finished").count();
+    assert_eq!(finished, 1, "{t}\n{hook:?}");
+}
