@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: builds storyforge in release, puts Pillow in a
-# venv (benches/.venv), runs benches/compare.py. See README, "Speed".
+# venv (benches/.venv), runs benches/compare.py. See docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # libraqm0 + libfribidi0: Pillow shapes text with Raqm (HarfBuzz + FriBiDi), like storyforge.

@@ -1,4 +1,4 @@
-//! Hot paths of the renderer on the reference Story (see README, "Speed"):
+//! Hot paths of the renderer on the reference Story (see docs/benchmarks.md):
 //! preparing a scene (placeholders, text layout), drawing it, encoding the
 //! JPEG, and the whole Story. `make bench` compares whole batches against
 //! Pillow; this pins down where the time goes.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Seeds a storyforge ledger with N published Stories with insights, for
-timing `storyforge insights report` (README, Insights; docs/insights.md).
+timing `storyforge insights report` (docs/benchmarks.md, Insights; docs/insights.md).
 
     storyforge insights report --config cfg.yaml   # creates the ledger's tables
     python3 benches/seed_insights.py LEDGER.db 100000

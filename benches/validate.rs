@@ -1,4 +1,4 @@
-//! Validator throughput on Story JPEGs, one core (see README, "Validate"):
+//! Validator throughput on Story JPEGs, one core (see docs/benchmarks.md, "Validation"):
 //! the target is at least 1,000 image files per second. Headers are read,
 //! pixels are not, so the file size barely matters.
 

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 mod auth;
 mod automations;
 mod builtin;
+mod init;
 mod insights;
 mod publish;
 mod schedule;
@@ -86,6 +87,8 @@ enum Command {
     Insights(insights::InsightsArgs),
     /// Run the local Graph API sandbox (for demos, tests and any client).
     Sandbox(publish::SandboxArgs),
+    /// Start a project: a commented storyforge.yaml, a template, a feed, a job file and cron lines.
+    Init(init::InitArgs),
     /// Run a job file: templates × feeds and videos → published Stories, with a report.
     Run(publish::RunArgs),
     /// The daily content job: today's feed rows through a template, once per day.
@@ -223,6 +226,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Auth(args) => auth::auth(args),
         Command::Doctor(args) => auth::doctor(args),
         Command::Sandbox(args) => publish::sandbox(args),
+        Command::Init(args) => init::init(args),
         Command::Run(args) => publish::run(args),
         Command::Daily(args) => schedule::daily(args),
         Command::Schedule(args) => schedule::schedule(args),

@@ -7,6 +7,11 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = <cli::Cli as clap::Parser>::parse();
+    // Hidden, for the docs test (tests/it/docs.rs): parse the arguments
+    // with the real parser, then stop.
+    if std::env::var_os("STORYFORGE_PARSE_ONLY").is_some() {
+        return ExitCode::SUCCESS;
+    }
     cli::init_logging(args.verbose, args.quiet);
     match cli::run(args) {
         Ok(code) => code,

@@ -14,7 +14,7 @@ use storyforge::validate::{self, report, template::FeedSample};
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
     /// Files or directories (walked recursively; files are classified by content).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "rules")]
     paths: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
@@ -34,7 +34,7 @@ pub struct ValidateArgs {
     /// Extra font directory (Family-Weight.ttf files); repeatable.
     #[arg(long, value_name = "DIR")]
     fonts: Vec<PathBuf>,
-    /// Also list the rule table and exit.
+    /// List the rule table and exit (no paths needed).
     #[arg(long)]
     rules: bool,
 }
