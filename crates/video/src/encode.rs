@@ -179,7 +179,7 @@ pub(super) fn check_contract(
     }
 }
 
-/// Constant rate factor of the capped-CRF encode (README, "Video").
+/// Constant rate factor of the capped-CRF encode (docs/video.md).
 pub const CRF: &str = "21";
 
 /// Frames between keyframes: at most 2 s.

@@ -7,7 +7,7 @@
 //!
 //! SQLite pulls the numbers out of the stored JSON in one query
 //! ([`Ledger::insight_rows`]); sums, sorts and intervals run here, once per
-//! group, so 100,000 Stories take well under a second (README, Insights).
+//! group, so 100,000 Stories take well under a second (docs/insights.md).
 //! Medians carry the distribution-free order-statistic interval and rates
 //! the Wilson score interval ([`super::stats`]); a group under
 //! [`MIN_STORIES`] is marked `low_data` and shown as "not enough data".
