@@ -76,7 +76,7 @@ impl Heartbeat {
     /// lease and may run its entries again (the Stories' claims still keep
     /// each to one publish).
     pub fn start(ledger: &Ledger, path: &Path, every: Duration) -> Heartbeat {
-        let process = super::stories::process_id();
+        let process = super::owners::process_id();
         if let Err(e) = ledger.beat(process) {
             tracing::warn!("the heartbeat could not be written: {e}");
         }

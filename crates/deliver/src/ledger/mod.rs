@@ -19,6 +19,7 @@ mod media_ids;
 mod mentions;
 mod migrate;
 mod notices;
+mod owners;
 mod pg;
 mod publish_lease;
 mod schedule;
