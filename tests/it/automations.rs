@@ -331,23 +331,27 @@ fn receiver() -> (String, Received) {
     (base, got)
 }
 
-#[test]
-fn webhooks_hear_each_failure_once_and_never_fail_the_run() {
-    let (hooks, got) = receiver();
-    let dead = common::s3::free_port();
+/// A rig whose settings end with `notify` and a job over a feed with a
+/// good row and a row that fails (`someday` is not a date).
+fn hooked_rig(notify: &str) -> (common::Rig, std::path::PathBuf) {
     let mut rig = common::Rig::start(|_| {});
-    rig.settings(|s| {
-        s.extra(&format!(
-            "notify:\n  - url: {hooks}/hook\n    on: [failed, run_finished]\n  - url: ${{SF_TEST_SLACK_HOOK}}\n    format: slack\n    on: [failed]\n  - url: http://127.0.0.1:{dead}/down\n    on: [failed]\n"
-        ))
-    });
-    let work = rig.work.path();
+    rig.settings(|s| s.extra(notify));
     let job = common::job_files(
-        work,
+        rig.work.path(),
         &common::text_template("{{day | date: '%d %B'}}"),
         "id,day\nok,2026-12-24\nbad,someday\n",
         "",
     );
+    (rig, job)
+}
+
+#[test]
+fn webhooks_hear_each_failure_once_and_never_fail_the_run() {
+    let (hooks, got) = receiver();
+    let dead = common::s3::free_port();
+    let (rig, job) = hooked_rig(&format!(
+        "notify:\n  - url: {hooks}/hook\n    on: [failed, run_finished]\n  - url: ${{SF_TEST_SLACK_HOOK}}\n    format: slack\n    on: [failed]\n  - url: http://127.0.0.1:{dead}/down\n    on: [failed]\n"
+    ));
     let run = || {
         common::command()
             .args(["run", &job.display().to_string(), "--config"])
@@ -584,19 +588,9 @@ fn template_mentions_merge_with_the_entrys() {
 #[test]
 fn an_automations_failure_and_its_ticks_summary_are_each_told_once() {
     let (hooks, got) = receiver();
-    let mut rig = common::Rig::start(|_| {});
-    rig.settings(|s| {
-        s.extra(&format!(
-            "notify:\n  - url: {hooks}/hook\n    on: [failed, run_finished]\n"
-        ))
-    });
-    let work = rig.work.path();
-    let job = common::job_files(
-        work,
-        &common::text_template("{{day | date: '%d %B'}}"),
-        "id,day\nok,2026-12-24\nbad,someday\n",
-        "",
-    );
+    let (rig, job) = hooked_rig(&format!(
+        "notify:\n  - url: {hooks}/hook\n    on: [failed, run_finished]\n"
+    ));
     let now = chrono::Utc::now() + chrono::Duration::days(1);
     let at = now.format("%H:%M").to_string();
     let add = rig.run(&[
