@@ -82,11 +82,27 @@
   // Queue: list or week view: seven days from today, each entry on its day
   // and at its time in its account's zone (named), as the list shows it.
   const week = $("#week");
-  const dayOf = (d, zone) => new Intl.DateTimeFormat("en-CA", {
-    timeZone: zone || undefined, year: "numeric", month: "2-digit", day: "2-digit",
-  }).format(d);
+  const formats = new Map();
+  const dayOf = (d, zone) => {
+    const k = zone || "";
+    if (!formats.has(k)) {
+      formats.set(k, new Intl.DateTimeFormat("en-CA", {
+        timeZone: zone || undefined, year: "numeric", month: "2-digit", day: "2-digit",
+      }));
+    }
+    return formats.get(k).format(d);
+  };
   function buildWeek() {
     week.textContent = "";
+    // Each entry's day and time in its account's zone, read once.
+    const entries = [];
+    for (const li of $$(".queue .item")) {
+      const at = new Date(li.dataset.at);
+      if (isNaN(at)) continue;
+      const zone = li.dataset.zone;
+      const time = at.toLocaleTimeString(undefined, { timeStyle: "short", timeZone: zone || undefined });
+      entries.push({ day: dayOf(at, zone), text: `${time}${zone ? ` ${zone}` : ""} #${li.dataset.id} ${$(".src", li)?.textContent || ""}` });
+    }
     const start = new Date(); start.setHours(12, 0, 0, 0);
     for (let i = 0; i < 7; i++) {
       const day = new Date(start); day.setDate(start.getDate() + i);
@@ -98,15 +114,10 @@
       h.textContent = day.toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short" });
       box.append(h);
       const ul = document.createElement("ul");
-      for (const li of $$(".queue .item")) {
-        const at = new Date(li.dataset.at);
-        const zone = li.dataset.zone;
-        if (!isNaN(at) && dayOf(at, zone) === key) {
-          const item = document.createElement("li");
-          const time = at.toLocaleTimeString(undefined, { timeStyle: "short", timeZone: zone || undefined });
-          item.textContent = `${time}${zone ? ` ${zone}` : ""} #${li.dataset.id} ${$(".src", li)?.textContent || ""}`;
-          ul.append(item);
-        }
+      for (const e of entries.filter((e) => e.day === key)) {
+        const item = document.createElement("li");
+        item.textContent = e.text;
+        ul.append(item);
       }
       box.append(ul);
       week.append(box);

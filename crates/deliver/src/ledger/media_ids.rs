@@ -49,11 +49,11 @@ impl Ledger {
     }
 
     /// Fills in the media id of published row `id`, unless it has one or
-    /// another row holds `media` (one statement, so two processes cannot
-    /// both record it). True when recorded.
+    /// another row holds `media` (the unique index on `media_id` refuses
+    /// it, also when two processes try at once). True when recorded.
     pub fn fill_media_id(&self, id: i64, media: &str) -> Result<bool, LedgerError> {
         Ok(self.exec_unique(
-            "UPDATE stories SET media_id = ?2, last_error = NULL, updated_at = ?3 WHERE id = ?1 AND state = 'published' AND media_id IS NULL AND NOT EXISTS (SELECT 1 FROM stories WHERE media_id = ?2)",
+            "UPDATE stories SET media_id = ?2, last_error = NULL, updated_at = ?3 WHERE id = ?1 AND state = 'published' AND media_id IS NULL",
             params![id, media, now()],
         )? == Some(1))
     }

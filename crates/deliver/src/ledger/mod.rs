@@ -344,7 +344,7 @@ CREATE TABLE IF NOT EXISTS heartbeats (
 const MEDIA_ID_UNIQUE: &str = "
 UPDATE stories SET last_error = 'the same media id was recorded for another Story too; `storyforge ledger settle` finds which from the account', media_id = NULL
 WHERE media_id IN (SELECT media_id FROM stories WHERE media_id IS NOT NULL GROUP BY media_id HAVING COUNT(*) > 1);
-CREATE UNIQUE INDEX IF NOT EXISTS stories_media_id ON stories (media_id) WHERE media_id IS NOT NULL;
+CREATE UNIQUE INDEX stories_media_id ON stories (media_id) WHERE media_id IS NOT NULL;
 ";
 
 /// Columns added after the first release, with their definitions.
@@ -501,7 +501,14 @@ impl Ledger {
         if !old.is_empty() {
             self.db.batch(MIGRATE_ASSETS)?;
         }
-        self.db.batch(MEDIA_ID_UNIQUE)?;
+        // Once, when the index is not there yet: not a scan on every open.
+        let indexed = self.db.query(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'stories_media_id'",
+            &[],
+        )?;
+        if indexed.is_empty() {
+            self.db.batch(MEDIA_ID_UNIQUE)?;
+        }
         adopt::redact_sources(&self.db)?;
         tx.commit()
     }

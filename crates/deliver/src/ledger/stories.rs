@@ -423,17 +423,11 @@ impl Ledger {
         claim: &Claim,
         media: Option<&str>,
     ) -> Result<Option<String>, LedgerError> {
-        let media = match media {
-            Some(m) if self.media_holder(m)?.is_some_and(|other| other != claim.id) => {
-                tracing::warn!("media {m} is already recorded for another Story; recording this one as published, id unknown");
-                None
-            }
-            other => other.map(str::to_string),
-        };
         let sql = "UPDATE stories SET state = 'published', media_id = ?3, published_at = COALESCE(published_at, ?4), last_error = NULL, owner = NULL, lease_until = NULL, updated_at = ?4 WHERE id = ?1 AND owner = ?2";
         match self.owned_exec(claim, sql, params![media, now()]) {
-            // Another process recorded the id in between (the unique index
-            // refused it here): published all the same, its id unknown.
+            // Another row holds the id (the unique index refused it, also
+            // when another process recorded it a moment ago): published
+            // all the same, its id unknown.
             Err(LedgerError::Sql { source, .. } | LedgerError::Postgres { source, .. })
                 if source.is_duplicate() =>
             {
@@ -441,7 +435,7 @@ impl Ledger {
                 self.owned_exec(claim, sql, params![None::<String>, now()])?;
                 Ok(None)
             }
-            done => done.map(|()| media),
+            done => done.map(|()| media.map(str::to_string)),
         }
     }
 

@@ -36,7 +36,10 @@ pub(super) fn from_url(url: &str) -> (String, Tls) {
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match key {
-            "sslrootcert" => tls.root = Some(PathBuf::from(value)),
+            "sslrootcert" => {
+                let path = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
+                tls.root = Some(PathBuf::from(path.as_ref()));
+            }
             "sslmode" => {
                 tls.mode = Some(value.to_string());
                 // tokio-postgres knows disable/prefer/require; the checks
@@ -131,6 +134,9 @@ mod tests {
         assert_eq!(tls.mode.as_deref(), Some("verify-full"));
         assert_eq!(tls.root, Some(PathBuf::from("/etc/ca.pem")));
         assert_eq!(from_url("postgres://u@db/l").1, Tls::default());
+        // A path with a space, as a URL writes it.
+        let (_, tls) = from_url("postgres://u@db/l?sslmode=require&sslrootcert=/etc/my%20ca.pem");
+        assert_eq!(tls.root, Some(PathBuf::from("/etc/my ca.pem")));
     }
 
     #[test]
