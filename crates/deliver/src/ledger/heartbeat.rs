@@ -16,20 +16,23 @@ use super::db::params;
 use super::{now, parse_time, stamp, Ledger, LedgerError};
 
 impl Ledger {
-    /// Writes that `process` is alive now (and forgets processes silent
-    /// for a day).
+    /// Writes that `process` is alive now.
     pub fn beat(&self, process: &str) -> Result<(), LedgerError> {
-        let at = now();
         self.exec(
             "INSERT INTO heartbeats (process, alive_at) VALUES (?1, ?2)
              ON CONFLICT (process) DO UPDATE SET alive_at = ?2",
-            params![process, at],
-        )?;
+            params![process, now()],
+        )
+        .map(|_| ())
+    }
+
+    /// Forgets processes silent for a day (their runs were long taken back).
+    fn forget_silent_processes(&self) -> Result<(), LedgerError> {
         self.exec(
             "DELETE FROM heartbeats WHERE alive_at < ?1",
             params![stamp(Utc::now() - chrono::Duration::days(1))],
-        )?;
-        Ok(())
+        )
+        .map(|_| ())
     }
 
     /// Takes the tick lock of a shared (Postgres) ledger: one tick at a
@@ -77,7 +80,10 @@ impl Heartbeat {
     /// each to one publish).
     pub fn start(ledger: &Ledger, path: &Path, every: Duration) -> Heartbeat {
         let process = super::owners::process_id();
-        if let Err(e) = ledger.beat(process) {
+        if let Err(e) = ledger
+            .forget_silent_processes()
+            .and_then(|()| ledger.beat(process))
+        {
             tracing::warn!("the heartbeat could not be written: {e}");
         }
         let (stop, stopped) = mpsc::channel::<()>();
